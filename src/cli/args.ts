@@ -1,0 +1,28 @@
+/** Small typed parsers for CLI option values; each names the option in its error. */
+import { InputError } from '../core/errors.js';
+
+export function parseNumber(name: string, raw: string, o: { integer?: boolean; min?: number; max?: number } = {}): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (o.integer && !Number.isInteger(v))) {
+    throw new InputError(`${name} must be ${o.integer ? 'an integer' : 'a number'}, got '${raw}'`);
+  }
+  if ((o.min !== undefined && v < o.min) || (o.max !== undefined && v > o.max)) {
+    throw new InputError(`${name} must be within [${o.min ?? '-inf'}, ${o.max ?? 'inf'}], got ${v}`);
+  }
+  return v;
+}
+
+export function parseSize(name: string, raw: string, multiple: number): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(raw);
+  if (!m) throw new InputError(`${name} must look like 512x384, got '${raw}'`);
+  const width = Number(m[1]);
+  const height = Number(m[2]);
+  if (width % multiple || height % multiple || width === 0 || height === 0) throw new InputError(`${name} sides must be positive multiples of ${multiple}, got ${raw}`);
+  return { width, height };
+}
+
+export function parseGrid(name: string, raw: string): { cols: number; rows: number } {
+  const m = /^(\d+)x(\d+)$/.exec(raw);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InputError(`${name} must look like 4x4 (columns x rows), got '${raw}'`);
+  return { cols: Number(m[1]), rows: Number(m[2]) };
+}

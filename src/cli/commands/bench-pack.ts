@@ -1,0 +1,82 @@
+/**
+ * Model-pack micro-benchmark: the unsplit model against the ARAC executor at
+ * c = 0 for each grid, interleaved (A B C ... A B C ...) in one process so
+ * machine drift hits every variant alike; medians after warm-up.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { AracExecutor, FeatureCache } from '../../arac/executor.js';
+import { loadModelPack } from '../../arac/manifest.js';
+import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
+import { packModelSpecs } from '../../detect/detector.js';
+import { toTensor } from '../../detect/preprocess.js';
+import { OrtRunner } from '../../inference/ort-runner.js';
+import { readStill } from '../../ingest/still.js';
+import { parseNumber, parseSize } from '../args.js';
+import { EXIT, type Command } from '../command.js';
+import { quantile } from '../../eval/stats.js';
+import { progressBar } from '../progress.js';
+
+const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T] [--image FILE] [--json]
+
+Median latency of the unsplit model and of ARAC with every tile at c = 0
+(tiles as separate halo'd windows, one batched call) for grids 2x2, 3x3, 4x4,
+plus the merged uniform plan. Default: 60 runs after 5 warm-up runs.`;
+
+export const benchPackCommand: Command = {
+  name: 'bench-pack',
+  summary: 'benchmark the unsplit model against ARAC at c = 0 per grid',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        runs: { type: 'string', default: '60' },
+        size: { type: 'string', default: '512x384' },
+        threads: { type: 'string', default: '2' },
+        image: { type: 'string', default: path.join(PACKAGE_ROOT, 'test/fixtures/images/astronaut.png') },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    const runs = parseNumber('--runs', values.runs, { integer: true, min: 1 });
+    const threads = parseNumber('--threads', values.threads, { integer: true, min: 1 });
+    const pack = await loadModelPack(DEFAULT_PACK_DIR);
+    const size = parseSize('--size', values.size, pack.manifest.input.sizeMultiple);
+    const frame = await readStill(values.image, size);
+    const image = toTensor(frame.data, size.width, size.height, pack.manifest.input);
+    const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), { threads });
+    try {
+      const split = new AracExecutor(runner, pack, { mergeUniform: false });
+      const merged = new AracExecutor(runner, pack);
+      const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });
+      const variants: Array<{ name: string; run: () => Promise<unknown> }> = [
+        { name: 'full (unsplit)', run: () => runner.run('full', { image: { data: image, dims: [1, 3, size.height, size.width] } }) },
+        { name: 'arac c0 merged', run: () => merged.run(image, size.width, size.height, plan(4), new FeatureCache()) },
+        ...[2, 3, 4].map((n) => ({ name: `arac c0 ${n}x${n} tiles`, run: () => split.run(image, size.width, size.height, plan(n), new FeatureCache()) })),
+      ];
+      const times = variants.map(() => [] as number[]);
+      const bar = progressBar('bench-pack', runs + 5);
+      for (let r = 0; r < runs + 5; r++) {
+        for (const [i, v] of variants.entries()) {
+          const t0 = performance.now();
+          await v.run();
+          if (r >= 5) times[i]!.push(performance.now() - t0);
+        }
+        bar.tick();
+      }
+      bar.done();
+      const full = quantile(times[0]!, 0.5);
+      const rows = variants.map((v, i) => ({ variant: v.name, median_ms: quantile(times[i]!, 0.5), p95_ms: quantile(times[i]!, 0.95), ratio_vs_full: quantile(times[i]!, 0.5) / full }));
+      if (values.json) {
+        console.log(JSON.stringify({ size, threads, runs, rows }, null, 2));
+      } else {
+        console.log(`input ${size.width}x${size.height}, ${threads} threads, ${runs} runs after 5 warm-up, interleaved`);
+        console.log('variant                  median ms   p95 ms   x full');
+        for (const r of rows) console.log(`${r.variant.padEnd(24)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
+      }
+    } finally {
+      await runner.close();
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,49 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config/index.js';
+import { createLogger } from '../../core/log.js';
+import { NeulensService } from '../../pipeline/service.js';
+import { EXIT, type Command } from '../command.js';
+
+const usage = `usage: neulens serve --config <file.yaml>
+
+Start the cameras of a pipeline config and serve detections:
+  WebSocket  ws://<host>:<port>/ws   (see README: WebSocket protocol)
+  HTTP       /healthz /readyz /api/stats /metrics
+SIGINT or SIGTERM stops it gracefully (a second one forces the exit).`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the cameras of a config and serve detections over WebSocket',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } } });
+    if (!values.config) {
+      console.error(usage);
+      return EXIT.usage;
+    }
+    const config = await loadConfig(values.config);
+    const log = createLogger(config.logging.level);
+    const service = await NeulensService.start(config, { log });
+    log.info('serving', { ws: service.url, http: service.server.httpUrl, cameras: config.cameras.filter((c) => c.enabled).length });
+
+    await new Promise<void>((resolve) => {
+      let signals = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          log.warn(`second ${sig}: exiting now`);
+          process.exit(EXIT.failure);
+        }
+        log.info(`${sig}: shutting down`);
+        void service.close().then(resolve);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      void service.server.died.then((err) => {
+        log.error('server died', { error: err.message });
+        void service.close().then(resolve);
+      });
+    });
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,33 @@
+/** A one-line progress bar on a TTY (stderr); silent when stderr is not a terminal. */
+export interface Progress {
+  tick(n?: number, note?: string): void;
+  done(): void;
+}
+
+export function progressBar(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  let n = 0;
+  const start = Date.now();
+  let last = 0;
+  const tty = stream.isTTY === true;
+  const draw = (note = '') => {
+    const width = 30;
+    const frac = total > 0 ? Math.min(1, n / total) : 1;
+    const fill = Math.round(frac * width);
+    const secs = (Date.now() - start) / 1000;
+    const eta = frac > 0 ? secs / frac - secs : 0;
+    stream.write(`\r${label} [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${n}/${total} ${secs.toFixed(0)}s eta ${eta.toFixed(0)}s ${note}`.padEnd(100).slice(0, 100));
+  };
+  return {
+    tick(k = 1, note) {
+      n += k;
+      const now = Date.now();
+      if (tty && (now - last > 100 || n >= total)) {
+        last = now;
+        draw(note);
+      }
+    },
+    done() {
+      if (tty) stream.write('\n');
+    },
+  };
+}

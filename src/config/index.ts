@@ -1,0 +1,20 @@
+/** Configuration: schema, types, loading. See pipelines/*.yaml for commented examples. */
+export { loadConfig, parseConfig, type Env, type ParseOptions } from './load.js';
+export {
+  ConfigSchema,
+  configJsonSchema,
+  cameraKindOf,
+  type CameraConfig,
+  type CameraKind,
+  type Config,
+  type ConfigInput,
+  type FileCameraConfig,
+  type HttpCameraConfig,
+  type LogLevel,
+  type ModelConfig,
+  type ReconnectConfig,
+  type RtspCameraConfig,
+  type ServerConfig,
+  type TrackerConfig,
+} from './schema.js';
+export { COCO_LABELS, type CocoLabel } from './coco-labels.js';

@@ -1,0 +1,296 @@
+/**
+ * The configuration schema: the single source of truth for what a NeuLens
+ * YAML file may contain, its defaults, and the JSON Schema that editors use.
+ *
+ * Every object is strict (an unknown key is an error, never ignored: a typo
+ * like `minscore` must not silently fall back to the default). Every field
+ * states its default in its description so `neulens config schema` is the
+ * reference documentation.
+ */
+import { z } from 'zod';
+import { COCO_LABELS } from './coco-labels.js';
+
+/** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
+const ms = (min: number) => z.number().int().min(min).max(3_600_000);
+
+/** One side of a model input size: a positive multiple of 32 (the detector's largest stride). */
+const dim = z.number().int().min(32).max(4096).multipleOf(32);
+
+const inputSize = z
+  .tuple([dim, dim])
+  .describe('Model input size [width, height] in pixels; each a multiple of 32 between 32 and 4096.');
+
+// ---------------------------------------------------------------- server
+
+export const ServerSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on. Default: 127.0.0.1 (local only); use 0.0.0.0 to accept remote clients.'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port for HTTP and WebSocket. 0 picks a free port. Default: 8080.'),
+    wsPath: z
+      .string()
+      .regex(/^\/[^\s?#]*$/, { error: "must start with '/' and contain no spaces, '?' or '#'" })
+      .default('/ws')
+      .describe('URL path of the WebSocket endpoint. Default: /ws.'),
+    authToken: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Bearer token clients must present. Default: the NEULENS_TOKEN environment variable if set, otherwise no authentication.'),
+    clientQueue: z.number().int().min(1).max(4096).default(32).describe('Messages queued per client before old ones are dropped. Default: 32.'),
+    clientMaxBufferedBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1_073_741_824)
+      .default(4_194_304)
+      .describe('Socket send buffer (bytes) above which a client counts as slow and frames are skipped for it. Default: 4194304 (4 MiB).'),
+    clientStuckTimeoutMs: ms(100).default(10_000).describe('A client that stays above clientMaxBufferedBytes this long is disconnected. Default: 10000.'),
+  })
+  .describe('HTTP/WebSocket server.');
+
+// ----------------------------------------------------------------- model
+
+const pack = z
+  .string()
+  .min(1)
+  .default('models/nanodet-g')
+  .describe('Model pack directory (contains manifest.json). Relative paths are resolved against the config file directory. Default: models/nanodet-g.');
+
+const modelCommon = {
+  inputSize: inputSize
+    .optional()
+    .describe("Model input size [width, height], multiples of 32. Default: for each camera, the pack's working size closest to the camera's aspect ratio."),
+  provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu').describe('ONNX Runtime execution provider. Default: cpu.'),
+  threads: z.number().int().min(1).max(256).optional().describe('Intra-op threads per inference session. Default: ONNX Runtime decides.'),
+  workers: z.number().int().min(1).max(64).default(1).describe('Inference worker threads. Default: 1.'),
+  minScore: z.number().min(0).max(1).default(0.35).describe('Detections scoring below this are dropped. Default: 0.35.'),
+  nmsIou: z.number().min(0).max(1).default(0.6).describe('IoU above which non-maximum suppression merges boxes of the same class. Default: 0.6.'),
+  maxDetections: z.number().int().min(1).max(10_000).default(100).describe('Most detections kept per frame (highest scores first). Default: 100.'),
+  classes: z
+    .array(z.enum(COCO_LABELS))
+    .min(1)
+    .optional()
+    .describe('COCO labels to keep, e.g. [person, car]. Default: all 80 classes.'),
+};
+
+export const FullModelSchema = z
+  .strictObject({
+    pack,
+    mode: z.literal('full').default('full').describe('full: run the unsplit model on every frame (the default).'),
+    ...modelCommon,
+  })
+  .describe('Unsplit model on every frame.');
+
+export const AracModelSchema = z
+  .strictObject({
+    pack,
+    mode: z.literal('arac').describe('arac: split frames into grid tiles and run the ARAC executor (per-tile micro-flows).'),
+    ...modelCommon,
+    grid: z
+      .tuple([z.number().int().min(1).max(16), z.number().int().min(1).max(16)])
+      .default([2, 2])
+      .describe('ARAC tile grid [columns, rows]. Default: [2, 2].'),
+  })
+  .describe('ARAC executor over a tile grid.');
+
+export const ModelSchema = z
+  .discriminatedUnion('mode', [FullModelSchema, AracModelSchema])
+  .describe('Detector: the model pack, how it runs and how its output is filtered. mode: full (default) or arac.');
+
+// --------------------------------------------------------------- tracker
+
+export const TrackerSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Assign track ids across frames. Default: true.'),
+    highThresh: z.number().min(0).max(1).default(0.5).describe('Detections at or above this score start and extend tracks. Default: 0.5.'),
+    lowThresh: z.number().min(0).max(1).default(0.1).describe('Detections between lowThresh and highThresh only extend existing tracks. Default: 0.1.'),
+    matchIou: z.number().min(0).max(1).default(0.3).describe('Minimum IoU to match a detection to a track. Default: 0.3.'),
+    maxAgeMs: ms(0).default(1000).describe('A track unseen this long is dropped. Default: 1000.'),
+    minHits: z.number().int().min(1).max(1000).default(2).describe('Matches needed before a track is reported. Default: 2.'),
+  })
+  .superRefine((t, ctx) => {
+    if (t.lowThresh > t.highThresh) {
+      ctx.addIssue({ code: 'custom', path: ['lowThresh'], message: `must not exceed highThresh (${t.highThresh})` });
+    }
+  })
+  .describe('Multi-object tracker (ByteTrack-style two-threshold matching).');
+
+// --------------------------------------------------------------- cameras
+
+export const ReconnectSchema = z
+  .strictObject({
+    initialMs: ms(10).default(500).describe('First retry delay after a source fails. Default: 500.'),
+    maxMs: ms(10).default(10_000).describe('Retry delay cap. Default: 10000.'),
+    factor: z.number().min(1).max(10).default(2).describe('Delay multiplier per consecutive failure. Default: 2.'),
+    jitter: z.number().min(0).max(1).default(0.2).describe('Random +/- fraction applied to each delay. Default: 0.2.'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.initialMs > r.maxMs) {
+      ctx.addIssue({ code: 'custom', path: ['initialMs'], message: `must not exceed maxMs (${r.maxMs})` });
+    }
+  })
+  .describe('Exponential backoff between reconnect attempts.');
+
+export type CameraKind = 'rtsp' | 'http' | 'file';
+
+const RTSP_URL = /^rtsps?:\/\/\S+$/i;
+const HTTP_URL = /^https?:\/\/\S+$/i;
+// A file camera is a file:// URL or anything without a URL scheme (a path).
+const FILE_URL = /^(?:file:\/\/|(?![A-Za-z][A-Za-z0-9+.-]*:\/\/)).+$/;
+const ANY_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/** The source kind a camera URL implies, or undefined for an unsupported scheme. */
+export function cameraKindOf(url: string): CameraKind | undefined {
+  if (RTSP_URL.test(url)) return 'rtsp';
+  if (HTTP_URL.test(url)) return 'http';
+  if (FILE_URL.test(url)) return 'file';
+  return undefined;
+}
+
+const id = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, { error: "must be 1-64 letters, digits, '_' or '-'" })
+  .describe('Unique camera id (letters, digits, _ and -); used in logs, metrics and client messages.');
+
+const cameraCommon = {
+  enabled: z.boolean().default(true).describe('Disabled cameras are validated but not started. Default: true.'),
+  fps: z.number().positive().max(240).optional().describe('Cap on frames per second taken from the source (extra frames are dropped in ffmpeg). Default: no cap.'),
+  inputSize: inputSize.optional().describe('Per-camera override of model.inputSize [width, height], multiples of 32.'),
+  stallTimeoutMs: ms(500).default(10_000).describe('No frame for this long counts as a stall and triggers a reconnect. Default: 10000.'),
+  reconnect: ReconnectSchema.prefault({}),
+};
+
+export const RtspCameraSchema = z
+  .strictObject({
+    id,
+    kind: z.literal('rtsp').describe('Source kind; inferred from the url when omitted.'),
+    url: z.string().regex(RTSP_URL, { error: 'must be an rtsp:// or rtsps:// URL' }).describe('rtsp://[user:pass@]host[:port]/path'),
+    ...cameraCommon,
+    transport: z.enum(['tcp', 'udp']).default('tcp').describe('RTSP transport. Default: tcp (survives lossy links and NAT).'),
+  })
+  .describe('RTSP camera.');
+
+export const HttpCameraSchema = z
+  .strictObject({
+    id,
+    kind: z.literal('http').describe('Source kind; inferred from the url when omitted.'),
+    url: z.string().regex(HTTP_URL, { error: 'must be an http:// or https:// URL' }).describe('http(s):// stream (MJPEG, HLS, or a video file over HTTP).'),
+    ...cameraCommon,
+  })
+  .describe('HTTP(S) stream.');
+
+export const FileCameraSchema = z
+  .strictObject({
+    id,
+    kind: z.literal('file').describe('Source kind; inferred from the url when omitted.'),
+    url: z
+      .string()
+      .regex(FILE_URL, { error: 'must be a file path or file:// URL' })
+      .describe('Video file path or file:// URL. Relative paths are resolved against the config file directory; after loading this is an absolute path.'),
+    ...cameraCommon,
+    loop: z.boolean().default(false).describe('Restart from the beginning at end of file. Default: false (the camera stops).'),
+    pace: z
+      .enum(['source', 'fast'])
+      .default('source')
+      .describe('source: deliver frames at the recorded frame rate, like a live camera; fast: as fast as decoding allows (benchmarks). Default: source.'),
+  })
+  .describe('Recorded video file.');
+
+const cameraVariants = [RtspCameraSchema, HttpCameraSchema, FileCameraSchema] as const;
+
+// `kind` is optional for users: the scheme of `url` already says it.
+function inferCameraKind(value: unknown, ctx: z.core.$RefinementCtx): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'kind' in value) return value;
+  const url = (value as { url?: unknown }).url;
+  if (typeof url !== 'string') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: url === undefined ? 'required (rtsp://..., http(s)://..., or a file path)' : `expected a string, got ${typeOf(url)}`,
+    });
+    return value;
+  }
+  const kind = cameraKindOf(url);
+  if (!kind) {
+    const scheme = ANY_SCHEME.exec(url)?.[1] ?? '';
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: `unsupported URL scheme '${scheme}://' (use rtsp://, rtsps://, http://, https://, file:// or a file path)`,
+    });
+    return value;
+  }
+  return { ...value, kind };
+}
+
+export const CameraSchema = z
+  .preprocess(inferCameraKind, z.discriminatedUnion('kind', cameraVariants))
+  .describe('One video source. kind (rtsp | http | file) is inferred from url.');
+
+export const CamerasSchema = z
+  .array(CameraSchema)
+  .min(1)
+  .superRefine((cams, ctx) => {
+    const first = new Map<string, number>();
+    cams.forEach((cam, i) => {
+      const j = first.get(cam.id);
+      if (j === undefined) first.set(cam.id, i);
+      else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate camera id '${cam.id}' (first used by cameras[${j}])` });
+    });
+  })
+  .describe('Video sources; at least one. Ids must be unique.');
+
+// --------------------------------------------------------------- logging
+
+export const LoggingSchema = z
+  .strictObject({
+    level: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Minimum level written. Default: info.'),
+  })
+  .describe('Logging.');
+
+// ------------------------------------------------------------------- all
+
+export const ConfigSchema = z
+  .strictObject({
+    server: ServerSchema.prefault({}),
+    model: ModelSchema.prefault({}),
+    tracker: TrackerSchema.prefault({}),
+    cameras: CamerasSchema,
+    logging: LoggingSchema.prefault({}),
+  })
+  .describe('NeuLens configuration. Only cameras is required; every other key has a default.');
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type ServerConfig = Config['server'];
+export type ModelConfig = Config['model'];
+export type TrackerConfig = Config['tracker'];
+export type CameraConfig = Config['cameras'][number];
+export type RtspCameraConfig = Extract<CameraConfig, { kind: 'rtsp' }>;
+export type HttpCameraConfig = Extract<CameraConfig, { kind: 'http' }>;
+export type FileCameraConfig = Extract<CameraConfig, { kind: 'file' }>;
+export type ReconnectConfig = CameraConfig['reconnect'];
+export type LogLevel = Config['logging']['level'];
+
+/** The JSON Schema (draft 2020-12) of what a user may write: defaulted keys are optional. */
+export function configJsonSchema(): Record<string, unknown> {
+  const variants = new Set<unknown>(cameraVariants);
+  const schema = z.toJSONSchema(ConfigSchema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    override: (ctx) => {
+      // Zod sees the post-inference shape, where `kind` is required; users may omit it.
+      if (variants.has(ctx.zodSchema) && Array.isArray(ctx.jsonSchema.required)) {
+        ctx.jsonSchema.required = ctx.jsonSchema.required.filter((k) => k !== 'kind');
+      }
+    },
+  });
+  return { ...schema, title: 'NeuLens configuration' };
+}
+
+export function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
+}

@@ -1,0 +1,89 @@
+/**
+ * Typed errors. Every failure that crosses a room's door is a NeulensError
+ * with a machine-readable `code`, so the edges (CLI exit codes, WebSocket close
+ * codes, HTTP statuses, camera status events) can map it without parsing text.
+ */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'MODEL_PACK_INVALID'
+  | 'MODEL_FILE_MISSING'
+  | 'MODEL_FILE_CORRUPT'
+  | 'MODEL_SHAPE_MISMATCH'
+  | 'INFERENCE_FAILED'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'INPUT_INVALID'
+  | 'FFMPEG_NOT_FOUND'
+  | 'SOURCE_FAILED'
+  | 'SOURCE_STALLED'
+  | 'PROTOCOL_INVALID'
+  | 'CLOSED';
+
+export class NeulensError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration file or value is wrong; `path` names the offending key (dotted). */
+export class ConfigError extends NeulensError {
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', path ? `${path}: ${message}` : message, options);
+    this.path = path;
+  }
+}
+
+/** The model pack (manifest or one of its files) is unusable; `subject` names the field or file. */
+export class ModelPackError extends NeulensError {
+  readonly subject: string;
+
+  constructor(
+    code: 'MODEL_PACK_INVALID' | 'MODEL_FILE_MISSING' | 'MODEL_FILE_CORRUPT' | 'MODEL_SHAPE_MISMATCH',
+    subject: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `model pack: ${subject}: ${message}`, options);
+    this.subject = subject;
+  }
+}
+
+export class InferenceError extends NeulensError {
+  constructor(
+    message: string,
+    options?: { cause?: unknown; code?: 'INFERENCE_FAILED' | 'PROVIDER_UNAVAILABLE' },
+  ) {
+    super(options?.code ?? 'INFERENCE_FAILED', message, options);
+  }
+}
+
+/** A source (file, RTSP, HTTP stream) failed or stalled. */
+export class SourceError extends NeulensError {
+  readonly cameraId: string;
+
+  constructor(
+    cameraId: string,
+    code: 'SOURCE_FAILED' | 'SOURCE_STALLED' | 'FFMPEG_NOT_FOUND',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `camera ${cameraId}: ${message}`, options);
+    this.cameraId = cameraId;
+  }
+}
+
+/** Bad input given to a command or API (an unreadable image, a frame index out of range). */
+export class InputError extends NeulensError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INPUT_INVALID', message, options);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

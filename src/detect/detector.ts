@@ -1,0 +1,122 @@
+/**
+ * Frame in, detections in source pixels out: preprocess -> (unsplit model |
+ * ARAC executor) -> GFL decode -> class-aware NMS -> scale to source.
+ * Holds no ONNX Runtime state of its own: it talks to a ModelRunner.
+ */
+import { AracExecutor, FeatureCache, headsFrom, type ExecStats, type TilePlan } from '../arac/executor.js';
+import type { ModelPack } from '../arac/manifest.js';
+import { InputError } from '../core/errors.js';
+import { scaleBox } from '../core/geometry.js';
+import type { Detection } from '../core/types.js';
+import type { ModelSpec } from '../inference/ort-runner.js';
+import type { ModelRunner } from '../inference/tensor.js';
+import { decodeHeads, type HeadOutput } from './decode.js';
+import { nms } from './nms.js';
+import { toTensor } from './preprocess.js';
+
+export interface DetectOptions {
+  minScore: number;
+  nmsIou: number;
+  maxDetections: number;
+  /** Keep only these labels (undefined = every class). */
+  classes?: readonly string[];
+}
+
+export const DEFAULT_DETECT: DetectOptions = { minScore: 0.35, nmsIou: 0.6, maxDetections: 100 };
+
+export interface FrameInput {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  srcWidth: number;
+  srcHeight: number;
+}
+
+/** How to run one frame: the unsplit model, or ARAC with a tile plan and the camera's cache. */
+export type RunMode = { kind: 'full' } | { kind: 'arac'; plan: TilePlan; cache: FeatureCache };
+
+export interface DetectResult {
+  detections: Detection[];
+  /** Raw head outputs (model-input coordinates), for parity checks and caching. */
+  heads: HeadOutput[];
+  preprocessMs: number;
+  inferenceMs: number;
+  postprocessMs: number;
+  arac?: ExecStats;
+}
+
+/** The ONNX files (with their declared I/O) a detector over this pack needs. */
+export function packModelSpecs(pack: ModelPack, mode: 'full' | 'arac'): ModelSpec[] {
+  const specs: ModelSpec[] = [];
+  const add = (name: string, role: 'full' | 'front' | 'rest', level?: number) => {
+    const f = pack.file(role, level);
+    specs.push({ name, path: pack.filePath(role, level), inputs: f.inputs, outputs: f.outputs });
+  };
+  // ARAC uses the unsplit model too: a frame whose tiles are all at c = 0 runs whole.
+  add('full', 'full');
+  if (mode === 'arac') {
+    for (const l of pack.manifest.arac.levels) if (l.kind === 'compute') add(`front:${l.c}`, 'front', l.c);
+    add('rest', 'rest');
+  }
+  return specs;
+}
+
+export class Detector {
+  private readonly executor: AracExecutor;
+  private readonly classFilter: ReadonlySet<number> | undefined;
+
+  constructor(private readonly runner: ModelRunner, readonly pack: ModelPack, readonly options: DetectOptions = DEFAULT_DETECT) {
+    this.executor = new AracExecutor(runner, pack);
+    const labels = pack.manifest.classes;
+    if (options.classes) {
+      const ids = options.classes.map((name) => {
+        const id = labels.indexOf(name);
+        if (id < 0) throw new InputError(`unknown class '${name}' (the pack knows: ${labels.slice(0, 5).join(', ')}, ...)`);
+        return id;
+      });
+      this.classFilter = new Set(ids);
+    }
+  }
+
+  async detect(frame: FrameInput, mode: RunMode = { kind: 'full' }): Promise<DetectResult> {
+    const { width, height } = frame;
+    const m = this.pack.manifest;
+    if (width % m.input.sizeMultiple !== 0 || height % m.input.sizeMultiple !== 0) {
+      throw new InputError(`input size ${width}x${height} is not a multiple of ${m.input.sizeMultiple}`);
+    }
+    const t0 = performance.now();
+    const image = toTensor(frame.data, width, height, m.input);
+    const t1 = performance.now();
+    let heads: HeadOutput[];
+    let arac: ExecStats | undefined;
+    if (mode.kind === 'full') {
+      heads = headsFrom(await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } }), m.decoding.strides);
+    } else {
+      const r = await this.executor.run(image, width, height, mode.plan, mode.cache);
+      heads = r.heads;
+      arac = r.stats;
+    }
+    const t2 = performance.now();
+    const detections = this.postprocess(heads, frame);
+    const t3 = performance.now();
+    return { detections, heads, preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2, ...(arac ? { arac } : {}) };
+  }
+
+  postprocess(heads: readonly HeadOutput[], frame: Omit<FrameInput, 'data'>): Detection[] {
+    const m = this.pack.manifest;
+    const raw = decodeHeads(heads, {
+      inputWidth: frame.width,
+      inputHeight: frame.height,
+      numClasses: m.decoding.numClasses,
+      regMax: m.decoding.regMax,
+      centerOffset: m.decoding.centerOffset,
+      minScore: this.options.minScore,
+      labels: m.classes,
+      ...(this.classFilter ? { classFilter: this.classFilter } : {}),
+    });
+    const sx = frame.srcWidth / frame.width;
+    const sy = frame.srcHeight / frame.height;
+    return nms(raw, this.options.nmsIou, this.options.maxDetections).map((d) => ({ ...d, ...scaleBox(d, sx, sy) }));
+  }
+
+}

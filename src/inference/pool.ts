@@ -1,0 +1,208 @@
+/**
+ * A pool of inference worker threads shared by every camera. Each camera is
+ * pinned to one worker (its ARAC feature cache lives there); requests queue
+ * per worker, one in flight at a time. The pipeline's latest-frame gate keeps
+ * at most one request per camera outstanding, so queues stay bounded by the
+ * camera count.
+ */
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InferenceError, ModelPackError, NeulensError, type ErrorCode } from '../core/errors.js';
+import type { DetectReply, DetectRequest, FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+
+export type PoolRequest = Omit<DetectRequest, 'id' | 'data'> & { data: Uint8Array };
+
+export interface PoolOptions extends WorkerInit {
+  workers: number;
+}
+
+interface Pending {
+  req: DetectRequest;
+  resolve: (r: DetectReply) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  queue: Pending[];
+  busy: Pending | undefined;
+}
+
+function revive(e: SerializedError): NeulensError {
+  if (e.name === 'ModelPackError' && e.code) {
+    const err = new ModelPackError(e.code as 'MODEL_PACK_INVALID', e.subject ?? '', '');
+    err.message = e.message;
+    return err;
+  }
+  return new InferenceError(e.message, { code: (e.code as Extract<ErrorCode, 'INFERENCE_FAILED' | 'PROVIDER_UNAVAILABLE'>) ?? 'INFERENCE_FAILED' });
+}
+
+function startWorker(init: WorkerInit): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  // Running from src/ (tests, tsx): the worker is TypeScript, so it registers tsx's loader first.
+  // tsx's ESM entry (require.resolve would hand back its CommonJS twin).
+  const tsx = path.join(path.dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+export class InferencePool extends EventEmitter {
+  private readonly slots: Slot[] = [];
+  private readonly affinity = new Map<string, number>();
+  private nextId = 1;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly opts: PoolOptions) {
+    super();
+  }
+
+  /** Resolves once every worker has loaded the model pack; rejects with the worker's typed error. */
+  static async open(opts: PoolOptions): Promise<InferencePool> {
+    const pool = new InferencePool(opts);
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, () => pool.spawn()));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private spawn(): Promise<void> {
+    const { workers: _w, ...init } = this.opts;
+    const worker = startWorker(init);
+    const slot: Slot = { worker, queue: [], busy: undefined };
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'ready':
+            ready = true;
+            this.slots.push(slot);
+            resolve();
+            break;
+          case 'init-failed':
+            reject(revive(m.error));
+            void worker.terminate();
+            break;
+          case 'result':
+          case 'failed': {
+            const p = slot.busy;
+            slot.busy = undefined;
+            if (p) {
+              if (m.type === 'result') p.resolve(m.reply);
+              else p.reject(revive(m.error));
+            }
+            this.pump(slot);
+            break;
+          }
+          case 'closed':
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        if (!ready) reject(new InferenceError(`inference worker failed to start: ${err.message}`, { cause: err }));
+        else this.died(slot, err);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) reject(new InferenceError(`inference worker exited during start-up (code ${code})`));
+        else if (!this.closing) this.died(slot, new Error(`exited with code ${code}`));
+      });
+    });
+  }
+
+  /** A worker died (not closed): fail its requests, replace it, tell listeners. */
+  private died(slot: Slot, err: Error): void {
+    const idx = this.slots.indexOf(slot);
+    if (idx < 0) return;
+    this.slots.splice(idx, 1);
+    const failed = [...(slot.busy ? [slot.busy] : []), ...slot.queue];
+    for (const p of failed) p.reject(new InferenceError(`inference worker died: ${err.message}`, { cause: err }));
+    this.affinity.clear();
+    this.emit('died', err);
+    if (!this.closing) {
+      this.spawn().catch((e: unknown) => this.emit('error', e));
+    }
+  }
+
+  private slotFor(cameraId: string): Slot {
+    if (this.slots.length === 0) throw new InferenceError('no inference worker is running');
+    let i = this.affinity.get(cameraId);
+    if (i === undefined || i >= this.slots.length) {
+      // Least-loaded worker by pinned cameras.
+      const counts = this.slots.map(() => 0);
+      for (const v of this.affinity.values()) if (v < counts.length) counts[v] = (counts[v] ?? 0) + 1;
+      i = counts.indexOf(Math.min(...counts));
+      this.affinity.set(cameraId, i);
+    }
+    return this.slots[i] as Slot;
+  }
+
+  detect(r: PoolRequest): Promise<DetectReply> {
+    if (this.closing) return Promise.reject(new InferenceError('inference pool is closed'));
+    // Copy into a fresh buffer we can transfer: the caller's bytes may be a view into ffmpeg's pooled chunk.
+    const data = new ArrayBuffer(r.data.byteLength);
+    new Uint8Array(data).set(r.data);
+    const req: DetectRequest = { ...r, id: this.nextId++, data };
+    return new Promise<DetectReply>((resolve, reject) => {
+      let slot: Slot;
+      try {
+        slot = this.slotFor(r.cameraId);
+      } catch (err) {
+        reject(err instanceof Error ? err : new InferenceError(String(err)));
+        return;
+      }
+      slot.queue.push({ req, resolve, reject });
+      this.pump(slot);
+    });
+  }
+
+  /** Forget a camera's cached ARAC features (after a reconnect or a size change). */
+  reset(cameraId: string): void {
+    const i = this.affinity.get(cameraId);
+    if (i !== undefined) this.slots[i]?.worker.postMessage({ type: 'reset', cameraId } satisfies ToWorker);
+  }
+
+  private pump(slot: Slot): void {
+    if (slot.busy) return;
+    const next = slot.queue.shift();
+    if (!next) return;
+    slot.busy = next;
+    slot.worker.postMessage({ type: 'detect', req: next.req } satisfies ToWorker, [next.req.data]);
+  }
+
+  /** Idempotent: waits for in-flight work, releases sessions, ends the threads. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const slots = this.slots.splice(0);
+      await Promise.all(slots.map(async (s) => {
+        for (const p of s.queue.splice(0)) p.reject(new InferenceError('inference pool is closed'));
+        const closed = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5000);
+          s.worker.on('message', (m: FromWorker) => {
+            if (m.type === 'closed') {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          s.worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        s.worker.postMessage({ type: 'close' } satisfies ToWorker);
+        await closed;
+        await s.worker.terminate();
+      }));
+    })();
+    return this.closing;
+  }
+}

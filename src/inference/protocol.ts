@@ -1,0 +1,55 @@
+/** Messages between the inference pool (main thread) and its workers. */
+import type { ExecStats, TilePlan } from '../arac/executor.js';
+import type { Detection } from '../core/types.js';
+import type { DetectOptions } from '../detect/detector.js';
+import type { Provider } from './tensor.js';
+
+export interface WorkerInit {
+  packDir: string;
+  provider: Provider;
+  threads?: number;
+  /** Which models to load: the unsplit model, the ARAC parts, or both. */
+  models: 'full' | 'arac';
+  detect: DetectOptions;
+  verifyChecksums: boolean;
+}
+
+export interface DetectRequest {
+  id: number;
+  cameraId: string;
+  /** RGB24 bytes; the buffer is transferred, not copied. */
+  data: ArrayBuffer;
+  width: number;
+  height: number;
+  srcWidth: number;
+  srcHeight: number;
+  mode: 'full' | 'arac';
+  plan?: TilePlan;
+}
+
+export interface DetectReply {
+  id: number;
+  detections: Detection[];
+  inferenceMs: number;
+  totalMs: number;
+  arac?: ExecStats;
+}
+
+export interface SerializedError {
+  name: string;
+  code?: string;
+  message: string;
+  subject?: string;
+}
+
+export type ToWorker =
+  | { type: 'detect'; req: DetectRequest }
+  | { type: 'reset'; cameraId: string }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'init-failed'; error: SerializedError }
+  | { type: 'result'; reply: DetectReply }
+  | { type: 'failed'; id: number; error: SerializedError }
+  | { type: 'closed' };

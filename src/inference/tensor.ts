@@ -1,0 +1,23 @@
+/** A float tensor as plain data: what crosses between rooms (and worker threads). */
+export interface Tensor {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export type Feeds = Record<string, Tensor>;
+export type Outputs = Record<string, Tensor>;
+
+/**
+ * Runs named models. The ARAC executor and the detector talk to this, not to
+ * onnxruntime, so they stay testable and the backend stays replaceable.
+ */
+export interface ModelRunner {
+  run(model: string, feeds: Feeds): Promise<Outputs>;
+  close(): Promise<void>;
+}
+
+export type Provider = 'cpu' | 'webgpu' | 'cuda';
+
+export function tensorSize(dims: readonly number[]): number {
+  return dims.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,68 @@
+/**
+ * Inference worker thread: owns one ORT runner and one Detector, plus each
+ * camera's ARAC feature cache (so a camera always goes to the same worker).
+ * ORT runs synchronously here, off the main thread's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { FeatureCache } from '../arac/executor.js';
+import { loadModelPack } from '../arac/manifest.js';
+import { NeulensError } from '../core/errors.js';
+import { Detector, packModelSpecs } from '../detect/detector.js';
+import { OrtRunner } from './ort-runner.js';
+import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('inference worker must run in a worker thread');
+
+function serialize(err: unknown): SerializedError {
+  if (err instanceof NeulensError) {
+    return { name: err.name, code: err.code, message: err.message, ...('subject' in err ? { subject: String(err.subject) } : {}) };
+  }
+  return { name: 'Error', message: err instanceof Error ? err.message : String(err) };
+}
+
+const send = (m: FromWorker) => port.postMessage(m);
+const init = workerData as WorkerInit;
+let runner: OrtRunner | undefined;
+let detector: Detector | undefined;
+const caches = new Map<string, FeatureCache>();
+
+try {
+  const pack = await loadModelPack(init.packDir, { verifyChecksums: init.verifyChecksums });
+  runner = await OrtRunner.open(packModelSpecs(pack, init.models), { provider: init.provider, ...(init.threads ? { threads: init.threads } : {}) });
+  detector = new Detector(runner, pack, init.detect);
+  send({ type: 'ready' });
+} catch (err) {
+  send({ type: 'init-failed', error: serialize(err) });
+}
+
+port.on('message', (msg: ToWorker) => {
+  void handle(msg);
+});
+
+async function handle(msg: ToWorker): Promise<void> {
+  if (msg.type === 'close') {
+    await runner?.close();
+    send({ type: 'closed' });
+    return;
+  }
+  if (msg.type === 'reset') {
+    caches.delete(msg.cameraId);
+    return;
+  }
+  const { req } = msg;
+  const t0 = performance.now();
+  try {
+    if (!detector) throw new Error('detector not initialised');
+    const frame = { data: new Uint8Array(req.data), width: req.width, height: req.height, srcWidth: req.srcWidth, srcHeight: req.srcHeight };
+    let cache = caches.get(req.cameraId);
+    if (!cache) caches.set(req.cameraId, (cache = new FeatureCache()));
+    const res = await detector.detect(frame, req.mode === 'arac' && req.plan ? { kind: 'arac', plan: req.plan, cache } : { kind: 'full' });
+    send({
+      type: 'result',
+      reply: { id: req.id, detections: res.detections, inferenceMs: res.inferenceMs, totalMs: performance.now() - t0, ...(res.arac ? { arac: res.arac } : {}) },
+    });
+  } catch (err) {
+    send({ type: 'failed', id: req.id, error: serialize(err) });
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * What one camera is and how to treat it when it misbehaves. `resolveSourceSpec`
+ * fills the documented defaults and rejects nonsense up front, so the running
+ * CameraSource never has to second-guess its spec.
+ */
+import { fileURLToPath } from 'node:url';
+import { InputError } from '../core/errors.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy, validateBackoffPolicy } from './backoff.js';
+
+export interface SourceSpec {
+  /** Stable id, carried on every Frame and status event. */
+  cameraId: string;
+  /** `rtsp://` / `rtsps://`, `http(s)://`, `file://…`, or a plain file path. */
+  url: string;
+  /** Detector input size: ffmpeg stretch-scales every frame to width x height. */
+  width: number;
+  height: number;
+  /** Files only: restart at the end forever (default false). */
+  loop?: boolean;
+  /** Files only: 'source' = real time (-re, default), 'fast' = as fast as decoding allows. */
+  pace?: 'source' | 'fast';
+  /** RTSP only: RTP transport (default 'tcp': survives NAT and loss better than UDP). */
+  transport?: 'tcp' | 'udp';
+  /** Optional output rate cap (ffmpeg fps filter); default: the source's own rate. */
+  fps?: number;
+  /** No frame for this long (connecting included) = stalled: kill and reconnect. Default 10 000. */
+  stallTimeoutMs?: number;
+  /** Reconnect backoff. Default 500 ms doubling to 10 s, ±20 % jitter. */
+  reconnect?: BackoffPolicy;
+}
+
+export type SourceKind = 'rtsp' | 'http' | 'file';
+
+export interface ResolvedSourceSpec {
+  cameraId: string;
+  url: string;
+  kind: SourceKind;
+  /** What ffmpeg is given after -i (a file URL becomes a path). */
+  input: string;
+  width: number;
+  height: number;
+  loop: boolean;
+  pace: 'source' | 'fast';
+  transport: 'tcp' | 'udp';
+  fps: number | undefined;
+  stallTimeoutMs: number;
+  reconnect: BackoffPolicy;
+}
+
+export const SOURCE_DEFAULTS = Object.freeze({
+  loop: false,
+  pace: 'source' as const,
+  transport: 'tcp' as const,
+  stallTimeoutMs: 10_000,
+  reconnect: DEFAULT_BACKOFF,
+});
+
+/** Largest accepted detector input side; anything bigger is a config typo. */
+const MAX_SIDE = 8192;
+
+export function classifySource(url: string): { kind: SourceKind; input: string } | undefined {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) return url.trim() ? { kind: 'file', input: url } : undefined;
+  if (scheme === 'rtsp' || scheme === 'rtsps') return { kind: 'rtsp', input: url };
+  if (scheme === 'http' || scheme === 'https') return { kind: 'http', input: url };
+  if (scheme === 'file') {
+    try {
+      return { kind: 'file', input: fileURLToPath(url) };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Apply defaults; throws InputError naming the camera and the bad field. */
+export function resolveSourceSpec(spec: SourceSpec): ResolvedSourceSpec {
+  const id = spec.cameraId;
+  const bad = (field: string, why: string): never => {
+    throw new InputError(`camera ${id || '(no id)'}: ${field} ${why}`);
+  };
+  if (typeof id !== 'string' || id.trim() === '') bad('cameraId', 'must be a non-empty string');
+  const cls = classifySource(spec.url);
+  if (!cls) bad('url', `"${spec.url}" is not an rtsp://, http(s)://, file:// URL or a file path`);
+  const { kind, input } = cls!;
+  for (const [field, v] of [['width', spec.width], ['height', spec.height]] as const) {
+    if (!Number.isInteger(v) || v < 2 || v > MAX_SIDE) bad(field, `must be an integer in [2, ${MAX_SIDE}] (got ${v})`);
+  }
+  if (spec.fps !== undefined && !(Number.isFinite(spec.fps) && spec.fps > 0 && spec.fps <= 240)) {
+    bad('fps', `must be in (0, 240] (got ${spec.fps})`);
+  }
+  const stall = spec.stallTimeoutMs ?? SOURCE_DEFAULTS.stallTimeoutMs;
+  if (!(Number.isFinite(stall) && stall >= 100)) bad('stallTimeoutMs', `must be >= 100 (got ${stall})`);
+  const reconnect = { ...(spec.reconnect ?? SOURCE_DEFAULTS.reconnect) };
+  const why = validateBackoffPolicy(reconnect);
+  if (why) bad('reconnect', why);
+  if (spec.pace !== undefined && spec.pace !== 'source' && spec.pace !== 'fast') bad('pace', `must be 'source' or 'fast'`);
+  if (spec.transport !== undefined && spec.transport !== 'tcp' && spec.transport !== 'udp') {
+    bad('transport', `must be 'tcp' or 'udp'`);
+  }
+  return {
+    cameraId: id,
+    url: spec.url,
+    kind,
+    input,
+    width: spec.width,
+    height: spec.height,
+    loop: spec.loop ?? SOURCE_DEFAULTS.loop,
+    pace: spec.pace ?? SOURCE_DEFAULTS.pace,
+    transport: spec.transport ?? SOURCE_DEFAULTS.transport,
+    fps: spec.fps,
+    stallTimeoutMs: stall,
+    reconnect,
+  };
+}
+
+/**
+ * The ffmpeg command line for one decode run, as input options, input and
+ * output options (pure, so the flags can be checked without spawning).
+ *
+ * Output: the first video stream only, stretch-scaled to width x height in
+ * ffmpeg (scaling there is far cheaper than in JS), packed rgb24 on stdout.
+ * `showinfo` goes LAST in the chain so its frame numbers are output frame
+ * numbers (after the fps cap); `-vsync passthrough` stops ffmpeg from
+ * duplicating/dropping frames after the filter (rawvideo would otherwise get
+ * constant-rate sync), which would break the 1:1 line-to-frame pairing.
+ * `-flush_packets 1` writes each frame out whole instead of leaving its tail
+ * in ffmpeg's I/O buffer until the next frame comes.
+ */
+export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]; input: string; outputOptions: string[] } {
+  const inputOptions = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  if (s.kind === 'file') {
+    if (s.pace === 'source') inputOptions.push('-re');
+    if (s.loop) inputOptions.push('-stream_loop', '-1');
+  } else {
+    // Live: low_delay makes the decoder output each frame as soon as it can.
+    // Deliberately NOT `-fflags nobuffer`: it only discards the packets read
+    // while probing the stream, which delays the first frame to the next
+    // keyframe (measured +1 s on RTSP) and loses short HTTP streams entirely.
+    // Probing itself stays at ffmpeg's defaults: cameras with long GOPs need
+    // them to learn the frame size from the first keyframe.
+    if (s.kind === 'rtsp') inputOptions.push('-rtsp_transport', s.transport);
+    inputOptions.push('-flags', 'low_delay');
+  }
+  const filters = [
+    ...(s.fps !== undefined ? [`fps=${s.fps}`] : []),
+    `scale=${s.width}:${s.height}`,
+    'showinfo',
+  ];
+  const outputOptions = [
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', filters.join(','),
+    '-pix_fmt', 'rgb24', '-c:v', 'rawvideo',
+    '-vsync', 'passthrough',
+    '-flush_packets', '1',
+    '-f', 'rawvideo',
+  ];
+  return { inputOptions, input: s.input, outputOptions };
+}

@@ -1,0 +1,59 @@
+/**
+ * Latest-frame-wins gate. Live video must never queue: while the stage behind
+ * the gate is busy with one frame, newer frames replace each other in a
+ * single slot (each replaced frame is a counted drop), and the newest one runs
+ * as soon as the stage is free. The source is always consumed immediately, so
+ * a slow detector never back-pressures ffmpeg.
+ *
+ * rxjs's exhaustMap drops everything that arrives while busy, so after a slow
+ * frame it would wait for the next frame to arrive (up to a frame interval
+ * of extra latency); mergeMap/concatMap buffer without bound. Hence this
+ * small operator, built on the public Observable/Subscription API.
+ */
+import { Observable, from, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+
+export function latestFrameGate<T, R>(project: (value: T) => ObservableInput<R>, onDrop: (dropped: T) => void = () => {}): OperatorFunction<T, R> {
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      let pending: { value: T } | undefined;
+      let inner: Subscription | undefined;
+      let sourceDone = false;
+
+      const run = (value: T): void => {
+        inner = from(project(value)).subscribe({
+          next: (r) => subscriber.next(r),
+          error: (e: unknown) => subscriber.error(e),
+          complete: () => {
+            inner = undefined;
+            const next = pending;
+            pending = undefined;
+            if (next) run(next.value);
+            else if (sourceDone) subscriber.complete();
+          },
+        });
+      };
+
+      const outer = source.subscribe({
+        next: (value) => {
+          if (inner) {
+            if (pending) onDrop(pending.value);
+            pending = { value };
+          } else {
+            run(value);
+          }
+        },
+        error: (e: unknown) => subscriber.error(e),
+        complete: () => {
+          sourceDone = true;
+          if (!inner && !pending) subscriber.complete();
+        },
+      });
+
+      return () => {
+        outer.unsubscribe();
+        inner?.unsubscribe();
+        if (pending) onDrop(pending.value);
+        pending = undefined;
+      };
+    });
+}

@@ -1,0 +1,277 @@
+/**
+ * The running service: one HTTP/WebSocket server, one inference pool shared
+ * by every camera, and per camera a CameraSource, a tracker and an RxJS
+ * pipeline. It owns all of them and closes them in order:
+ * stop accepting clients -> stop pipelines and ffmpeg -> release the pool.
+ */
+import type { Subscription } from 'rxjs';
+import type { TilePlan } from '../arac/executor.js';
+import { loadModelPack, type ModelPack } from '../arac/manifest.js';
+import type { CameraConfig, Config } from '../config/index.js';
+import { errorMessage } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { CameraState, Frame } from '../core/types.js';
+import { chooseInputSize } from '../detect/input-size.js';
+import { InferencePool } from '../inference/pool.js';
+import { CameraSource } from '../ingest/camera-source.js';
+import { probeSize } from '../ingest/still.js';
+import { buildFrameMessage } from '../serve/protocol.js';
+import type { CameraStats } from '../serve/routes.js';
+import { createServer, type ServeHandle } from '../serve/server.js';
+import { quantile } from '../eval/stats.js';
+import { Tracker } from '../track/tracker.js';
+import { cameraPipeline, type PlanChoice, type ProcessedFrame } from './camera-pipeline.js';
+import { RateMeter, RecentValues } from './rate.js';
+
+interface CameraRuntime {
+  config: CameraConfig;
+  source: CameraSource;
+  tracker: Tracker | undefined;
+  subscriptions: Subscription[];
+  input: { width: number; height: number };
+  choice: PlanChoice;
+  state: CameraState;
+  processed: number;
+  dropped: number;
+  lastPts: number;
+  inRate: RateMeter;
+  processedRate: RateMeter;
+  droppedRate: RateMeter;
+  inferenceMs: RecentValues;
+  e2eMs: RecentValues;
+}
+
+export interface ServiceOptions {
+  log?: Logger;
+  /** Called for every processed frame (tests, replay). */
+  onFrame?: (r: ProcessedFrame) => void;
+}
+
+export class NeulensService {
+  private readonly cameras = new Map<string, CameraRuntime>();
+  private pool: InferencePool | undefined;
+  private pack: ModelPack | undefined;
+  private camerasStarted = false;
+  private closing: Promise<void> | undefined;
+
+  private constructor(readonly config: Config, readonly server: ServeHandle, private readonly log: Logger, private readonly opts: ServiceOptions) {}
+
+  /** Starts the server first (so /healthz answers while the model loads), then the pool, then the cameras. */
+  static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
+    const log = opts.log ?? createLogger(config.logging.level);
+    // The routes ask the service, which needs the server first: a late-bound reference.
+    const ref: { service?: NeulensService } = {};
+    const server = await createServer({
+      host: config.server.host,
+      port: config.server.port,
+      path: config.server.wsPath,
+      ...(config.server.authToken ? { token: config.server.authToken } : {}),
+      hub: { maxQueue: config.server.clientQueue, maxBufferedBytes: config.server.clientMaxBufferedBytes, stuckTimeoutMs: config.server.clientStuckTimeoutMs },
+      ready: () => ({ modelLoaded: ref.service?.pool !== undefined, camerasStarted: ref.service?.camerasStarted ?? false }),
+      stats: () => ref.service?.stats() ?? [],
+    });
+    const service = new NeulensService(config, server, log, opts);
+    ref.service = service;
+    try {
+      await service.startPool();
+      await service.startCameras();
+    } catch (err) {
+      await service.close();
+      throw err;
+    }
+    return service;
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  private async startPool(): Promise<void> {
+    const m = this.config.model;
+    this.pack = await loadModelPack(m.pack);
+    const t0 = Date.now();
+    this.pool = await InferencePool.open({
+      packDir: m.pack,
+      provider: m.provider,
+      ...(m.threads ? { threads: m.threads } : {}),
+      workers: m.workers,
+      models: m.mode,
+      verifyChecksums: false, // loadModelPack above already verified them once
+      detect: { minScore: m.minScore, nmsIou: m.nmsIou, maxDetections: m.maxDetections, ...(m.classes ? { classes: m.classes } : {}) },
+    });
+    this.pool.on('died', (err: Error) => this.log.error('inference worker died; replacing it', { error: err.message }));
+    this.log.info('model loaded', { pack: this.pack.manifest.name, mode: m.mode, provider: m.provider, workers: m.workers, ms: Date.now() - t0 });
+  }
+
+  private async inputSizeFor(cam: CameraConfig): Promise<{ width: number; height: number }> {
+    const manifest = (this.pack as ModelPack).manifest;
+    const fixed = cam.inputSize ?? this.config.model.inputSize;
+    if (fixed) return { width: fixed[0], height: fixed[1] };
+    if (cam.kind === 'file') {
+      // Files can be probed cheaply; the working size follows the source's aspect ratio.
+      try {
+        const src = await probeSize(cam.url);
+        return chooseInputSize(manifest, src.width, src.height);
+      } catch (err) {
+        this.log.warn('cannot probe file; using the default input size', { camera: cam.id, error: errorMessage(err) });
+      }
+    }
+    const [width, height] = manifest.input.defaultSize;
+    return { width, height };
+  }
+
+  private async startCameras(): Promise<void> {
+    for (const cam of this.config.cameras) {
+      if (!cam.enabled) continue;
+      await this.startCamera(cam);
+    }
+    this.camerasStarted = true;
+  }
+
+  private async startCamera(cam: CameraConfig): Promise<void> {
+    const input = await this.inputSizeFor(cam);
+    const m = this.config.model;
+    const choice: PlanChoice = m.mode === 'arac' ? { mode: 'arac', plan: uniformPlan(m.grid[0], m.grid[1], 0) } : { mode: 'full' };
+    const source = new CameraSource({
+      cameraId: cam.id,
+      url: cam.url,
+      width: input.width,
+      height: input.height,
+      ...(cam.kind === 'file' ? { loop: cam.loop, pace: cam.pace } : {}),
+      ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}),
+      ...(cam.fps ? { fps: cam.fps } : {}),
+      stallTimeoutMs: cam.stallTimeoutMs,
+      reconnect: cam.reconnect,
+    });
+    const t = this.config.tracker;
+    const rt: CameraRuntime = {
+      config: cam,
+      source,
+      tracker: t.enabled ? new Tracker({ highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits }) : undefined,
+      subscriptions: [],
+      input,
+      choice,
+      state: 'connecting',
+      processed: 0,
+      dropped: 0,
+      lastPts: -Infinity,
+      inRate: new RateMeter(),
+      processedRate: new RateMeter(),
+      droppedRate: new RateMeter(),
+      inferenceMs: new RecentValues(),
+      e2eMs: new RecentValues(),
+    };
+    this.cameras.set(cam.id, rt);
+    const metrics = this.server.metrics;
+    const hub = this.server.hub;
+    const log = this.log.child(cam.id);
+    let lastReconnects = 0;
+
+    rt.subscriptions.push(
+      source.status$.subscribe((st) => {
+        rt.state = st.state;
+        hub.setCamera(cam.id, st.state);
+        hub.publishStatus({ type: 'status', camera: cam.id, state: st.state, atMs: st.atMs, ...(st.error ? { error: st.error } : {}) });
+        metrics.setCameraState(cam.id, st.state);
+        const reconnects = source.stats().reconnects;
+        if (reconnects > lastReconnects) metrics.observeReconnect(cam.id);
+        lastReconnects = reconnects;
+        if (st.state === 'offline') log.warn('camera offline', { error: st.error });
+        else log.info(`camera ${st.state}`);
+        // A new connection may bring a different scene: forget the ARAC feature cache and the tracks.
+        if (st.state === 'connecting') {
+          this.pool?.reset(cam.id);
+          rt.tracker?.reset();
+        }
+      }),
+    );
+
+    const frames$ = source.frames$;
+    rt.subscriptions.push(
+      frames$.subscribe(() => {
+        rt.inRate.mark();
+        metrics.observeFrameIn(cam.id);
+      }),
+    );
+    rt.subscriptions.push(
+      cameraPipeline(frames$, () => rt.choice, {
+        log,
+        detect: (frame: Frame, mode, plan) => {
+          const pool = this.pool;
+          if (!pool) return Promise.reject(new Error('inference pool is not running'));
+          return pool.detect({ cameraId: frame.cameraId, data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight, mode, ...(plan ? { plan } : {}) });
+        },
+        track: (dets, tsMs) => {
+          if (!rt.tracker) return dets;
+          // A looping file restarts its clock: start the tracks afresh rather than feed a negative dt.
+          if (tsMs < rt.lastPts) rt.tracker.reset();
+          rt.lastPts = tsMs;
+          return rt.tracker.update(dets, tsMs);
+        },
+        publish: (r) => {
+          const msg = buildFrameMessage(r.frame, r.detections, r.reply.inferenceMs, r.plan.plan ? { plan: { mode: r.plan.mode, grid: r.plan.plan.grid, levels: r.plan.plan.levels } } : {});
+          hub.publishFrame(msg);
+          rt.processed++;
+          rt.processedRate.mark();
+          rt.inferenceMs.push(r.reply.inferenceMs);
+          rt.e2eMs.push(msg.latencyMs);
+          metrics.observeFrame(cam.id, r.reply.inferenceMs, msg.latencyMs);
+          this.opts.onFrame?.(r);
+        },
+        onDrop: (_frame, reason) => {
+          rt.dropped++;
+          rt.droppedRate.mark();
+          metrics.observeDrop(cam.id, reason);
+        },
+      }).subscribe({
+        error: (err: unknown) => log.error('pipeline stopped', { error: errorMessage(err) }),
+      }),
+    );
+    source.start();
+    log.info('camera started', { url: redact(cam.url), input: `${input.width}x${input.height}`, mode: choice.mode });
+  }
+
+  stats(): CameraStats[] {
+    return [...this.cameras.values()].map((rt) => {
+      const s = rt.source.stats();
+      const e2e = rt.e2eMs.all();
+      return {
+        camera: rt.config.id,
+        state: rt.state,
+        fpsIn: rt.inRate.rate(),
+        fpsProcessed: rt.processedRate.rate(),
+        fpsDropped: rt.droppedRate.rate(),
+        inferenceMs: rt.inferenceMs.mean(),
+        reconnects: s.reconnects,
+        framesIn: s.framesIn,
+        processed: rt.processed,
+        dropped: rt.dropped,
+        e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
+        input: { ...rt.input, mode: rt.choice.mode === 'arac' && rt.choice.plan ? `arac ${rt.choice.plan.grid.cols}x${rt.choice.plan.grid.rows}` : 'full' },
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      };
+    });
+  }
+
+  /** Idempotent: stop accepting, close clients (1001), stop ffmpeg children, release the pool. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.server.close().catch((err: unknown) => this.log.warn('server close failed', { error: errorMessage(err) }));
+      const cams = [...this.cameras.values()];
+      for (const rt of cams) for (const s of rt.subscriptions) s.unsubscribe();
+      await Promise.all(cams.map((rt) => rt.source.close()));
+      await this.pool?.close();
+      this.log.info('stopped');
+    })();
+    return this.closing;
+  }
+}
+
+export function uniformPlan(cols: number, rows: number, level: number): TilePlan {
+  return { grid: { cols, rows }, levels: Array<number>(cols * rows).fill(level) };
+}
+
+/** Hide credentials in camera URLs before logging them. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^/@]*)@/, '//<redacted>@');
+}

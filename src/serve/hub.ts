@@ -1,0 +1,406 @@
+/**
+ * Fan-out of pipeline messages to WebSocket clients. The pipeline calls
+ * publish* synchronously and never waits: each client has a bounded queue
+ * (drop-oldest) and we only hand bytes to a socket while its bufferedAmount is
+ * under a cap, so a client that stops reading costs at most
+ * maxQueue messages + maxBufferedBytes, and is terminated once it has been
+ * stuck for stuckTimeoutMs.
+ */
+import { WebSocket, type RawData } from 'ws';
+import type { CameraState } from '../core/types.js';
+import { errorMessage } from '../core/errors.js';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  parseClientMessage,
+  type CameraSelection,
+  type ClientMessage,
+  type ErrorMessage,
+  type FrameMessage,
+  type HelloMessage,
+  type PongMessage,
+  type StatusMessage,
+} from './protocol.js';
+
+export interface HubOptions {
+  /** Messages queued per client before the oldest frame is dropped. Default 32. */
+  maxQueue?: number;
+  /** No more is written to a socket whose bufferedAmount is at or over this. Default 1 MiB. */
+  maxBufferedBytes?: number;
+  /** A client blocked (buffer over the cap or queue full) this long is terminated. Default 10 s. */
+  stuckTimeoutMs?: number;
+  /** Client messages over this many bytes get an error reply. Default 4 KiB. */
+  maxClientMessageBytes?: number;
+  /** Protocol-level ping interval; a client that missed the previous pong is terminated. 0 disables. Default 30 s. */
+  heartbeatMs?: number;
+  /** Called with the number of messages dropped for a slow client (for metrics). */
+  onDropped?: (count: number) => void;
+}
+
+export type ClientState = 'open' | 'closing' | 'closed';
+
+export interface HubClientStats {
+  id: number;
+  remote: string;
+  state: ClientState;
+  subscribed: CameraSelection;
+  /** Cameras excluded from a '*' subscription by a later unsubscribe. */
+  excluded: string[];
+  queued: number;
+  queuedBytes: number;
+  dropped: number;
+  sent: number;
+  bufferedAmount: number;
+  /** How long the client has been continuously blocked; 0 when it is keeping up. */
+  blockedMs: number;
+}
+
+export interface HubStats {
+  clients: HubClientStats[];
+  totals: {
+    clients: number;
+    connected: number;
+    queued: number;
+    /** Includes messages dropped for clients that have since gone. */
+    dropped: number;
+    sent: number;
+    terminatedStuck: number;
+    terminatedDead: number;
+    framesPublished: number;
+  };
+}
+
+interface Outgoing {
+  data: Buffer;
+  /** Frames are dropped before control messages (status, error, pong) when a queue is full. */
+  droppable: boolean;
+}
+
+const MAX_SUBSCRIPTIONS = 1024;
+
+class Client {
+  state: ClientState = 'open';
+  queue: Outgoing[] = [];
+  queuedBytes = 0;
+  dropped = 0;
+  sent = 0;
+  blockedSince: number | null = null;
+  alive = true;
+  all = false;
+  readonly cameras = new Set<string>();
+  readonly excluded = new Set<string>();
+  readonly closed: Promise<void>;
+  onSent: () => void = () => undefined;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    readonly remote: string,
+  ) {
+    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
+  }
+
+  wants(camera: string): boolean {
+    return this.all ? !this.excluded.has(camera) : this.cameras.has(camera);
+  }
+}
+
+export class WsHub {
+  private readonly maxQueue: number;
+  private readonly maxBufferedBytes: number;
+  private readonly stuckTimeoutMs: number;
+  private readonly maxClientMessageBytes: number;
+  private readonly heartbeatMs: number;
+  private readonly onDropped: ((count: number) => void) | undefined;
+  private readonly clients = new Set<Client>();
+  private readonly cameraStates = new Map<string, CameraState>();
+  private readonly timer: NodeJS.Timeout;
+  private nextId = 1;
+  private lastHeartbeat = Date.now();
+  private closing = false;
+  private totals = { connected: 0, droppedGone: 0, sentGone: 0, terminatedStuck: 0, terminatedDead: 0, framesPublished: 0 };
+
+  constructor(opts: HubOptions = {}) {
+    this.maxQueue = Math.max(1, opts.maxQueue ?? 32);
+    this.maxBufferedBytes = Math.max(1, opts.maxBufferedBytes ?? 1024 * 1024);
+    this.stuckTimeoutMs = opts.stuckTimeoutMs ?? 10_000;
+    this.maxClientMessageBytes = opts.maxClientMessageBytes ?? 4096;
+    this.heartbeatMs = opts.heartbeatMs ?? 30_000;
+    this.onDropped = opts.onDropped;
+    const heartbeatTick = this.heartbeatMs > 0 ? this.heartbeatMs / 2 : Infinity;
+    const tick = Math.max(20, Math.floor(Math.min(1000, this.stuckTimeoutMs / 4, heartbeatTick)));
+    // unref: the hub must never be what keeps a finished process alive.
+    this.timer = setInterval(() => this.tick(), tick).unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Records a camera's state for hello messages without notifying clients. */
+  setCamera(id: string, state: CameraState): void {
+    this.cameraStates.set(id, state);
+  }
+
+  cameras(): { id: string; state: CameraState }[] {
+    return [...this.cameraStates].map(([id, state]) => ({ id, state }));
+  }
+
+  /** Takes ownership of an open socket: sends hello, then serves it until it closes. */
+  addClient(ws: WebSocket, opts: { cameras?: CameraSelection | null; remote?: string } = {}): number {
+    const client = new Client(this.nextId++, ws, opts.remote ?? 'unknown');
+    if (this.closing) {
+      ws.close(1001, 'server shutting down');
+      return client.id;
+    }
+    this.totals.connected++;
+    this.clients.add(client);
+    // A completed write means the peer consumed bytes: that is progress, so the
+    // stuck clock restarts. A slow reader that keeps draining is never terminated.
+    client.onSent = () => {
+      client.blockedSince = null;
+      if (client.queue.length > 0) this.flush(client);
+    };
+    if (opts.cameras) this.subscribe(client, opts.cameras);
+    // A socket error is followed by 'close'; the listener only keeps it from being thrown.
+    ws.on('error', () => undefined);
+    ws.on('pong', () => {
+      client.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
+    ws.once('close', () => {
+      client.state = 'closed';
+      client.queue = [];
+      client.queuedBytes = 0;
+      this.clients.delete(client);
+      this.totals.droppedGone += client.dropped;
+      this.totals.sentGone += client.sent;
+    });
+    const hello: HelloMessage = { type: 'hello', version: PROTOCOL_VERSION, cameras: this.cameras(), serverTimeMs: Date.now() };
+    this.enqueue(client, encode(hello), false);
+    return client.id;
+  }
+
+  /** Sends a frame to every client subscribed to its camera; returns how many that was. */
+  publishFrame(msg: FrameMessage): number {
+    if (this.closing) return 0;
+    this.totals.framesPublished++;
+    if (!this.cameraStates.has(msg.camera)) this.cameraStates.set(msg.camera, 'online');
+    let data: Buffer | undefined;
+    let n = 0;
+    for (const client of this.clients) {
+      if (client.state !== 'open' || !client.wants(msg.camera)) continue;
+      data ??= encode(msg);
+      this.enqueue(client, data, true);
+      n++;
+    }
+    return n;
+  }
+
+  /** Records the camera's state and tells every client, subscribed or not. */
+  publishStatus(msg: StatusMessage): number {
+    if (this.closing) return 0;
+    this.cameraStates.set(msg.camera, msg.state);
+    const data = encode(msg);
+    let n = 0;
+    for (const client of this.clients) {
+      if (client.state !== 'open') continue;
+      this.enqueue(client, data, false);
+      n++;
+    }
+    return n;
+  }
+
+  stats(): HubStats {
+    const now = Date.now();
+    const clients = [...this.clients].map((c): HubClientStats => ({
+      id: c.id,
+      remote: c.remote,
+      state: c.state,
+      subscribed: c.all ? '*' : [...c.cameras],
+      excluded: [...c.excluded],
+      queued: c.queue.length,
+      queuedBytes: c.queuedBytes,
+      dropped: c.dropped,
+      sent: c.sent,
+      bufferedAmount: c.ws.bufferedAmount,
+      blockedMs: c.blockedSince === null ? 0 : now - c.blockedSince,
+    }));
+    const sum = (f: (c: HubClientStats) => number): number => clients.reduce((a, c) => a + f(c), 0);
+    return {
+      clients,
+      totals: {
+        clients: clients.length,
+        connected: this.totals.connected,
+        queued: sum((c) => c.queued),
+        dropped: this.totals.droppedGone + sum((c) => c.dropped),
+        sent: this.totals.sentGone + sum((c) => c.sent),
+        terminatedStuck: this.totals.terminatedStuck,
+        terminatedDead: this.totals.terminatedDead,
+        framesPublished: this.totals.framesPublished,
+      },
+    };
+  }
+
+  /**
+   * Closes every client with `code`; clients that have not completed the
+   * closing handshake within timeoutMs are terminated. Idempotent in effect:
+   * later publishes are ignored and later clients are turned away.
+   */
+  async closeAll(code = 1001, reason = 'server shutting down', timeoutMs = 2000): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    const clients = [...this.clients];
+    for (const c of clients) {
+      if (c.state === 'open') {
+        c.state = 'closing';
+        c.queue = [];
+        c.queuedBytes = 0;
+        c.ws.close(code, reason);
+      }
+    }
+    const all = Promise.all(clients.map((c) => c.closed));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      for (const c of clients) if (c.state !== 'closed') c.ws.terminate();
+      await all;
+    }
+  }
+
+  private enqueue(client: Client, data: Buffer, droppable: boolean): void {
+    client.queue.push({ data, droppable });
+    client.queuedBytes += data.length;
+    this.flush(client);
+    let dropped = 0;
+    while (client.queue.length > this.maxQueue) {
+      const idx = client.queue.findIndex((m) => m.droppable);
+      const [gone] = client.queue.splice(idx === -1 ? 0 : idx, 1);
+      client.queuedBytes -= gone?.data.length ?? 0;
+      dropped++;
+    }
+    if (dropped > 0) {
+      client.dropped += dropped;
+      client.blockedSince ??= Date.now();
+      this.onDropped?.(dropped);
+    }
+  }
+
+  private flush(client: Client): void {
+    const ws = client.ws;
+    while (client.queue.length > 0) {
+      if (client.state !== 'open' || ws.readyState !== WebSocket.OPEN) return;
+      if (ws.bufferedAmount >= this.maxBufferedBytes) {
+        // Resumed by onSent when earlier writes drain, or by tick().
+        client.blockedSince ??= Date.now();
+        return;
+      }
+      const item = client.queue.shift()!;
+      client.queuedBytes -= item.data.length;
+      client.sent++;
+      ws.send(item.data, { binary: false }, client.onSent);
+    }
+    client.blockedSince = null;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const heartbeat = this.heartbeatMs > 0 && now - this.lastHeartbeat >= this.heartbeatMs;
+    if (heartbeat) this.lastHeartbeat = now;
+    for (const client of this.clients) {
+      if (client.state !== 'open') continue;
+      if (client.queue.length > 0) this.flush(client);
+      const blocked = client.ws.bufferedAmount >= this.maxBufferedBytes || client.queue.length >= this.maxQueue;
+      if (!blocked) client.blockedSince = null;
+      else client.blockedSince ??= now;
+      // blockedSince is reset by every completed write, so this measures time without progress.
+      if (client.blockedSince !== null && now - client.blockedSince >= this.stuckTimeoutMs) {
+        this.totals.terminatedStuck++;
+        this.kill(client);
+      } else if (heartbeat) {
+        if (!client.alive) {
+          this.totals.terminatedDead++;
+          this.kill(client);
+        } else {
+          client.alive = false;
+          client.ws.ping();
+        }
+      }
+    }
+  }
+
+  private kill(client: Client): void {
+    client.state = 'closing';
+    client.queue = [];
+    client.queuedBytes = 0;
+    client.ws.terminate();
+  }
+
+  private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    if (client.state !== 'open') return;
+    try {
+      if (isBinary) throw new ProtocolError('BINARY_NOT_SUPPORTED', 'binary messages are not accepted; send JSON text');
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      this.handle(client, parseClientMessage(buf, this.maxClientMessageBytes));
+    } catch (err) {
+      // Anything thrown here would surface inside ws's socket handler and take the process down.
+      const reply: ErrorMessage =
+        err instanceof ProtocolError
+          ? { type: 'error', code: err.reason, message: err.message }
+          : { type: 'error', code: 'BAD_MESSAGE', message: `message could not be handled: ${errorMessage(err)}` };
+      this.enqueue(client, encode(reply), false);
+    }
+  }
+
+  private handle(client: Client, msg: ClientMessage): void {
+    switch (msg.type) {
+      case 'subscribe':
+        this.subscribe(client, msg.cameras);
+        return;
+      case 'unsubscribe':
+        if (msg.cameras === '*') {
+          client.all = false;
+          client.cameras.clear();
+          client.excluded.clear();
+        } else if (client.all) {
+          for (const id of msg.cameras) if (client.excluded.size < MAX_SUBSCRIPTIONS) client.excluded.add(id);
+        } else {
+          for (const id of msg.cameras) client.cameras.delete(id);
+        }
+        return;
+      case 'ping': {
+        const pong: PongMessage = { type: 'pong', serverTimeMs: Date.now() };
+        if (msg.id !== undefined) pong.id = msg.id;
+        this.enqueue(client, encode(pong), false);
+        return;
+      }
+    }
+  }
+
+  private subscribe(client: Client, cameras: CameraSelection): void {
+    if (cameras === '*') {
+      client.all = true;
+      client.excluded.clear();
+      return;
+    }
+    if (client.all) {
+      for (const id of cameras) client.excluded.delete(id);
+      return;
+    }
+    const added = cameras.filter((id) => !client.cameras.has(id));
+    if (client.cameras.size + added.length > MAX_SUBSCRIPTIONS) {
+      throw new ProtocolError('BAD_MESSAGE', `subscribe: a subscription holds at most ${MAX_SUBSCRIPTIONS} cameras`);
+    }
+    for (const id of added) client.cameras.add(id);
+  }
+}
+
+function encode(msg: object): Buffer {
+  return Buffer.from(JSON.stringify(msg));
+}

@@ -1,0 +1,6 @@
+/** The outputs room: WebSocket fan-out, HTTP routes, metrics and the wire protocol. */
+export { createServer, type ServeHandle, type ServeOptions } from './server.js';
+export { WsHub, type HubOptions, type HubStats, type HubClientStats, type ClientState } from './hub.js';
+export { Metrics, type MetricsOptions } from './metrics.js';
+export type { CameraStats, Readiness, StatsBody } from './routes.js';
+export * from './protocol.js';

@@ -1,0 +1,355 @@
+/**
+ * The WebSocket wire protocol: TypeScript types, the JSON Schema we publish
+ * (docs/protocol.schema.json is generated from `protocolSchema`), and the one
+ * parser every client message goes through. Types and schema sit side by side
+ * so a change to one is reviewed next to the other; the unit tests check
+ * sample messages against the schema and the docs file against this object.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { NeulensError } from '../core/errors.js';
+import type { CameraState, Detection } from '../core/types.js';
+import { checkSchema } from './schema-check.js';
+
+/** Bumped on any change a client could notice (field removed, meaning changed). */
+export const PROTOCOL_VERSION = 1;
+
+// ---------------------------------------------------------------- server → client
+
+export interface HelloMessage {
+  type: 'hello';
+  version: number;
+  cameras: { id: string; state: CameraState }[];
+  serverTimeMs: number;
+}
+
+/** One detected object, source pixels, top-left origin. */
+export interface WireBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  label: string;
+  classId: number;
+  score: number;
+  /** Absent when tracking is disabled for the camera. */
+  trackId?: number;
+}
+
+export interface FrameMessage {
+  type: 'frame';
+  camera: string;
+  seq: number;
+  ptsMs: number;
+  /** Wall-clock ms when the frame left the decoder. */
+  captureTs: number;
+  /** Wall-clock ms when the server published this message. */
+  publishTs: number;
+  /** publishTs - captureTs. */
+  latencyMs: number;
+  inferenceMs: number;
+  /** Source frame size in pixels; box coordinates are in this space. */
+  width: number;
+  height: number;
+  boxes: WireBox[];
+  /** Free-form controller plan (grid, levels, predicted/measured cost). */
+  plan?: Record<string, unknown>;
+}
+
+export interface StatusMessage {
+  type: 'status';
+  camera: string;
+  state: CameraState;
+  error?: string;
+  atMs: number;
+}
+
+export type ProtocolErrorCode = 'MESSAGE_TOO_LARGE' | 'BINARY_NOT_SUPPORTED' | 'NOT_JSON' | 'UNKNOWN_TYPE' | 'BAD_MESSAGE';
+
+export interface ErrorMessage {
+  type: 'error';
+  code: ProtocolErrorCode;
+  message: string;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  id?: string | number;
+  serverTimeMs: number;
+}
+
+export type ServerMessage = HelloMessage | FrameMessage | StatusMessage | ErrorMessage | PongMessage;
+
+// ---------------------------------------------------------------- client → server
+
+/** '*' means every camera, including cameras added later. */
+export type CameraSelection = string[] | '*';
+
+export interface SubscribeMessage {
+  type: 'subscribe';
+  cameras: CameraSelection;
+}
+
+export interface UnsubscribeMessage {
+  type: 'unsubscribe';
+  cameras: CameraSelection;
+}
+
+export interface PingMessage {
+  type: 'ping';
+  id?: string | number;
+}
+
+export type ClientMessage = SubscribeMessage | UnsubscribeMessage | PingMessage;
+
+// ---------------------------------------------------------------- JSON Schema
+
+const CAMERA_ID_MAX = 128;
+/** Caps keep one subscribe message from allocating without bound. */
+const MAX_CAMERAS_PER_MESSAGE = 256;
+
+const nonNegative = { type: 'number', minimum: 0 } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+const cameraId = { type: 'string', minLength: 1, maxLength: CAMERA_ID_MAX } as const;
+const pingId = { anyOf: [{ type: 'string', maxLength: 128 }, { type: 'integer' }] } as const;
+
+export const protocolSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://neulens.dev/schemas/protocol.schema.json',
+  title: 'NeuLens-TS WebSocket protocol',
+  description: `Version ${PROTOCOL_VERSION}. Every WebSocket text message is one JSON object matching exactly one of $defs.serverMessage (sent by the server) or $defs.clientMessage (sent by clients).`,
+  oneOf: [{ $ref: '#/$defs/serverMessage' }, { $ref: '#/$defs/clientMessage' }],
+  $defs: {
+    cameraId,
+    cameraState: { enum: ['connecting', 'online', 'offline', 'stopped'] },
+    cameraSelection: {
+      description: "A list of camera ids, or '*' for all cameras including ones added later.",
+      anyOf: [{ const: '*' }, { type: 'array', items: { $ref: '#/$defs/cameraId' }, minItems: 1, maxItems: MAX_CAMERAS_PER_MESSAGE }],
+    },
+    serverMessage: {
+      oneOf: [
+        { $ref: '#/$defs/hello' },
+        { $ref: '#/$defs/frame' },
+        { $ref: '#/$defs/status' },
+        { $ref: '#/$defs/error' },
+        { $ref: '#/$defs/pong' },
+      ],
+    },
+    clientMessage: {
+      oneOf: [{ $ref: '#/$defs/subscribe' }, { $ref: '#/$defs/unsubscribe' }, { $ref: '#/$defs/ping' }],
+    },
+    hello: {
+      description: 'First message on every connection.',
+      type: 'object',
+      required: ['type', 'version', 'cameras', 'serverTimeMs'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'hello' },
+        version: count,
+        cameras: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'state'],
+            additionalProperties: false,
+            properties: { id: { $ref: '#/$defs/cameraId' }, state: { $ref: '#/$defs/cameraState' } },
+          },
+        },
+        serverTimeMs: nonNegative,
+      },
+    },
+    box: {
+      description: 'One object in source pixels, top-left origin.',
+      type: 'object',
+      required: ['x', 'y', 'w', 'h', 'label', 'classId', 'score'],
+      additionalProperties: false,
+      properties: {
+        x: { type: 'number' },
+        y: { type: 'number' },
+        w: nonNegative,
+        h: nonNegative,
+        label: { type: 'string' },
+        classId: count,
+        score: { type: 'number', minimum: 0, maximum: 1 },
+        trackId: count,
+      },
+    },
+    frame: {
+      description: 'Detections for one processed frame; sent only to clients subscribed to the camera.',
+      type: 'object',
+      required: ['type', 'camera', 'seq', 'ptsMs', 'captureTs', 'publishTs', 'latencyMs', 'inferenceMs', 'width', 'height', 'boxes'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'frame' },
+        camera: { $ref: '#/$defs/cameraId' },
+        seq: count,
+        ptsMs: { type: 'number' },
+        captureTs: nonNegative,
+        publishTs: nonNegative,
+        latencyMs: { type: 'number', description: 'publishTs - captureTs' },
+        inferenceMs: nonNegative,
+        width: count,
+        height: count,
+        boxes: { type: 'array', items: { $ref: '#/$defs/box' } },
+        plan: { type: 'object', description: 'Free-form controller plan (grid, levels, predicted/measured cost).' },
+      },
+    },
+    status: {
+      description: 'Camera state change; sent to every client.',
+      type: 'object',
+      required: ['type', 'camera', 'state', 'atMs'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'status' },
+        camera: { $ref: '#/$defs/cameraId' },
+        state: { $ref: '#/$defs/cameraState' },
+        error: { type: 'string' },
+        atMs: nonNegative,
+      },
+    },
+    error: {
+      description: 'Reply to a client message the server could not accept; the connection stays open.',
+      type: 'object',
+      required: ['type', 'code', 'message'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'error' },
+        code: { enum: ['MESSAGE_TOO_LARGE', 'BINARY_NOT_SUPPORTED', 'NOT_JSON', 'UNKNOWN_TYPE', 'BAD_MESSAGE'] },
+        message: { type: 'string' },
+      },
+    },
+    pong: {
+      type: 'object',
+      required: ['type', 'serverTimeMs'],
+      additionalProperties: false,
+      properties: { type: { const: 'pong' }, id: pingId, serverTimeMs: nonNegative },
+    },
+    subscribe: {
+      description: 'Adds cameras to the subscription.',
+      type: 'object',
+      required: ['type', 'cameras'],
+      additionalProperties: false,
+      properties: { type: { const: 'subscribe' }, cameras: { $ref: '#/$defs/cameraSelection' } },
+    },
+    unsubscribe: {
+      description: "Removes cameras from the subscription; '*' removes all.",
+      type: 'object',
+      required: ['type', 'cameras'],
+      additionalProperties: false,
+      properties: { type: { const: 'unsubscribe' }, cameras: { $ref: '#/$defs/cameraSelection' } },
+    },
+    ping: {
+      description: 'Answered with a pong carrying the same id.',
+      type: 'object',
+      required: ['type'],
+      additionalProperties: false,
+      properties: { type: { const: 'ping' }, id: pingId },
+    },
+  },
+} as const;
+
+type MessageDef = 'hello' | 'frame' | 'status' | 'error' | 'pong' | 'subscribe' | 'unsubscribe' | 'ping';
+
+/** Null when `value` is a valid message of kind `def` (or any server/client message); else why not. */
+export function checkMessage(def: MessageDef | 'serverMessage' | 'clientMessage', value: unknown): string | null {
+  return checkSchema({ $ref: `#/$defs/${def}` }, value, protocolSchema);
+}
+
+/** Writes the schema as pretty JSON (used for docs/protocol.schema.json). */
+export async function writeProtocolSchema(file: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, protocolSchemaJson());
+}
+
+export function protocolSchemaJson(): string {
+  return `${JSON.stringify(protocolSchema, null, 2)}\n`;
+}
+
+// ---------------------------------------------------------------- parsing client input
+
+/** A client message the server refuses; `reason` is what the `error` reply carries. */
+export class ProtocolError extends NeulensError {
+  readonly reason: ProtocolErrorCode;
+
+  constructor(reason: ProtocolErrorCode, message: string) {
+    super('PROTOCOL_INVALID', message);
+    this.reason = reason;
+  }
+}
+
+const CLIENT_TYPES = new Set(['subscribe', 'unsubscribe', 'ping']);
+
+/**
+ * Parses one client text message. Throws ProtocolError (never anything else)
+ * naming what is wrong: size, JSON syntax, unknown type, or the offending field.
+ */
+export function parseClientMessage(data: Buffer | string, maxBytes: number): ClientMessage {
+  const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  if (bytes > maxBytes) throw new ProtocolError('MESSAGE_TOO_LARGE', `message is ${bytes} bytes; the limit is ${maxBytes}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof data === 'string' ? data : data.toString('utf8'));
+  } catch (err) {
+    throw new ProtocolError('NOT_JSON', `message is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError('BAD_MESSAGE', 'message must be a JSON object with a "type" field');
+  }
+  const type = (value as Record<string, unknown>).type;
+  if (typeof type !== 'string' || !CLIENT_TYPES.has(type)) {
+    throw new ProtocolError('UNKNOWN_TYPE', `unknown message type ${JSON.stringify(type) ?? 'undefined'}; expected subscribe, unsubscribe or ping`);
+  }
+  const err = checkMessage(type as MessageDef, value);
+  if (err) throw new ProtocolError('BAD_MESSAGE', `${type}: ${err}`);
+  return value as ClientMessage;
+}
+
+/** Parses the `?cameras=a,b` / `?cameras=*` upgrade query; null when absent. */
+export function parseCameraQuery(raw: string | null): CameraSelection | null {
+  if (raw === null) return null;
+  if (raw.trim() === '*') return '*';
+  const ids = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const err = checkSchema({ $ref: '#/$defs/cameraSelection' }, ids, protocolSchema, 'cameras');
+  if (err) throw new ProtocolError('BAD_MESSAGE', err);
+  return ids;
+}
+
+// ---------------------------------------------------------------- building server messages
+
+export interface FrameSource {
+  cameraId: string;
+  seq: number;
+  ptsMs: number;
+  captureWallMs: number;
+  srcWidth: number;
+  srcHeight: number;
+}
+
+/** Builds a frame message from pipeline values; `publishTs` defaults to now. */
+export function buildFrameMessage(
+  frame: FrameSource,
+  detections: readonly Detection[],
+  inferenceMs: number,
+  opts: { publishTs?: number; plan?: Record<string, unknown> } = {},
+): FrameMessage {
+  const publishTs = opts.publishTs ?? Date.now();
+  const msg: FrameMessage = {
+    type: 'frame',
+    camera: frame.cameraId,
+    seq: frame.seq,
+    ptsMs: frame.ptsMs,
+    captureTs: frame.captureWallMs,
+    publishTs,
+    latencyMs: publishTs - frame.captureWallMs,
+    inferenceMs,
+    width: frame.srcWidth,
+    height: frame.srcHeight,
+    boxes: detections.map((d) => {
+      const box: WireBox = { x: d.x, y: d.y, w: d.w, h: d.h, label: d.label, classId: d.classId, score: d.score };
+      if (d.trackId !== undefined) box.trackId = d.trackId;
+      return box;
+    }),
+  };
+  if (opts.plan) msg.plan = opts.plan;
+  return msg;
+}

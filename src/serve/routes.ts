@@ -1,0 +1,130 @@
+/**
+ * The plain HTTP routes beside the WebSocket endpoint: liveness, readiness,
+ * JSON stats and Prometheus metrics. Callbacks come from the pipeline; a
+ * callback that throws turns into a 5xx JSON answer, never a crash.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CameraState } from '../core/types.js';
+import { errorMessage } from '../core/errors.js';
+import type { HubStats, WsHub } from './hub.js';
+import type { Metrics } from './metrics.js';
+
+export interface Readiness {
+  modelLoaded: boolean;
+  camerasStarted: boolean;
+  /** Shown in the 503 body; a default is derived from the flags when absent. */
+  reason?: string;
+}
+
+export interface CameraStats {
+  camera: string;
+  state: CameraState;
+  fpsIn: number;
+  fpsProcessed: number;
+  fpsDropped: number;
+  /** Mean detector time over the recent window, milliseconds. */
+  inferenceMs: number;
+  reconnects: number;
+  /** Totals since start (the fps figures above are recent rates). */
+  framesIn?: number;
+  processed?: number;
+  dropped?: number;
+  /** Capture-to-publish latency over the recent window, milliseconds. */
+  e2eMs?: { p50: number; p95: number };
+  /** Detector input size and how frames run (full or arac with a grid). */
+  input?: { width: number; height: number; mode: string };
+  lastError?: string;
+}
+
+export interface StatsBody {
+  serverTimeMs: number;
+  uptimeMs: number;
+  cameras: CameraStats[];
+  ws: HubStats;
+}
+
+export interface RouteDeps {
+  hub: WsHub;
+  metrics: Metrics;
+  startedAt: number;
+  ready?: () => Readiness | Promise<Readiness>;
+  stats?: () => CameraStats[] | Promise<CameraStats[]>;
+}
+
+type Handler = (deps: RouteDeps, res: ServerResponse) => Promise<void>;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+const routes: Record<string, Handler> = {
+  '/healthz': async (_deps, res) => sendJson(res, 200, { ok: true }),
+
+  '/readyz': async ({ ready }, res) => {
+    // Without a readiness source the server itself is all there is to wait for.
+    if (!ready) return sendJson(res, 200, { ready: true });
+    let r: Readiness;
+    try {
+      r = await ready();
+    } catch (err) {
+      return sendJson(res, 503, { ready: false, reason: `readiness check failed: ${errorMessage(err)}` });
+    }
+    if (r.modelLoaded && r.camerasStarted) return sendJson(res, 200, { ready: true, modelLoaded: true, camerasStarted: true });
+    const missing = [!r.modelLoaded && 'model not loaded', !r.camerasStarted && 'cameras not started'].filter(Boolean).join(', ');
+    sendJson(res, 503, { ready: false, modelLoaded: r.modelLoaded, camerasStarted: r.camerasStarted, reason: r.reason ?? missing });
+  },
+
+  '/api/stats': async ({ hub, stats, startedAt }, res) => {
+    let cameras: CameraStats[] = [];
+    try {
+      cameras = stats ? await stats() : [];
+    } catch (err) {
+      return sendJson(res, 500, { error: `stats unavailable: ${errorMessage(err)}` });
+    }
+    const now = Date.now();
+    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats() };
+    sendJson(res, 200, body);
+  },
+
+  '/metrics': async ({ metrics }, res) => {
+    let text: string;
+    try {
+      text = await metrics.render();
+    } catch (err) {
+      return sendJson(res, 500, { error: `metrics unavailable: ${errorMessage(err)}` });
+    }
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  },
+};
+
+/** Answers one plain HTTP request. Never rejects. */
+export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, wsPath: string): Promise<void> {
+  let pathname = '/';
+  try {
+    pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return sendJson(res, 400, { error: 'malformed request URL' });
+  }
+  const handler = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+  if (!handler) {
+    if (pathname === wsPath) return sendJson(res, 426, { error: `${wsPath} is the WebSocket endpoint; connect with a WebSocket client` }, { upgrade: 'websocket' });
+    return sendJson(res, 404, { error: `no route ${pathname}` });
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return sendJson(res, 405, { error: `${req.method ?? '?'} not allowed on ${pathname}` }, { allow: 'GET, HEAD' });
+  }
+  try {
+    await handler(deps, res);
+  } catch (err) {
+    if (!res.headersSent) sendJson(res, 500, { error: errorMessage(err) });
+    else res.destroy();
+  }
+}

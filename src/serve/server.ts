@@ -1,0 +1,182 @@
+/**
+ * One port for everything the outside sees: the WebSocket endpoint (default
+ * /ws) and the HTTP routes. The ws library never owns the socket listener
+ * (noServer): we decide on each upgrade (path, token, camera query) before
+ * handing the socket over, so a refused client never reaches the hub.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { WsHub, type HubOptions } from './hub.js';
+import { Metrics } from './metrics.js';
+import { ProtocolError, parseCameraQuery, type CameraSelection } from './protocol.js';
+import { handleHttp, type CameraStats, type Readiness } from './routes.js';
+
+export interface ServeOptions {
+  /** Default 127.0.0.1: exposing detections beyond the host is an explicit choice. */
+  host?: string;
+  /** Default 8080; 0 picks a free port (see ServeHandle.port). */
+  port?: number;
+  /** WebSocket path. Default '/ws'. */
+  path?: string;
+  /** When set, upgrades need `Authorization: Bearer <token>` or `?token=<token>`. */
+  token?: string;
+  ready?: () => Readiness | Promise<Readiness>;
+  stats?: () => CameraStats[] | Promise<CameraStats[]>;
+  /** Created when absent; pass one to share it with the pipeline. */
+  metrics?: Metrics;
+  hub?: HubOptions;
+  /** Client messages over this size close the connection (1009); smaller ones over hub.maxClientMessageBytes get an error reply. Default 64 KiB. */
+  maxPayloadBytes?: number;
+  /** How long close() waits for clients to finish the closing handshake before terminating them. Default 2 s. */
+  closeTimeoutMs?: number;
+}
+
+export interface ServeHandle {
+  host: string;
+  port: number;
+  /** WebSocket URL, e.g. ws://127.0.0.1:8080/ws */
+  url: string;
+  /** Base URL for the HTTP routes, e.g. http://127.0.0.1:8080 */
+  httpUrl: string;
+  hub: WsHub;
+  metrics: Metrics;
+  /** Resolves if the listener fails after startup (it then serves nothing); never rejects. */
+  died: Promise<Error>;
+  /** Idempotent; resolves when every socket and the listener are down. */
+  close(): Promise<void>;
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time on the digest so the comparison leaks neither content nor length. */
+function tokenMatches(expected: Buffer, given: string | null | undefined): boolean {
+  return typeof given === 'string' && given.length > 0 && timingSafeEqual(expected, sha256(given));
+}
+
+function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: message });
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Connection: close',
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      if (err.code === 'EADDRINUSE') reject(new ConfigError('serve.port', `${host}:${port} is already in use`, { cause: err }));
+      else if (err.code === 'EACCES') reject(new ConfigError('serve.port', `no permission to listen on ${host}:${port}`, { cause: err }));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new ConfigError('serve.host', `cannot listen on ${host}: ${err.message}`, { cause: err }));
+      else reject(err);
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  return server.address() as AddressInfo;
+}
+
+export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle> {
+  const host = opts.host ?? '127.0.0.1';
+  const wsPath = opts.path ?? '/ws';
+  if (!wsPath.startsWith('/')) throw new ConfigError('serve.path', `must start with '/', got '${wsPath}'`);
+  if (opts.token !== undefined && opts.token.length === 0) throw new ConfigError('serve.token', 'must not be empty when set');
+  const closeTimeoutMs = opts.closeTimeoutMs ?? 2000;
+  const metrics = opts.metrics ?? new Metrics();
+  const hub = new WsHub({
+    ...opts.hub,
+    onDropped: (n) => {
+      metrics.observeWsDropped(n);
+      opts.hub?.onDropped?.(n);
+    },
+  });
+  metrics.bindClientCount(() => hub.clientCount);
+  const expectedToken = opts.token === undefined ? null : sha256(opts.token);
+  const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats };
+  const sockets = new Set<Socket>();
+  let closing = false;
+
+  const server = createHttpServer((req, res) => {
+    void handleHttp(deps, req, res, wsPath);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Until ws owns the socket, an error on it (peer reset) must not become an uncaught exception.
+    socket.on('error', () => undefined);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refuseUpgrade(socket, 400, 'malformed request URL');
+    }
+    if (url.pathname !== wsPath) return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}; use ${wsPath}`);
+    if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
+    if (expectedToken) {
+      const auth = req.headers.authorization;
+      const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
+      if (!tokenMatches(expectedToken, bearer) && !tokenMatches(expectedToken, url.searchParams.get('token'))) {
+        return refuseUpgrade(socket, 401, 'missing or invalid token', { 'WWW-Authenticate': 'Bearer' });
+      }
+    }
+    let cameras: CameraSelection | null;
+    try {
+      cameras = parseCameraQuery(url.searchParams.get('cameras'));
+    } catch (err) {
+      return refuseUpgrade(socket, 400, err instanceof ProtocolError ? err.message : errorMessage(err));
+    }
+    const remote = `${formatHost(req.socket.remoteAddress ?? '?')}:${req.socket.remotePort ?? '?'}`;
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      hub.addClient(ws, { cameras, remote });
+    });
+  });
+
+  const addr = await listen(server, host, opts.port ?? 8080);
+  // A listener error after startup (rare: the fd was closed under us) must not crash the process;
+  // it is reported through `died` so the owner can decide to restart.
+  let died!: (err: Error) => void;
+  const diedPromise = new Promise<Error>((resolve) => (died = resolve));
+  server.on('error', (err) => died(err));
+  const base = `${formatHost(host)}:${addr.port}`;
+
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      const serverDown = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await hub.closeAll(1001, 'server shutting down', closeTimeoutMs);
+      wss.close();
+      // Requests still in flight (and refused upgrades still flushing) get the same grace as clients.
+      const straggle = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, closeTimeoutMs);
+      await serverDown;
+      clearTimeout(straggle);
+    })();
+    return closed;
+  };
+
+  return { host, port: addr.port, url: `ws://${base}${wsPath}`, httpUrl: `http://${base}`, hub, metrics, died: diedPromise, close };
+}

@@ -1,0 +1,300 @@
+/**
+ * ByteTrack-style multi-object tracker: two-stage IoU association over a
+ * constant-velocity Kalman filter (./kalman.ts), class-aware, driven by frame
+ * timestamps rather than frame counts.
+ *
+ * One `update` per processed frame:
+ *  1. Tracks older than `maxAgeMs` since their last match are dropped; every
+ *     other track is predicted to `tsMs` (the real elapsed time, so dropped
+ *     frames move it further and widen its covariance).
+ *  2. Detections with score >= highThresh are matched to confirmed tracks
+ *     (coasting ones included) by IoU >= matchIou.
+ *  3. Detections with lowThresh <= score < highThresh are matched, at the
+ *     stricter lowMatchIou, to confirmed tracks that are still unmatched and
+ *     were matched at their previous update. This is ByteTrack's point: an
+ *     occluded object's weak detection keeps its track alive, while weak
+ *     detections never start tracks or revive a track that was already lost.
+ *  4. Remaining high detections are matched to tentative tracks; a tentative
+ *     track that misses once is deleted.
+ *  5. Remaining detections with score >= newTrackThresh start tentative tracks.
+ * Matching is an optimal assignment (./assignment.ts), and only boxes of the
+ * same classId can match.
+ *
+ * Publication policy: `update` returns every high-score detection (with or
+ * without an id) and every low-score detection that extended a track; other
+ * low-score detections are treated as background and dropped. `trackId` is
+ * set only when the matched track is confirmed, i.e. has `minHits`
+ * consecutive matches. Tracks born in the first update after construction or
+ * `reset()` are confirmed at once (as ByteTrack does on frame 1), so a camera
+ * that starts on a busy scene shows ids immediately rather than after a frame
+ * of blanks; later births wait for `minHits`, which filters one-frame false
+ * positives. Detections are never hidden by this policy, only their ids.
+ *
+ * Ids are positive integers assigned at a track's birth, so ids of tentative
+ * tracks that die are never published and published ids may skip numbers.
+ * They keep increasing across `reset()`, so a client never sees an id reused
+ * for a different object from the same Tracker.
+ */
+import { iou } from '../core/geometry.js';
+import { InputError } from '../core/errors.js';
+import type { Box, Detection } from '../core/types.js';
+import { matchGated } from './assignment.js';
+import {
+  DEFAULT_KALMAN_NOISE,
+  kalmanInit,
+  kalmanPredict,
+  kalmanUpdate,
+  viewState,
+  type KalmanNoise,
+  type KalmanState,
+} from './kalman.js';
+
+export interface TrackerOptions {
+  /** Detections at or above this score take part in the first association and may start tracks. Default 0.5. */
+  highThresh: number;
+  /** Detections below this score are ignored entirely. Default 0.1. */
+  lowThresh: number;
+  /** Minimum score to start a new track (ByteTrack uses highThresh + 0.1). Default 0.6. */
+  newTrackThresh: number;
+  /** Minimum IoU between a track's predicted box and a high-score detection. Default 0.3. */
+  matchIou: number;
+  /** Minimum IoU for the low-score stage; stricter, since weak detections are often clutter. Default 0.5. */
+  lowMatchIou: number;
+  /** A track unmatched for longer than this is deleted. Default 1000 ms. */
+  maxAgeMs: number;
+  /** Consecutive matches (the birth detection included) before a track's id is published. Default 2. */
+  minHits: number;
+  /** Confirm tracks born in the first update at once (see policy above). Default true. */
+  confirmFirstFrame: boolean;
+  /** Kalman noise model, fractions of box size; see KalmanNoise. */
+  noise: Partial<KalmanNoise>;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: Readonly<Omit<TrackerOptions, 'noise'>> = {
+  highThresh: 0.5,
+  lowThresh: 0.1,
+  newTrackThresh: 0.6,
+  matchIou: 0.3,
+  lowMatchIou: 0.5,
+  maxAgeMs: 1000,
+  minHits: 2,
+  confirmFirstFrame: true,
+};
+
+/** A detection as returned by `update`: `trackId` set when it belongs to a confirmed track. */
+export type TrackedDetection = Detection;
+
+export interface PredictedTrack {
+  trackId: number;
+  classId: number;
+  label: string;
+  /** False for a tentative track (its id is not published by `update` yet). */
+  confirmed: boolean;
+  /** Predicted box at the requested time (Kalman mean), source pixels. */
+  box: Box;
+  /** Predicted velocity of the box centre, px/s. */
+  velocity: { vx: number; vy: number };
+  /**
+   * One standard deviation (px) of the predicted centre and size, from the
+   * Kalman covariance, for the object's true box (detector jitter excluded);
+   * grows with time since the last match. Centre +- 2 sigma would cover ~95%
+   * of outcomes if the model were exact; the default noise errs wide (see
+   * kalman.ts). `searchRegion` turns it into a box.
+   */
+  sigma: { cx: number; cy: number; w: number; h: number };
+  /** Time from the last matched detection to the requested time. */
+  msSinceUpdate: number;
+  /** Number of detections matched so far. */
+  hits: number;
+  /** Score of the last matched detection. */
+  score: number;
+}
+
+interface Track {
+  id: number;
+  classId: number;
+  label: string;
+  state: KalmanState;
+  stateTs: number;
+  lastUpdateMs: number;
+  hits: number;
+  confirmed: boolean;
+  /** Whether the previous update matched this track (false = coasting). */
+  matchedLast: boolean;
+  score: number;
+}
+
+/**
+ * The box that contains the object's predicted extent with roughly
+ * `nSigma`-sigma confidence per edge: each edge moves out by nSigma times the
+ * std of that edge (centre and half-size uncertainty combined).
+ */
+export function searchRegion(p: PredictedTrack, nSigma = 2): Box {
+  const ex = nSigma * Math.hypot(p.sigma.cx, p.sigma.w / 2);
+  const ey = nSigma * Math.hypot(p.sigma.cy, p.sigma.h / 2);
+  return { x: p.box.x - ex, y: p.box.y - ey, w: p.box.w + 2 * ex, h: p.box.h + 2 * ey };
+}
+
+function validDetection(d: Detection): boolean {
+  return [d.x, d.y, d.w, d.h, d.score].every(Number.isFinite) && d.w > 0 && d.h > 0;
+}
+
+export class Tracker {
+  private readonly opts: Omit<TrackerOptions, 'noise'>;
+  private readonly noise: KalmanNoise;
+  private tracks: Track[] = [];
+  private nextId = 1;
+  private updates = 0;
+  private lastTs = -Infinity;
+
+  constructor(opts: Partial<TrackerOptions> = {}) {
+    const { noise, ...rest } = opts;
+    this.opts = { ...DEFAULT_TRACKER_OPTIONS, ...rest };
+    this.noise = { ...DEFAULT_KALMAN_NOISE, ...noise };
+    const o = this.opts;
+    if (!(o.lowThresh <= o.highThresh)) throw new InputError(`tracker: lowThresh ${o.lowThresh} > highThresh ${o.highThresh}`);
+    if (!(o.maxAgeMs >= 0)) throw new InputError(`tracker: maxAgeMs must be >= 0, got ${o.maxAgeMs}`);
+    if (!(o.minHits >= 1)) throw new InputError(`tracker: minHits must be >= 1, got ${o.minHits}`);
+  }
+
+  /** Associate one frame's detections at time `tsMs` (ms, any monotonic origin). */
+  update(dets: readonly Detection[], tsMs: number): TrackedDetection[] {
+    if (!Number.isFinite(tsMs)) throw new InputError(`tracker: frame time must be finite, got ${tsMs}`);
+    // An out-of-order or repeated timestamp must not move tracks backwards;
+    // treat it as happening at the latest time seen.
+    const now = Math.max(tsMs, this.lastTs);
+    this.lastTs = now;
+    const { highThresh, lowThresh, maxAgeMs } = this.opts;
+
+    this.tracks = this.tracks.filter((t) => now - t.lastUpdateMs <= maxAgeMs);
+    for (const t of this.tracks) {
+      t.state = kalmanPredict(t.state, (now - t.stateTs) / 1000, this.noise);
+      t.stateTs = now;
+    }
+
+    const trackOf = new Map<number, Track>(); // detection index -> track
+    const idx = dets.map((_, i) => i).filter((i) => validDetection(dets[i] as Detection));
+    let high = idx.filter((i) => (dets[i] as Detection).score >= highThresh);
+    const low = idx.filter((i) => {
+      const s = (dets[i] as Detection).score;
+      return s >= lowThresh && s < highThresh;
+    });
+    const confirmed = this.tracks.filter((t) => t.confirmed);
+    const tentative = this.tracks.filter((t) => !t.confirmed);
+
+    let left = this.associate(confirmed, high, dets, this.opts.matchIou, trackOf);
+    high = left.dets;
+    const stage2 = left.tracks.filter((t) => t.matchedLast);
+    // Low-score detections left over here are background by policy.
+    this.associate(stage2, low, dets, this.opts.lowMatchIou, trackOf);
+    left = this.associate(tentative, high, dets, this.opts.matchIou, trackOf);
+    high = left.dets;
+    const deadTentative = new Set(left.tracks);
+
+    const matched = new Set(trackOf.values());
+    for (const t of this.tracks) if (!matched.has(t)) t.matchedLast = false;
+    this.tracks = this.tracks.filter((t) => !deadTentative.has(t));
+
+    const firstFrame = this.updates === 0;
+    for (const i of high) {
+      const d = dets[i] as Detection;
+      if (d.score < this.opts.newTrackThresh) continue;
+      const t: Track = {
+        id: this.nextId++,
+        classId: d.classId,
+        label: d.label,
+        state: kalmanInit(d, this.noise),
+        stateTs: now,
+        lastUpdateMs: now,
+        hits: 1,
+        confirmed: this.opts.minHits <= 1 || (firstFrame && this.opts.confirmFirstFrame),
+        matchedLast: true,
+        score: d.score,
+      };
+      this.tracks.push(t);
+      trackOf.set(i, t);
+    }
+    this.updates++;
+
+    const out: TrackedDetection[] = [];
+    dets.forEach((d, i) => {
+      const t = trackOf.get(i);
+      if (!t && !(validDetection(d) && d.score >= highThresh)) return;
+      const copy: TrackedDetection = { ...d };
+      delete copy.trackId;
+      if (t?.confirmed) copy.trackId = t.id;
+      out.push(copy);
+    });
+    return out;
+  }
+
+  /**
+   * Every live track's state extrapolated to `tsMs` without changing the
+   * tracker. Tracks that would be aged out by then are left out. A time
+   * before the last update is treated as the last update's time.
+   */
+  predict(tsMs: number): PredictedTrack[] {
+    if (!Number.isFinite(tsMs)) throw new InputError(`tracker: prediction time must be finite, got ${tsMs}`);
+    const out: PredictedTrack[] = [];
+    for (const t of this.tracks) {
+      const at = Math.max(tsMs, t.stateTs);
+      if (at - t.lastUpdateMs > this.opts.maxAgeMs) continue;
+      const v = viewState(kalmanPredict(t.state, (at - t.stateTs) / 1000, this.noise));
+      out.push({
+        trackId: t.id,
+        classId: t.classId,
+        label: t.label,
+        confirmed: t.confirmed,
+        box: v.box,
+        velocity: { vx: v.vx, vy: v.vy },
+        sigma: v.sigma,
+        msSinceUpdate: at - t.lastUpdateMs,
+        hits: t.hits,
+        score: t.score,
+      });
+    }
+    return out.sort((a, b) => a.trackId - b.trackId);
+  }
+
+  /** Forget every track (e.g. after a stream restart); ids keep increasing. */
+  reset(): void {
+    this.tracks = [];
+    this.updates = 0;
+    this.lastTs = -Infinity;
+  }
+
+  /** Match `tracks` with detections `detIdx`; record hits; return what is left on both sides. */
+  private associate(
+    tracks: Track[],
+    detIdx: number[],
+    dets: readonly Detection[],
+    minIou: number,
+    trackOf: Map<number, Track>,
+  ): { tracks: Track[]; dets: number[] } {
+    if (tracks.length === 0 || detIdx.length === 0) return { tracks, dets: detIdx };
+    const boxes = tracks.map((t) => viewState(t.state).box);
+    const sim = tracks.map((t, ti) =>
+      detIdx.map((di) => {
+        const d = dets[di] as Detection;
+        return d.classId === t.classId ? iou(boxes[ti] as Box, d) : 0;
+      }),
+    );
+    const m = matchGated(sim, minIou);
+    for (const [ti, dj] of m.pairs) {
+      const t = tracks[ti] as Track;
+      const di = detIdx[dj] as number;
+      const d = dets[di] as Detection;
+      t.state = kalmanUpdate(t.state, d, this.noise);
+      t.lastUpdateMs = t.stateTs;
+      t.hits++;
+      t.matchedLast = true;
+      t.score = d.score;
+      if (t.hits >= this.opts.minHits) t.confirmed = true;
+      trackOf.set(di, t);
+    }
+    return {
+      tracks: m.unmatchedRows.map((i) => tracks[i] as Track),
+      dets: m.unmatchedCols.map((j) => detIdx[j] as number),
+    };
+  }
+}

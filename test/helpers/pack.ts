@@ -1,0 +1,44 @@
+/** Shared test plumbing for the committed model pack. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModelPack, type ModelPack } from '../../src/arac/manifest.js';
+import { Detector, packModelSpecs } from '../../src/detect/detector.js';
+import { OrtRunner } from '../../src/inference/ort-runner.js';
+import type { Feeds, ModelRunner, Outputs } from '../../src/inference/tensor.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const PACK_DIR = path.join(ROOT, 'models/nanodet-g');
+export const IMAGES = path.join(ROOT, 'test/fixtures/images');
+
+/** A real runner that records every call (model name and batch size) it forwards. */
+export class CountingRunner implements ModelRunner {
+  calls: Array<{ model: string; batch: number; dims: readonly number[] }> = [];
+
+  constructor(private readonly inner: ModelRunner) {}
+
+  async run(model: string, feeds: Feeds): Promise<Outputs> {
+    const first = Object.values(feeds)[0];
+    this.calls.push({ model, batch: first?.dims[0] ?? 0, dims: first?.dims ?? [] });
+    return this.inner.run(model, feeds);
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close();
+  }
+}
+
+export async function openPack(): Promise<{ pack: ModelPack; runner: CountingRunner; detector: Detector }> {
+  const pack = await loadModelPack(PACK_DIR);
+  const runner = new CountingRunner(await OrtRunner.open(packModelSpecs(pack, 'arac'), { threads: 2 }));
+  return { pack, runner, detector: new Detector(runner, pack) };
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs((a[i] as number) - (b[i] as number));
+    if (!(d <= m)) m = d; // NaN propagates as the max
+  }
+  return m;
+}

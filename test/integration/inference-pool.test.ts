@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ModelPackError, InferenceError } from '../../src/core/errors.js';
+import { DEFAULT_DETECT } from '../../src/detect/detector.js';
+import { InferencePool, type PoolOptions } from '../../src/inference/pool.js';
+import { readStill } from '../../src/ingest/still.js';
+import { IMAGES, PACK_DIR } from '../helpers/pack.js';
+
+const base: PoolOptions = { packDir: PACK_DIR, provider: 'cpu', models: 'arac', detect: DEFAULT_DETECT, verifyChecksums: false, workers: 1, threads: 1 };
+
+describe('inference worker pool', () => {
+  it('detects in a worker thread, keeps per-camera ARAC caches, closes idempotently', async () => {
+    const pool = await InferencePool.open(base);
+    try {
+      const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+      const full = await pool.detect({ cameraId: 'a', ...frame, mode: 'full' });
+      expect(full.detections.map((d) => d.label)).toContain('person');
+      expect(full.inferenceMs).toBeGreaterThan(0);
+
+      const grid = { cols: 2, rows: 2 };
+      const arac = await pool.detect({ cameraId: 'a', ...frame, mode: 'arac', plan: { grid, levels: [0, 0, 0, 0] } });
+      expect(arac.detections.map((d) => d.label)).toEqual(full.detections.map((d) => d.label));
+      expect(arac.arac?.computedTiles).toBe(4);
+      // Camera a's cache now holds the astronaut; camera b's is still cold.
+      const a2 = await pool.detect({ cameraId: 'a', ...frame, mode: 'arac', plan: { grid, levels: [1, 1, 1, 1] } });
+      const b2 = await pool.detect({ cameraId: 'b', ...frame, mode: 'arac', plan: { grid, levels: [1, 1, 1, 1] } });
+      expect(a2.detections.map((d) => d.label)).toContain('person');
+      expect(b2.detections.map((d) => d.label)).not.toContain('person');
+      pool.reset('a');
+      const a3 = await pool.detect({ cameraId: 'a', ...frame, mode: 'arac', plan: { grid, levels: [1, 1, 1, 1] } });
+      expect(a3.detections.map((d) => d.label)).not.toContain('person');
+    } finally {
+      await pool.close();
+      await pool.close();
+    }
+    await expect(pool.detect({ cameraId: 'a', data: new Uint8Array(3), width: 1, height: 1, srcWidth: 1, srcHeight: 1, mode: 'full' })).rejects.toBeInstanceOf(InferenceError);
+  });
+
+  it('a bad input size is a typed error for that request only', async () => {
+    const pool = await InferencePool.open(base);
+    try {
+      await expect(pool.detect({ cameraId: 'x', data: new Uint8Array(100 * 100 * 3), width: 100, height: 100, srcWidth: 100, srcHeight: 100, mode: 'full' })).rejects.toThrow(/multiple of 32/);
+      const frame = await readStill(path.join(IMAGES, 'coffee.png'), { width: 512, height: 288 });
+      await expect(pool.detect({ cameraId: 'y', ...frame, mode: 'full' })).resolves.toHaveProperty('detections');
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a broken pack rejects open() with the worker\'s typed error', async () => {
+    const err = await InferencePool.open({ ...base, packDir: path.join(PACK_DIR, 'nope') }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelPackError);
+    expect((err as ModelPackError).code).toBe('MODEL_FILE_MISSING');
+  });
+
+  it('an unavailable execution provider is PROVIDER_UNAVAILABLE', async () => {
+    const err = await InferencePool.open({ ...base, provider: 'cuda' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InferenceError);
+    expect((err as InferenceError).code).toBe('PROVIDER_UNAVAILABLE');
+    expect((err as Error).message).toMatch(/cuda/);
+  });
+});

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gatherWindows, makeTiles, splitCells, windowSize } from '../../src/arac/geometry.js';
+import type { Manifest } from '../../src/arac/manifest.js';
+import { PACK_DIR } from '../helpers/pack.js';
+
+describe('tile geometry', () => {
+  it.each([
+    [16, 4, [4, 4, 4, 4]],
+    [16, 3, [6, 5, 5]],
+    [9, 4, [3, 2, 2, 2]],
+    [12, 3, [4, 4, 4]],
+  ])('splitCells(%i, %i) = %j', (n, k, want) => {
+    expect(splitCells(n, k)).toEqual(want);
+  });
+
+  it('tiles cover the frame exactly, sides multiples of 32', () => {
+    for (const [w, h] of [[512, 384], [512, 288], [416, 416]] as const) {
+      for (const grid of [{ cols: 2, rows: 2 }, { cols: 3, rows: 3 }, { cols: 4, rows: 4 }, { cols: 4, rows: 3 }]) {
+        const tiles = makeTiles(w, h, grid);
+        expect(tiles).toHaveLength(grid.cols * grid.rows);
+        expect(tiles.reduce((a, t) => a + t.w * t.h, 0)).toBe(w * h);
+        for (const t of tiles) {
+          expect(t.w % 32).toBe(0);
+          expect(t.h % 32).toBe(0);
+          expect(t.x + t.w).toBeLessThanOrEqual(w);
+          expect(t.y + t.h).toBeLessThanOrEqual(h);
+        }
+      }
+    }
+  });
+
+  it('rejects sizes that are not multiples of 32 and grids finer than a cell', () => {
+    expect(() => makeTiles(500, 384, { cols: 2, rows: 2 })).toThrow(/multiple of 32/);
+    expect(() => makeTiles(64, 64, { cols: 3, rows: 1 })).toThrow(/does not fit/);
+  });
+
+  it('matches the tiles the Python tool wrote into the manifest', () => {
+    const m = JSON.parse(readFileSync(path.join(PACK_DIR, 'manifest.json'), 'utf8')) as Manifest;
+    expect(m.arac.grids.length).toBeGreaterThanOrEqual(3);
+    for (const g of m.arac.grids) {
+      for (const s of g.sizes) {
+        const tiles = makeTiles(s.width, s.height, g);
+        expect(tiles).toEqual(s.tiles);
+        expect(windowSize(tiles, m.arac.split.halo)).toEqual(s.window);
+      }
+    }
+  });
+
+  it('halo covers the split receptive field', () => {
+    const m = JSON.parse(readFileSync(path.join(PACK_DIR, 'manifest.json'), 'utf8')) as Manifest;
+    const { receptiveField, halo, stride } = m.arac.split;
+    expect(halo).toBeGreaterThanOrEqual((receptiveField - 1) / 2);
+    expect(halo % stride).toBe(0);
+  });
+
+  it('gathers windows with zero fill and a mask outside the frame', () => {
+    // 64x64 single-channel-per-plane image whose value encodes the pixel index.
+    const w = 64, h = 64;
+    const img = new Float32Array(3 * w * h).map((_, i) => (i % (w * h)) + 1);
+    const tiles = makeTiles(w, h, { cols: 2, rows: 2 });
+    const win = windowSize(tiles, 8);
+    expect(win).toEqual({ width: 48, height: 48 });
+    const { images, masks } = gatherWindows(img, w, h, tiles, 8, win);
+    const plane = win.width * win.height;
+    // Tile 0's window starts at (-8,-8): its first 8 rows/cols are outside.
+    expect(masks[0]).toBe(0);
+    expect(images[0]).toBe(0);
+    expect(masks[8 * win.width + 8]).toBe(1);
+    expect(images[8 * win.width + 8]).toBe(1); // pixel (0,0)
+    // Tile 3 (x=32,y=32) window starts at (24,24): pixel (24,24) is index 24*64+24.
+    expect(images[3 * 3 * plane]).toBe(24 * 64 + 24 + 1);
+    expect(masks[3 * plane + 47 * win.width + 47]).toBe(0); // (71,71) is outside
+    expect(masks[3 * plane + 39 * win.width + 39]).toBe(1); // (63,63) inside
+  });
+});

@@ -1,0 +1,303 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import { configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
+import { main } from '../../src/cli/main.js';
+
+const BASE = '/srv/neulens';
+const SOURCE = `${BASE}/neulens.yaml`;
+const CAMS = 'cameras:\n  - { id: a, url: rtsp://cam/a }\n';
+
+function parse(text: string, env: Record<string, string> = {}): Config {
+  return parseConfig(text, SOURCE, env);
+}
+
+/** The ConfigError a bad config raises; fails the test if it parses. */
+function failure(text: string, env: Record<string, string> = {}): ConfigError {
+  try {
+    parse(text, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).not.toContain('\n');
+    return e;
+  }
+  throw new Error(`expected a ConfigError for:\n${text}`);
+}
+
+describe('parseConfig: defaults and normalisation', () => {
+  it('fills every default from a config that only lists a camera', () => {
+    const c = parse('cameras:\n  - id: front\n    url: videos/front.mp4\n');
+    expect(c.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      wsPath: '/ws',
+      clientQueue: 32,
+      clientMaxBufferedBytes: 4194304,
+      clientStuckTimeoutMs: 10000,
+    });
+    expect(c.model).toMatchObject({ mode: 'full', provider: 'cpu', workers: 1, minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
+    expect(c.model.inputSize).toBeUndefined();
+    expect(c.model.classes).toBeUndefined();
+    expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });
+    expect(c.logging.level).toBe('info');
+    expect(c.cameras[0]).toEqual({
+      id: 'front',
+      kind: 'file',
+      url: `${BASE}/videos/front.mp4`,
+      enabled: true,
+      stallTimeoutMs: 10000,
+      reconnect: { initialMs: 500, maxMs: 10000, factor: 2, jitter: 0.2 },
+      loop: false,
+      pace: 'source',
+    });
+  });
+
+  it('infers the camera kind from the url and applies per-kind defaults', () => {
+    const c = parse('cameras:\n  - { id: r, url: rtsp://u:p@cam/1 }\n  - { id: h, url: "https://cam/mjpeg" }\n  - { id: f, url: "file:///data/clip.mp4", loop: true }\n');
+    const [r, h, f] = c.cameras;
+    expect(r).toMatchObject({ kind: 'rtsp', transport: 'tcp', url: 'rtsp://u:p@cam/1' });
+    expect(h).toMatchObject({ kind: 'http', url: 'https://cam/mjpeg' });
+    expect(h).not.toHaveProperty('transport');
+    expect(f).toMatchObject({ kind: 'file', url: '/data/clip.mp4', loop: true });
+  });
+
+  it('resolves model.pack and file cameras against the config directory', () => {
+    const c = parse(`model: { pack: ../models/nanodet-g }\n${CAMS}  - { id: b, url: ./b.mp4 }\n  - { id: c, url: /abs/c.mp4 }\n`);
+    expect(c.model.pack).toBe(resolve(BASE, '../models/nanodet-g'));
+    expect(c.cameras[1]!.url).toBe(`${BASE}/b.mp4`);
+    expect(c.cameras[2]!.url).toBe('/abs/c.mp4');
+    const other = parseConfig(CAMS, 'inline', {}, { baseDir: '/elsewhere' });
+    expect(other.model.pack).toBe('/elsewhere/models/nanodet-g');
+  });
+
+  it('reads arac mode with its grid default', () => {
+    expect(parse(`model: { mode: arac }\n${CAMS}`).model).toMatchObject({ mode: 'arac', grid: [2, 2] });
+    expect(parse(`model: { mode: arac, grid: [4, 3] }\n${CAMS}`).model).toMatchObject({ grid: [4, 3] });
+  });
+
+  it('treats an empty key (YAML null) as "use the default"', () => {
+    const c = parse(`server:\nmodel:\n  inputSize:\n${CAMS}`);
+    expect(c.server.port).toBe(8080);
+    expect(c.model.inputSize).toBeUndefined();
+  });
+
+  it('takes server.authToken from NEULENS_TOKEN when the file does not set it', () => {
+    expect(parse(CAMS, { NEULENS_TOKEN: 'from-env' }).server.authToken).toBe('from-env');
+    expect(parse(`server: { authToken: from-file }\n${CAMS}`, { NEULENS_TOKEN: 'from-env' }).server.authToken).toBe('from-file');
+    expect(parse(CAMS).server.authToken).toBeUndefined();
+  });
+
+  it('accepts COCO class names', () => {
+    expect(parse(`model: { classes: [person, traffic light, cat] }\n${CAMS}`).model.classes).toEqual(['person', 'traffic light', 'cat']);
+  });
+});
+
+describe('parseConfig: environment substitution', () => {
+  it('substitutes ${VAR} in strings, keeping the surrounding text', () => {
+    const c = parse('cameras:\n  - id: a\n    url: rtsp://${USER}:${PASS}@cam/1\n', { USER: 'admin', PASS: 's3cret' });
+    expect(c.cameras[0]!.url).toBe('rtsp://admin:s3cret@cam/1');
+  });
+
+  it('uses ${VAR:-default} when VAR is unset or empty', () => {
+    const text = `server: { host: "\${HOST:-0.0.0.0}" }\n${CAMS}`;
+    expect(parse(text).server.host).toBe('0.0.0.0');
+    expect(parse(text, { HOST: '' }).server.host).toBe('0.0.0.0');
+    expect(parse(text, { HOST: '10.0.0.2' }).server.host).toBe('10.0.0.2');
+  });
+
+  it('types an unquoted whole reference by its value; a quoted one stays a string', () => {
+    expect(parse(`server:\n  port: \${PORT:-9000}\n${CAMS}`).server.port).toBe(9000);
+    expect(parse(`server:\n  port: \${PORT}\n${CAMS}`, { PORT: '8443' }).server.port).toBe(8443);
+    expect(parse(`tracker:\n  enabled: \${TRACK}\n${CAMS}`, { TRACK: 'false' }).tracker.enabled).toBe(false);
+    expect(parse(`server:\n  authToken: "\${T}"\n${CAMS}`, { T: '12345' }).server.authToken).toBe('12345');
+    const e = failure(`server:\n  port: "\${PORT}"\n${CAMS}`, { PORT: '8443' });
+    expect(e.path).toBe('server.port');
+    expect(e.message).toContain('expected a number');
+    expect(e.message).toContain('${PORT}');
+  });
+
+  it('writes a literal ${ for $${', () => {
+    const c = parse(`server: { authToken: "a$\${NOT_A_VAR}b" }\n${CAMS}`);
+    expect(c.server.authToken).toBe('a${NOT_A_VAR}b');
+  });
+
+  it('names the key and the variable when a variable is unset', () => {
+    const e = failure('cameras:\n  - { id: a, url: rtsp://cam/a }\n  - id: b\n    url: ${CAM2_URL}\n');
+    expect(e.path).toBe('cameras[1].url');
+    expect(e.message).toMatch(/cameras\[1\]\.url: environment variable CAM2_URL is not set/);
+  });
+
+  it('rejects malformed references', () => {
+    expect(failure(`server: { host: "\${1BAD}" }\n${CAMS}`).path).toBe('server.host');
+    expect(failure(`server: { host: "\${OPEN" }\n${CAMS}`).message).toContain('unterminated');
+  });
+});
+
+describe('parseConfig: every class of bad config is one ConfigError naming the key', () => {
+  it.each([
+    ['YAML syntax error', 'server:\n  port: [8080\ncameras: []\n', '', /neulens\.yaml:3:1: YAML syntax error/],
+    ['unquoted ${} in a flow mapping', `server: { port: \${PORT} }\n${CAMS}`, '', /:1:\d+: YAML syntax error: .*quote values that use/],
+    ['duplicate YAML key', `server: {}\nserver: {}\n${CAMS}`, '', /:2:1: YAML syntax error: Map keys must be unique/],
+    ['empty file', '', '', /empty configuration/],
+    ['top level not a mapping', '- a\n- b\n', '', /top level must be a mapping/],
+    ['unknown top-level key', `servr: {}\n${CAMS}`, 'servr', /unknown key \(did you mean 'server'\?\)/],
+    ['unknown nested key', `model: { minscore: 0.5 }\n${CAMS}`, 'model.minscore', /did you mean 'minScore'/],
+    ['key of another camera kind', 'cameras:\n  - { id: a, url: clip.mp4, transport: udp }\n', 'cameras[0].transport', /only valid with kind: rtsp/],
+    ['key of another model mode', `model: { grid: [2, 2] }\n${CAMS}`, 'model.grid', /only valid with mode: arac/],
+    ['unknown key deep inside a camera', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { maxDelay: 1 } }\n', 'cameras[0].reconnect.maxDelay', /unknown key/],
+    ['wrong type', `server: { port: http }\n${CAMS}`, 'server.port', /expected a number, got 'http'/],
+    ['non-integer', `model: { workers: 1.5 }\n${CAMS}`, 'model.workers', /expected an integer/],
+    ['out of range', `server: { port: 70000 }\n${CAMS}`, 'server.port', /must be <= 65535/],
+    ['bad enum', `model: { provider: tpu }\n${CAMS}`, 'model.provider', /must be one of cpu, webgpu, cuda, got 'tpu'/],
+    ['bad discriminator', `model: { mode: tiles }\n${CAMS}`, 'model.mode', /must be one of full, arac/],
+    ['unknown COCO class', `model: { classes: [persn] }\n${CAMS}`, 'model.classes[0]', /did you mean 'person'/],
+    ['missing required cameras', 'server: {}\n', 'cameras', /required/],
+    ['no cameras', 'cameras: []\n', 'cameras', /at least 1 item/],
+    ['missing camera id', 'cameras:\n  - url: rtsp://x/y\n', 'cameras[0].id', /required/],
+    ['missing camera url', 'cameras:\n  - id: a\n', 'cameras[0].url', /required/],
+    ['bad camera id', 'cameras:\n  - { id: "front door", url: rtsp://x/y }\n', 'cameras[0].id', /letters, digits/],
+    ['duplicate camera id', 'cameras:\n  - { id: a, url: rtsp://x/1 }\n  - { id: a, url: rtsp://x/2 }\n', 'cameras[1].id', /duplicate camera id 'a'.*cameras\[0\]/],
+    ['unsupported url scheme', 'cameras:\n  - { id: a, url: "rtmp://x/live" }\n', 'cameras[0].url', /unsupported URL scheme 'rtmp:\/\/'/],
+    ['url contradicting kind', 'cameras:\n  - { id: a, kind: rtsp, url: clip.mp4 }\n', 'cameras[0].url', /rtsp:\/\//],
+    ['inputSize not a multiple of 32', `model: { inputSize: [416, 230] }\n${CAMS}`, 'model.inputSize[1]', /multiple of 32, got 230/],
+    ['inputSize wrong length', 'cameras:\n  - { id: a, url: rtsp://x/y, inputSize: [320] }\n', 'cameras[0].inputSize', /exactly 2 items|at least 2 items/],
+    ['lowThresh above highThresh', `tracker: { lowThresh: 0.6 }\n${CAMS}`, 'tracker.lowThresh', /must not exceed highThresh/],
+    ['reconnect initial above max', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { initialMs: 5000, maxMs: 1000 } }\n', 'cameras[0].reconnect.initialMs', /must not exceed maxMs/],
+    ['bad wsPath', `server: { wsPath: ws }\n${CAMS}`, 'server.wsPath', /must start with '\/'/],
+  ])('%s', (_name, text, path, message) => {
+    const e = failure(text);
+    expect(e.path).toBe(path);
+    expect(e.message).toMatch(message);
+    if (path) expect(e.message).toContain(`${SOURCE}: ${path}: `);
+  });
+
+  it('counts further problems without printing them', () => {
+    const e = failure(`server: { port: x, host: 1 }\n${CAMS}`);
+    expect(e.message).toMatch(/\(\+1 more problem\)$/);
+  });
+});
+
+describe('configJsonSchema', () => {
+  it('is a draft 2020-12 object schema documenting every field', () => {
+    const schema = configJsonSchema() as {
+      $schema: string;
+      type: string;
+      required: string[];
+      properties: Record<string, { properties?: Record<string, { description?: string; default?: unknown }> }>;
+    };
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(schema.type).toBe('object');
+    expect(schema.properties).toHaveProperty('cameras');
+    expect(schema.required).toEqual(['cameras']);
+    const port = schema.properties.server!.properties!.port!;
+    expect(port.default).toBe(8080);
+    expect(port.description).toMatch(/Default: 8080/);
+  });
+
+  it('lets users omit a camera kind', () => {
+    const text = JSON.stringify(configJsonSchema());
+    expect(text).not.toContain('"required":["id","kind","url"]');
+    expect(text).toContain('"required":["id","url"]');
+  });
+
+  it('matches the copy shipped for editors in pipelines/', async () => {
+    const shipped: unknown = JSON.parse(await readFile('pipelines/neulens-config.schema.json', 'utf8'));
+    // Regenerate with: neulens config schema > pipelines/neulens-config.schema.json
+    expect(shipped).toEqual(configJsonSchema());
+  });
+});
+
+describe('shipped pipelines', () => {
+  it.each(['demo.yaml', 'eval.yaml'])('pipelines/%s is valid', async (name) => {
+    const c = await loadConfig(join('pipelines', name), {});
+    expect(c.cameras[0]).toMatchObject({ kind: 'file', url: resolve('samples/parade.mp4') });
+    expect(c.model.pack).toBe(resolve('models/nanodet-g'));
+  });
+
+  it('pipelines/rtsp-camera.yaml is valid once its variables are set', async () => {
+    const env = { CAM1_URL: 'rtsp://u:p@10.0.0.1/1', CAM2_URL: 'rtsp://10.0.0.2/2', NEULENS_TOKEN: 'tok' };
+    const c = await loadConfig('pipelines/rtsp-camera.yaml', env);
+    expect(c.cameras.map((cam) => cam.kind)).toEqual(['rtsp', 'rtsp']);
+    expect(c.server).toMatchObject({ port: 8080, authToken: 'tok' });
+    await expect(loadConfig('pipelines/rtsp-camera.yaml', { ...env, CAM2_URL: undefined })).rejects.toThrow(/cameras\[1\]\.url: environment variable CAM2_URL is not set/);
+  });
+
+  it('the demo clip exists', async () => {
+    const mp4 = await readFile('samples/parade.mp4');
+    expect(mp4.subarray(4, 8).toString('latin1')).toBe('ftyp');
+  });
+});
+
+describe('neulens config (CLI)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'neulens-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+    try {
+      const code = await main(argv);
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+    }
+  }
+
+  it('validate: exits 2 with the one-line error for a bad config', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'cameras:\n  - { id: a, url: rtsp://x/1 }\n  - { id: b, url: rtsp://x/2, fsp: 5 }\n');
+    const r = await run(['config', 'validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`neulens config: ${file}: cameras[1].fsp: unknown key (did you mean 'fps'?)`);
+    expect(r.out).toBe('');
+  });
+
+  it('validate: exits 2 for a missing file', async () => {
+    const r = await run(['config', 'validate', join(dir, 'nope.yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/nope\.yaml: cannot read config: file not found/);
+  });
+
+  it('validate: prints ok and warns about files that do not exist', async () => {
+    const file = join(dir, 'good.yaml');
+    await writeFile(file, 'cameras:\n  - { id: a, url: rtsp://x/1 }\n  - { id: b, url: missing.mp4, enabled: false }\n');
+    const r = await run(['config', 'validate', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('ok: 2 cameras (1 disabled)');
+    expect(r.err).toContain(`warning: model.pack: ${join(dir, 'models/nanodet-g/manifest.json')} does not exist`);
+  });
+
+  it('show: prints the effective config with secrets redacted', async () => {
+    const file = join(dir, 'secret.yaml');
+    await writeFile(file, 'server: { authToken: hunter2 }\ncameras:\n  - { id: a, url: "rtsp://admin:pw@x/1" }\n');
+    const r = await run(['config', 'show', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('clientQueue: 32');
+    expect(r.out).toContain('rtsp://<redacted>@x/1');
+    expect(r.out).not.toMatch(/hunter2|admin:pw/);
+  });
+
+  it('schema: prints the JSON Schema', async () => {
+    const r = await run(['config', 'schema']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual(configJsonSchema());
+  });
+
+  it('exits 2 with usage for a bad subcommand', async () => {
+    const r = await run(['config', 'frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('neulens config validate');
+  });
+});

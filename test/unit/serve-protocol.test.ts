@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  PROTOCOL_VERSION,
+  ProtocolError,
+  buildFrameMessage,
+  checkMessage,
+  parseCameraQuery,
+  parseClientMessage,
+  protocolSchema,
+  protocolSchemaJson,
+  type ServerMessage,
+} from '../../src/serve/protocol.js';
+import { checkSchema } from '../../src/serve/schema-check.js';
+import { NeulensError } from '../../src/core/errors.js';
+
+function protocolError(fn: () => unknown): ProtocolError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ProtocolError) return err;
+    throw err;
+  }
+  throw new Error('expected a ProtocolError');
+}
+
+describe('schema-check', () => {
+  it('checks the keywords it claims and names the failing path', () => {
+    const schema = {
+      type: 'object',
+      required: ['a'],
+      additionalProperties: false,
+      properties: { a: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 }, b: { enum: ['x', 'y'] } },
+    };
+    expect(checkSchema(schema, { a: [1, 2] })).toBeNull();
+    expect(checkSchema(schema, { a: [1, -2] })).toMatch(/\$\.a\[1\]: below minimum 0/);
+    expect(checkSchema(schema, { a: [1.5] })).toMatch(/\$\.a\[0\]: expected integer/);
+    expect(checkSchema(schema, { a: [] })).toMatch(/fewer than 1/);
+    expect(checkSchema(schema, {})).toMatch(/missing required property 'a'/);
+    expect(checkSchema(schema, { a: [1], c: 1 })).toMatch(/unexpected property 'c'/);
+    expect(checkSchema(schema, { a: [1], b: 'z' })).toMatch(/expected one of "x", "y"/);
+    expect(checkSchema({ type: 'number' }, Number.NaN)).toMatch(/expected number/);
+  });
+
+  it('refuses keywords outside its subset rather than ignoring them', () => {
+    expect(() => checkSchema({ type: 'string', pattern: '^a' }, 'a')).toThrow(/unsupported keyword 'pattern'/);
+  });
+
+  it('only uses keywords it supports across the whole published schema', () => {
+    // Walks every sub-schema by validating a message of each kind.
+    const samples: unknown[] = [
+      { type: 'hello', version: 1, cameras: [{ id: 'a', state: 'online' }], serverTimeMs: 1 },
+      { type: 'subscribe', cameras: '*' },
+      { type: 'ping', id: 'x' },
+    ];
+    for (const s of samples) expect(checkSchema(protocolSchema, s)).toBeNull();
+  });
+});
+
+describe('protocol schema', () => {
+  const frame = buildFrameMessage(
+    { cameraId: 'door', seq: 7, ptsMs: 233.3, captureWallMs: 1_700_000_000_000, srcWidth: 1920, srcHeight: 1080 },
+    [
+      { x: 10, y: 20, w: 30, h: 40, classId: 0, label: 'person', score: 0.87, trackId: 12 },
+      { x: 100, y: 200, w: 50, h: 60, classId: 2, label: 'car', score: 0.5 },
+    ],
+    12.5,
+    { publishTs: 1_700_000_000_045, plan: { grid: [2, 2], levels: [0, 1, 1, 0] } },
+  );
+
+  it('buildFrameMessage fills latency and keeps untracked boxes free of trackId', () => {
+    expect(frame.latencyMs).toBe(45);
+    expect(frame.width).toBe(1920);
+    expect(frame.boxes[0]!.trackId).toBe(12);
+    expect('trackId' in frame.boxes[1]!).toBe(false);
+  });
+
+  it('accepts every kind of server message the types allow', () => {
+    const samples: ServerMessage[] = [
+      { type: 'hello', version: PROTOCOL_VERSION, cameras: [{ id: 'door', state: 'connecting' }], serverTimeMs: Date.now() },
+      frame,
+      { ...frame, boxes: [] },
+      { type: 'status', camera: 'door', state: 'offline', error: 'RTSP 404', atMs: Date.now() },
+      { type: 'error', code: 'NOT_JSON', message: 'nope' },
+      { type: 'pong', id: 3, serverTimeMs: Date.now() },
+    ];
+    for (const m of samples) {
+      expect(checkMessage('serverMessage', m), JSON.stringify(m)).toBeNull();
+      expect(checkMessage(m.type, m)).toBeNull();
+    }
+  });
+
+  it('rejects messages that drift from the types', () => {
+    expect(checkMessage('frame', { ...frame, latencyMs: undefined })).toMatch(/expected number|missing required/);
+    expect(checkMessage('frame', { ...frame, extra: 1 })).toMatch(/unexpected property 'extra'/);
+    expect(checkMessage('frame', { ...frame, boxes: [{ ...frame.boxes[0], score: 1.5 }] })).toMatch(/boxes\[0\]\.score: above maximum 1/);
+    expect(checkMessage('status', { type: 'status', camera: 'a', state: 'sleeping', atMs: 1 })).toMatch(/state: expected one of/);
+    expect(checkMessage('serverMessage', { type: 'subscribe', cameras: '*' })).not.toBeNull();
+  });
+
+  it('docs/protocol.schema.json is the exported schema', async () => {
+    const file = fileURLToPath(new URL('../../docs/protocol.schema.json', import.meta.url));
+    const onDisk = await readFile(file, 'utf8');
+    // Regenerate: npm run build && node -e "import('./dist/serve/protocol.js').then(m => m.writeProtocolSchema('docs/protocol.schema.json'))"
+    expect(onDisk).toBe(protocolSchemaJson());
+    expect(JSON.parse(onDisk)).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema' });
+  });
+});
+
+describe('parseClientMessage', () => {
+  it('accepts the three client messages', () => {
+    expect(parseClientMessage('{"type":"subscribe","cameras":["a","b"]}', 4096)).toEqual({ type: 'subscribe', cameras: ['a', 'b'] });
+    expect(parseClientMessage(Buffer.from('{"type":"unsubscribe","cameras":"*"}'), 4096)).toEqual({ type: 'unsubscribe', cameras: '*' });
+    expect(parseClientMessage('{"type":"ping"}', 4096)).toEqual({ type: 'ping' });
+    expect(parseClientMessage('{"type":"ping","id":"abc"}', 4096)).toEqual({ type: 'ping', id: 'abc' });
+  });
+
+  it('names what is wrong with a typed error', () => {
+    const big = protocolError(() => parseClientMessage(`{"type":"ping","id":"${'x'.repeat(5000)}"}`, 4096));
+    expect(big).toBeInstanceOf(NeulensError);
+    expect(big.code).toBe('PROTOCOL_INVALID');
+    expect(big.reason).toBe('MESSAGE_TOO_LARGE');
+    expect(big.message).toMatch(/limit is 4096/);
+    expect(protocolError(() => parseClientMessage('{nope', 4096)).reason).toBe('NOT_JSON');
+    expect(protocolError(() => parseClientMessage('[1,2]', 4096)).reason).toBe('BAD_MESSAGE');
+    expect(protocolError(() => parseClientMessage('{"type":"dance"}', 4096)).message).toMatch(/unknown message type "dance"/);
+    expect(protocolError(() => parseClientMessage('{"cameras":"*"}', 4096)).reason).toBe('UNKNOWN_TYPE');
+    const shape = protocolError(() => parseClientMessage('{"type":"subscribe","cameras":[""]}', 4096));
+    expect(shape.reason).toBe('BAD_MESSAGE');
+    expect(shape.message).toMatch(/^subscribe: /);
+    expect(protocolError(() => parseClientMessage('{"type":"subscribe","cameras":[]}', 4096)).reason).toBe('BAD_MESSAGE');
+    expect(protocolError(() => parseClientMessage('{"type":"subscribe","cameras":"all"}', 4096)).reason).toBe('BAD_MESSAGE');
+    expect(protocolError(() => parseClientMessage('{"type":"ping","id":{}}', 4096)).reason).toBe('BAD_MESSAGE');
+  });
+
+  it('parses the ?cameras= upgrade query', () => {
+    expect(parseCameraQuery(null)).toBeNull();
+    expect(parseCameraQuery('*')).toBe('*');
+    expect(parseCameraQuery('a, b,,c')).toEqual(['a', 'b', 'c']);
+    expect(protocolError(() => parseCameraQuery('')).reason).toBe('BAD_MESSAGE');
+    expect(protocolError(() => parseCameraQuery('x'.repeat(200))).message).toMatch(/longer than 128/);
+  });
+});

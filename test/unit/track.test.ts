@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import type { Detection } from '../../src/core/types.js';
+import { searchRegion, Tracker } from '../../src/track/tracker.js';
+
+const FRAME_MS = 100;
+
+function det(x: number, y: number, opts: Partial<Detection> = {}): Detection {
+  return { x, y, w: 40, h: 80, classId: 0, label: 'person', score: 0.9, ...opts };
+}
+
+/** A box moving at (vx, vy) px per frame from (x0, y0). */
+function walker(x0: number, y0: number, vx: number, vy: number, opts: Partial<Detection> = {}) {
+  return (f: number): Detection => det(x0 + vx * f, y0 + vy * f, opts);
+}
+
+function ids(out: Detection[]): (number | undefined)[] {
+  return out.map((d) => d.trackId);
+}
+
+describe('Tracker', () => {
+  it('keeps one id on a constant-velocity box and its prediction converges to the next position', () => {
+    const tr = new Tracker();
+    const at = walker(100, 200, 8, -3); // 80 px/s, -30 px/s
+    const seen = new Set<number | undefined>();
+    const errAfter: number[] = [];
+    for (let f = 0; f < 30; f++) {
+      const out = tr.update([at(f)], f * FRAME_MS);
+      expect(out).toHaveLength(1);
+      seen.add(out[0]!.trackId);
+      const [p] = tr.predict((f + 1) * FRAME_MS);
+      errAfter.push(Math.hypot(p!.box.x - at(f + 1).x, p!.box.y - at(f + 1).y));
+    }
+    expect([...seen]).toEqual([1]);
+    expect(errAfter[29]!).toBeLessThan(0.1);
+    expect(errAfter[29]!).toBeLessThan(errAfter[2]!);
+    const [p] = tr.predict(30 * FRAME_MS);
+    expect(p!.velocity.vx).toBeCloseTo(80, 0);
+    expect(p!.velocity.vy).toBeCloseTo(-30, 0);
+    // The reported uncertainty is a real, finite std that grows with horizon.
+    const far = tr.predict(38 * FRAME_MS)[0]!;
+    expect(p!.sigma.cx).toBeGreaterThan(0);
+    expect(far.sigma.cx).toBeGreaterThan(p!.sigma.cx);
+    expect(far.msSinceUpdate).toBe(900);
+    // Past maxAgeMs (1000) the track is no longer predicted.
+    expect(tr.predict(40 * FRAME_MS)).toEqual([]);
+  });
+
+  it('keeps ids of two crossing objects of different classes', () => {
+    const tr = new Tracker();
+    const person = walker(0, 100, 10, 0);
+    const car = walker(400, 110, -10, 0, { classId: 2, label: 'car', w: 60, h: 50 });
+    const idsSeen: [number | undefined, number | undefined][] = [];
+    for (let f = 0; f <= 40; f++) {
+      const out = tr.update([person(f), car(f)], f * FRAME_MS);
+      const p = out.find((d) => d.classId === 0);
+      const c = out.find((d) => d.classId === 2);
+      idsSeen.push([p?.trackId, c?.trackId]);
+    }
+    const [p0, c0] = idsSeen[0]!;
+    expect(p0).toBeDefined();
+    expect(c0).toBeDefined();
+    expect(p0).not.toBe(c0);
+    for (const pair of idsSeen) expect(pair).toEqual([p0, c0]);
+  });
+
+  it('keeps ids of two same-class objects passing each other with a vertical offset', () => {
+    const tr = new Tracker();
+    const a = walker(0, 100, 12, 0);
+    const b = walker(480, 150, -12, 0);
+    let first: (number | undefined)[] = [];
+    for (let f = 0; f <= 40; f++) {
+      const out = tr.update([a(f), b(f)], f * FRAME_MS);
+      if (f === 0) first = ids(out);
+      expect(ids(out)).toEqual(first);
+    }
+  });
+
+  it('coasts through a short miss and ages out after maxAgeMs', () => {
+    const tr = new Tracker({ maxAgeMs: 1000 });
+    const at = walker(100, 100, 10, 0);
+    for (let f = 0; f < 10; f++) tr.update([at(f)], f * FRAME_MS);
+    // Frames 10-13 missing: the track coasts and stays predictable.
+    for (let f = 10; f < 14; f++) expect(tr.update([], f * FRAME_MS)).toEqual([]);
+    const coast = tr.predict(14 * FRAME_MS);
+    expect(coast).toHaveLength(1);
+    expect(coast[0]!.box.x).toBeCloseTo(at(14).x, 0);
+    expect(ids(tr.update([at(14)], 14 * FRAME_MS))).toEqual([1]);
+
+    // A 1.5 s gap is longer than maxAgeMs: the object comes back as a new track.
+    for (let f = 15; f < 30; f++) tr.update([], f * FRAME_MS);
+    expect(tr.predict(30 * FRAME_MS)).toEqual([]);
+    const back = tr.update([at(30)], 30 * FRAME_MS);
+    expect(back).toHaveLength(1);
+    expect(back[0]!.trackId).toBeUndefined(); // tentative: not the first frame any more
+    expect(ids(tr.update([at(31)], 31 * FRAME_MS))).toEqual([2]);
+  });
+
+  it('extends tracks with low-score detections but never starts one from them', () => {
+    const tr = new Tracker();
+    // Alone, a low-score detection is background: not returned, no track.
+    expect(tr.update([det(100, 100, { score: 0.3 })], 0)).toEqual([]);
+    expect(tr.predict(0)).toEqual([]);
+    const at = walker(300, 100, 5, 0);
+    for (let f = 1; f < 5; f++) tr.update([at(f)], f * FRAME_MS);
+    const id = tr.predict(5 * FRAME_MS)[0]!.trackId;
+    // Weak detection on the track (occlusion), plus a weak one elsewhere.
+    const out = tr.update([det(at(5).x, 100, { score: 0.3 }), det(600, 300, { score: 0.3 })], 5 * FRAME_MS);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.trackId).toBe(id);
+    expect(out[0]!.score).toBe(0.3);
+    expect(tr.predict(6 * FRAME_MS).map((p) => p.trackId)).toEqual([id]);
+    // Below lowThresh a detection is ignored entirely: the track coasts.
+    expect(tr.update([det(at(6).x, 100, { score: 0.05 })], 6 * FRAME_MS)).toEqual([]);
+    expect(tr.predict(6 * FRAME_MS)[0]!.msSinceUpdate).toBe(FRAME_MS);
+  });
+
+  it('publishes ids at once on the first frame, after minHits later', () => {
+    const tr = new Tracker({ minHits: 3 });
+    expect(ids(tr.update([det(0, 0)], 0))).toEqual([1]);
+    const newcomer = walker(300, 300, 2, 0);
+    // A one-frame false positive: returned (it is a detection) but never gets an id.
+    expect(ids(tr.update([det(0, 0), det(700, 50)], 100))).toEqual([1, undefined]);
+    expect(ids(tr.update([det(0, 0), newcomer(0)], 200))).toEqual([1, undefined]);
+    expect(ids(tr.update([det(0, 0), newcomer(1)], 300))).toEqual([1, undefined]);
+    const third = tr.update([det(0, 0), newcomer(2)], 400);
+    expect(third[1]!.trackId).toBeGreaterThan(1);
+    expect(tr.predict(400).every((p) => p.confirmed)).toBe(true);
+  });
+
+  it('matches only the same class', () => {
+    const tr = new Tracker();
+    tr.update([det(100, 100)], 0);
+    const out = tr.update([det(100, 100, { classId: 2, label: 'car' })], 100);
+    expect(out[0]!.trackId).toBeUndefined();
+    expect(tr.predict(100).map((p) => [p.classId, p.confirmed])).toEqual([
+      [0, true],
+      [2, false],
+    ]);
+  });
+
+  it('uses real elapsed time: three skipped frames move the prediction four steps', () => {
+    const tr = new Tracker();
+    const at = walker(100, 100, 6, 2);
+    for (let f = 0; f < 20; f++) tr.update([at(f)], f * FRAME_MS);
+    const last = tr.predict(19 * FRAME_MS)[0]!;
+    const one = tr.predict(20 * FRAME_MS)[0]!;
+    const four = tr.predict(23 * FRAME_MS)[0]!;
+    expect(four.box.x - last.box.x).toBeCloseTo(4 * (one.box.x - last.box.x), 6);
+    expect(four.box.x).toBeCloseTo(at(23).x, 0);
+    expect(four.box.y).toBeCloseTo(at(23).y, 0);
+    expect(four.sigma.cx).toBeGreaterThan(one.sigma.cx);
+    // The object is re-acquired after the drop with its id.
+    expect(ids(tr.update([at(23)], 23 * FRAME_MS))).toEqual([1]);
+    // predict() did not change the tracker.
+    expect(tr.predict(23 * FRAME_MS)[0]!.hits).toBe(21);
+  });
+
+  it('returns copies in input order, ignores invalid boxes, and treats old timestamps as now', () => {
+    const tr = new Tracker();
+    const input = [det(0, 0, { trackId: 99 }), det(Number.NaN, 0), det(200, 0, { w: 0 })];
+    const out = tr.update(input, 1000);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.trackId).toBe(1);
+    expect(input[0]!.trackId).toBe(99);
+    // A repeated or backwards timestamp neither throws nor moves the track backwards.
+    expect(ids(tr.update([det(0, 0)], 900))).toEqual([1]);
+    expect(() => tr.update([], Number.NaN)).toThrow(/finite/);
+  });
+
+  it('reset forgets tracks but never reuses ids', () => {
+    const tr = new Tracker();
+    tr.update([det(0, 0)], 0);
+    tr.reset();
+    expect(tr.predict(0)).toEqual([]);
+    expect(ids(tr.update([det(0, 0)], 0))).toEqual([2]);
+  });
+
+  it('searchRegion widens the predicted box by n sigma per edge', () => {
+    const tr = new Tracker();
+    tr.update([det(100, 100)], 0);
+    const p = tr.predict(500)[0]!;
+    const r = searchRegion(p, 2);
+    const ex = 2 * Math.hypot(p.sigma.cx, p.sigma.w / 2);
+    expect(r.x).toBeCloseTo(p.box.x - ex, 9);
+    expect(r.w).toBeCloseTo(p.box.w + 2 * ex, 9);
+    expect(r.h).toBeGreaterThan(p.box.h);
+  });
+
+  it('rejects inconsistent options', () => {
+    expect(() => new Tracker({ lowThresh: 0.6, highThresh: 0.5 })).toThrow(/lowThresh/);
+    expect(() => new Tracker({ minHits: 0 })).toThrow(/minHits/);
+  });
+});

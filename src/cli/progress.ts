@@ -1,10 +1,13 @@
 /** A one-line progress bar on a TTY (stderr); silent when stderr is not a terminal. */
 export interface Progress {
   tick(n?: number, note?: string): void;
+  /** Jump to an absolute position (and total, which may grow). */
+  set(n: number, total: number, note?: string): void;
   done(): void;
 }
 
-export function progressBar(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function progressBar(label: string, initialTotal: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  let total = initialTotal;
   let n = 0;
   const start = Date.now();
   let last = 0;
@@ -20,6 +23,15 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
   return {
     tick(k = 1, note) {
       n += k;
+      const now = Date.now();
+      if (tty && (now - last > 100 || n >= total)) {
+        last = now;
+        draw(note);
+      }
+    },
+    set(k, t, note) {
+      n = k;
+      total = t;
       const now = Date.now();
       if (tty && (now - last > 100 || n >= total)) {
         last = now;

@@ -3,22 +3,30 @@
  * frame is compared against a running-average background, the changed cells
  * are joined into blobs, and the blobs become boxes. It is a cheap gate for
  * "is anything happening here?", not an object detector: it runs on every
- * frame, so the whole update stays well under a millisecond at detector size.
+ * frame, so the whole update is kept under a millisecond at detector size
+ * (buffers are sized once per frame size; per frame only the small blob and box lists are allocated).
+ *
+ * Known limit of a running average: a slow mover leaves a short trail in the
+ * background, so its box can stretch back along its path until the trail fades
+ * (about 1/alpha frames). For a "which tiles are busy" gate that errs the safe way.
  */
 import { ConfigError, InputError } from '../core/errors.js';
 import type { Box } from '../core/types.js';
-import { dilate, downscaleLuma, labelComponents, maskFractionInRect, mergeBoxes } from './motion-ops.js';
+import { downscaleLuma, labelComponents, maskFractionInRect, mergeBoxes } from './motion-ops.js';
 
 export interface MotionOptions {
   /** Small-scale height to aim for; the integer factor is round(height / targetHeight). Default 120. */
   targetHeight?: number;
   /** Integer downscale factor; overrides `targetHeight`. */
   factor?: number;
-  /** Background learning rate per frame. Default 0.03 (a still object fades in over ~1-2 s at 30 fps). */
+  /** Background learning rate per frame. Default 0.03: a high-contrast object that stops fades into the background in ~2 s at 30 fps. */
   alpha?: number;
   /** Luma difference (0..255) for a cell to count as changed. Default 25. */
   threshold?: number;
-  /** Dilation radius in small-scale cells, to join fragments of one mover. Default 1. */
+  /**
+   * Dilation radius in small-scale cells, to join fragments of one mover: cells up to 2r+1 apart
+   * join one blob, as if the mask were dilated by r before labelling. Default 1.
+   */
   dilateRadius?: number;
   /** Smallest blob kept, in input-frame pixels of raw motion. Default: `minAreaFraction` of the frame. */
   minArea?: number;
@@ -43,7 +51,11 @@ export interface MotionResult {
   lightingChange: boolean;
   /** The background is still being learned; nothing is reported. */
   warmingUp: boolean;
-  /** Small-scale mask (maskWidth x maskHeight), 1 = reported motion cell. A fresh array per update. */
+  /**
+   * Small-scale mask (maskWidth x maskHeight), 1 = reported motion cell. Owned by the detector and
+   * overwritten by the next update(): copy it to keep it (a fresh array per frame cost more than
+   * the rest of the update).
+   */
   mask: Uint8Array;
   maskWidth: number;
   maskHeight: number;
@@ -104,12 +116,11 @@ export class MotionDetector {
   private bg = new Float32Array(0);
   private cur = new Uint8Array(0);
   private raw = new Uint8Array(0);
-  private tmp = new Uint8Array(0);
-  private joined = new Uint8Array(0);
   private labels = new Int32Array(0);
   private stack = new Int32Array(0);
-  private rowSums = new Int32Array(0);
-  private lastMask = new Uint8Array(0);
+  private mask = new Uint8Array(0);
+  /** Whether `mask` holds a reported frame; false before the first frame and after reset(). */
+  private hasMask = false;
 
   constructor(options: MotionOptions = {}) {
     this.opts = resolve(options);
@@ -120,7 +131,7 @@ export class MotionDetector {
     this.framesSeen = 0;
     this.width = 0;
     this.height = 0;
-    this.lastMask = new Uint8Array(0);
+    this.hasMask = false;
   }
 
   update(rgb: Uint8Array, width: number, height: number): MotionResult {
@@ -135,7 +146,7 @@ export class MotionDetector {
 
     const { sw, sh, factor } = this;
     const n = sw * sh;
-    downscaleLuma(rgb, width, height, factor, this.cur, this.rowSums);
+    downscaleLuma(rgb, width, height, factor, this.cur);
     const result = (fields: Partial<MotionResult>, mask: Uint8Array): MotionResult => ({
       boxes: [],
       motionFraction: 0,
@@ -149,12 +160,13 @@ export class MotionDetector {
       scale: factor,
     });
 
-    const { bg, cur, raw } = this;
+    const { bg, cur, raw, mask } = this;
+    this.hasMask = true;
     if (this.framesSeen === 0) {
       for (let i = 0; i < n; i++) bg[i] = cur[i]!;
       this.framesSeen = 1;
-      this.lastMask = new Uint8Array(n);
-      return result({ warmingUp: this.opts.warmupFrames > 0 }, this.lastMask);
+      mask.fill(0);
+      return result({ warmingUp: this.opts.warmupFrames > 0 }, mask);
     }
 
     const warmingUp = this.framesSeen <= this.opts.warmupFrames;
@@ -176,36 +188,31 @@ export class MotionDetector {
     const changedFraction = n > 0 ? changed / n : 0;
     if (changedFraction > this.opts.lightingThreshold) {
       for (let i = 0; i < n; i++) bg[i] = cur[i]!;
-      this.lastMask = new Uint8Array(n);
-      return result({ changedFraction, lightingChange: true, warmingUp }, this.lastMask);
+      mask.fill(0);
+      return result({ changedFraction, lightingChange: true, warmingUp }, mask);
     }
     if (warmingUp || changed === 0) {
-      this.lastMask = new Uint8Array(n);
-      return result({ changedFraction, warmingUp }, this.lastMask);
+      mask.fill(0);
+      return result({ changedFraction, warmingUp }, mask);
     }
 
-    dilate(raw, sw, sh, this.opts.dilateRadius, this.tmp, this.joined);
-    const comps = labelComponents(this.joined, raw, sw, sh, this.labels, this.stack);
+    const comps = labelComponents(raw, sw, sh, 2 * this.opts.dilateRadius + 1, this.labels, this.stack);
     const cellArea = factor * factor;
     const minArea = this.opts.minArea ?? this.opts.minAreaFraction * width * height;
     const keep = new Uint8Array(comps.length + 1);
     const boxes: Box[] = [];
     let kept = 0;
     for (const c of comps) {
-      if (c.rawCount * cellArea < minArea) continue;
+      if (c.count * cellArea < minArea) continue;
       keep[c.label] = 1;
-      kept += c.rawCount;
+      kept += c.count;
       // Cells on the last row/column also own the input pixels left over by the integer factor.
       const x1 = c.maxX === sw - 1 ? width : (c.maxX + 1) * factor;
       const y1 = c.maxY === sh - 1 ? height : (c.maxY + 1) * factor;
       boxes.push({ x: c.minX * factor, y: c.minY * factor, w: x1 - c.minX * factor, h: y1 - c.minY * factor });
     }
-    const mask = new Uint8Array(n);
-    if (kept > 0) {
-      const labels = this.labels;
-      for (let i = 0; i < n; i++) if (raw[i] !== 0 && keep[labels[i]!] !== 0) mask[i] = 1;
-    }
-    this.lastMask = mask;
+    const labels = this.labels;
+    for (let i = 0; i < n; i++) mask[i] = keep[labels[i]!]!;
     const gap = this.opts.mergeGap ?? 2 * factor;
     return result({ boxes: mergeBoxes(boxes, gap), motionFraction: kept / n, changedFraction }, mask);
   }
@@ -216,8 +223,8 @@ export class MotionDetector {
    * reported nothing (warm-up, lighting change).
    */
   motionInRect(rect: Box): number {
-    if (this.lastMask.length === 0) return 0;
-    return maskFractionInRect(this.lastMask, this.sw, this.sh, this.factor, rect);
+    if (!this.hasMask) return 0;
+    return maskFractionInRect(this.mask, this.sw, this.sh, this.factor, rect);
   }
 
   private allocate(width: number, height: number): void {
@@ -232,12 +239,10 @@ export class MotionDetector {
     this.bg = new Float32Array(n);
     this.cur = new Uint8Array(n);
     this.raw = new Uint8Array(n);
-    this.tmp = new Uint8Array(n);
-    this.joined = new Uint8Array(n);
     this.labels = new Int32Array(n);
     this.stack = new Int32Array(n);
-    this.rowSums = new Int32Array(this.sw * 3);
+    this.mask = new Uint8Array(n);
     this.framesSeen = 0;
-    this.lastMask = new Uint8Array(0);
+    this.hasMask = false;
   }
 }

@@ -85,6 +85,7 @@ export class CameraSource {
   private counters = { framesIn: 0, bytesIn: 0, reconnects: 0 };
   private lastError: string | undefined;
   private lastFrameWallMs: number | undefined;
+  private paused = false;
 
   /** Validates the spec and finds ffmpeg; throws InputError / SourceError(FFMPEG_NOT_FOUND). */
   constructor(spec: SourceSpec, options: CameraSourceOptions = {}) {
@@ -122,6 +123,28 @@ export class CameraSource {
       fpsIn: this.fpsIn(),
       lastFrameWallMs: this.lastFrameWallMs,
     };
+  }
+
+  /**
+   * Flow control for consumers that must see every frame (unpaced replay,
+   * benchmarks): ffmpeg blocks on its pipe and the stall watchdog is off
+   * until resume(). A few frames already read may still arrive after pause().
+   * Live serving never pauses: it drops stale frames at the gate instead.
+   */
+  pause(): void {
+    this.paused = true;
+    this.decoder?.pause();
+    clearTimeout(this.watchdog);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const d = this.decoder;
+    if (d) {
+      d.resume();
+      this.armWatchdog(d);
+    }
   }
 
   /** Stop for good: kills ffmpeg (SIGTERM, then SIGKILL) and resolves once it has exited. Idempotent. */
@@ -165,7 +188,8 @@ export class CameraSource {
       },
     );
     this.decoder = decoder;
-    this.armWatchdog(decoder);
+    if (this.paused) decoder.pause();
+    else this.armWatchdog(decoder);
     void decoder.exited.then((exit) => this.onExit(decoder, exit));
   }
 
@@ -182,7 +206,7 @@ export class CameraSource {
 
   private onFrame(decoder: FfmpegDecoder, f: DecodedFrame): void {
     if (this.decoder !== decoder || this.closing) return;
-    this.armWatchdog(decoder);
+    if (!this.paused) this.armWatchdog(decoder);
     if (this.state !== 'online') {
       this.attempt = 0;
       this.setState('online');

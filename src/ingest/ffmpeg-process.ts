@@ -111,6 +111,12 @@ export class FfmpegDecoder {
   private readonly ptsByIndex = new Map<number, number | undefined>();
   private lastPtsMs: number | undefined;
 
+  // Flow control for consumers that must see every frame (unpaced replay):
+  // while paused, the sink holds its write callback, so the pipe fills and
+  // ffmpeg blocks. Live cameras never pause.
+  private paused = false;
+  private heldWrite: (() => void) | undefined;
+
   private constructor(
     private readonly args: DecoderArgs,
     private readonly handlers: DecoderHandlers,
@@ -167,17 +173,32 @@ export class FfmpegDecoder {
     }
   }
 
+  /** Stop reading stdout after the current chunk (ffmpeg then blocks on its pipe). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    const cb = this.heldWrite;
+    this.heldWrite = undefined;
+    cb?.();
+  }
+
   private run(): void {
     const sink = new Writable({
-      // Synchronous write + immediate callback = the pipe never backs up.
+      // Synchronous write + immediate callback = the pipe never backs up
+      // (unless a consumer paused us on purpose).
       // A throwing consumer fails this run (reported, retried), not the process.
       write: (chunk: Buffer, _enc, cb) => {
         try {
           this.consume(chunk);
-          cb();
         } catch (err) {
           cb(err instanceof Error ? err : new Error(String(err)));
+          return;
         }
+        if (this.paused) this.heldWrite = () => cb();
+        else cb();
       },
     });
     const cmd = ffmpeg({ stdoutLines: 30 })

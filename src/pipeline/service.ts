@@ -5,12 +5,11 @@
  * stop accepting clients -> stop pipelines and ffmpeg -> release the pool.
  */
 import type { Subscription } from 'rxjs';
-import type { TilePlan } from '../arac/executor.js';
 import { loadModelPack, type ModelPack } from '../arac/manifest.js';
 import type { CameraConfig, Config } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
-import type { CameraState, Frame } from '../core/types.js';
+import type { CameraState } from '../core/types.js';
 import { chooseInputSize } from '../detect/input-size.js';
 import { InferencePool } from '../inference/pool.js';
 import { CameraSource } from '../ingest/camera-source.js';
@@ -20,7 +19,10 @@ import type { CameraStats } from '../serve/routes.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
 import { quantile } from '../eval/stats.js';
 import { Tracker } from '../track/tracker.js';
-import { cameraPipeline, type PlanChoice, type ProcessedFrame } from './camera-pipeline.js';
+import type { ProcessedFrame } from './camera-pipeline.js';
+import { cameraFlow } from './camera-flow.js';
+import { createStrategy } from '../strategy/registry.js';
+import type { Strategy } from '../strategy/types.js';
 import { RateMeter, RecentValues } from './rate.js';
 
 interface CameraRuntime {
@@ -29,11 +31,10 @@ interface CameraRuntime {
   tracker: Tracker | undefined;
   subscriptions: Subscription[];
   input: { width: number; height: number };
-  choice: PlanChoice;
+  strategy: Strategy;
   state: CameraState;
   processed: number;
   dropped: number;
-  lastPts: number;
   inRate: RateMeter;
   processedRate: RateMeter;
   droppedRate: RateMeter;
@@ -131,7 +132,7 @@ export class NeulensService {
   private async startCamera(cam: CameraConfig): Promise<void> {
     const input = await this.inputSizeFor(cam);
     const m = this.config.model;
-    const choice: PlanChoice = m.mode === 'arac' ? { mode: 'arac', plan: uniformPlan(m.grid[0], m.grid[1], 0) } : { mode: 'full' };
+    const strategy = createStrategy(m.mode === 'arac' ? `arac-c0:${m.grid[0]}x${m.grid[1]}` : 'full');
     const source = new CameraSource({
       cameraId: cam.id,
       url: cam.url,
@@ -150,11 +151,10 @@ export class NeulensService {
       tracker: t.enabled ? new Tracker({ highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits }) : undefined,
       subscriptions: [],
       input,
-      choice,
+      strategy,
       state: 'connecting',
       processed: 0,
       dropped: 0,
-      lastPts: -Infinity,
       inRate: new RateMeter(),
       processedRate: new RateMeter(),
       droppedRate: new RateMeter(),
@@ -182,6 +182,7 @@ export class NeulensService {
         if (st.state === 'connecting') {
           this.pool?.reset(cam.id);
           rt.tracker?.reset();
+          rt.strategy.reset();
         }
       }),
     );
@@ -194,28 +195,20 @@ export class NeulensService {
       }),
     );
     rt.subscriptions.push(
-      cameraPipeline(frames$, () => rt.choice, {
+      cameraFlow(frames$, {
+        key: cam.id,
+        strategy,
+        pool: this.pool as InferencePool,
+        tracker: rt.tracker,
         log,
-        detect: (frame: Frame, mode, plan) => {
-          const pool = this.pool;
-          if (!pool) return Promise.reject(new Error('inference pool is not running'));
-          return pool.detect({ cameraId: frame.cameraId, data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight, mode, ...(plan ? { plan } : {}) });
-        },
-        track: (dets, tsMs) => {
-          if (!rt.tracker) return dets;
-          // A looping file restarts its clock: start the tracks afresh rather than feed a negative dt.
-          if (tsMs < rt.lastPts) rt.tracker.reset();
-          rt.lastPts = tsMs;
-          return rt.tracker.update(dets, tsMs);
-        },
         publish: (r) => {
-          const msg = buildFrameMessage(r.frame, r.detections, r.reply.inferenceMs, r.plan.plan ? { plan: { mode: r.plan.mode, grid: r.plan.plan.grid, levels: r.plan.plan.levels } } : {});
+          const msg = buildFrameMessage(r.frame, r.detections, r.result.detectorMs, r.result.plan ? { plan: { strategy: strategy.name, ...r.result.plan } } : {});
           hub.publishFrame(msg);
           rt.processed++;
           rt.processedRate.mark();
-          rt.inferenceMs.push(r.reply.inferenceMs);
+          rt.inferenceMs.push(r.result.detectorMs);
           rt.e2eMs.push(msg.latencyMs);
-          metrics.observeFrame(cam.id, r.reply.inferenceMs, msg.latencyMs);
+          metrics.observeFrame(cam.id, r.result.detectorMs, msg.latencyMs);
           this.opts.onFrame?.(r);
         },
         onDrop: (_frame, reason) => {
@@ -228,7 +221,7 @@ export class NeulensService {
       }),
     );
     source.start();
-    log.info('camera started', { url: redact(cam.url), input: `${input.width}x${input.height}`, mode: choice.mode });
+    log.info('camera started', { url: redact(cam.url), input: `${input.width}x${input.height}`, strategy: strategy.name });
   }
 
   stats(): CameraStats[] {
@@ -247,7 +240,7 @@ export class NeulensService {
         processed: rt.processed,
         dropped: rt.dropped,
         e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
-        input: { ...rt.input, mode: rt.choice.mode === 'arac' && rt.choice.plan ? `arac ${rt.choice.plan.grid.cols}x${rt.choice.plan.grid.rows}` : 'full' },
+        input: { ...rt.input, mode: rt.strategy.name },
         ...(s.lastError ? { lastError: s.lastError } : {}),
       };
     });
@@ -265,10 +258,6 @@ export class NeulensService {
     })();
     return this.closing;
   }
-}
-
-export function uniformPlan(cols: number, rows: number, level: number): TilePlan {
-  return { grid: { cols, rows }, levels: Array<number>(cols * rows).fill(level) };
 }
 
 /** Hide credentials in camera URLs before logging them. */

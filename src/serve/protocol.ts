@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NeulensError } from '../core/errors.js';
 import type { CameraState, Detection } from '../core/types.js';
-import { checkSchema } from './schema-check.js';
+import { checkSchema } from '../core/json-schema.js';
 
 /** Bumped on any change a client could notice (field removed, meaning changed). */
 export const PROTOCOL_VERSION = 1;

@@ -12,7 +12,7 @@ import {
   protocolSchemaJson,
   type ServerMessage,
 } from '../../src/serve/protocol.js';
-import { checkSchema } from '../../src/serve/schema-check.js';
+import { checkSchema } from '../../src/core/json-schema.js';
 import { NeulensError } from '../../src/core/errors.js';
 
 function protocolError(fn: () => unknown): ProtocolError {

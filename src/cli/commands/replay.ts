@@ -1,0 +1,170 @@
+/**
+ * `neulens replay` and `neulens bench`: recorded videos through the live
+ * pipeline, scored against the reference and the labels. One module: bench
+ * is replay over several strategies and videos, interleaved.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { InputError } from '../../core/errors.js';
+import { createLogger } from '../../core/log.js';
+import { DEFAULT_PACK_DIR } from '../../core/paths.js';
+import { runBench, type BenchResult } from '../../eval/bench.js';
+import type { Report } from '../../eval/report.js';
+import { benchPlots } from '../../eval/bench-plot.js';
+import { createStrategy, strategyNames } from '../../strategy/registry.js';
+import { parseNumber, parseSize } from '../args.js';
+import { EXIT, type Command } from '../command.js';
+import { progressBar } from '../progress.js';
+
+const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+
+export function reportTable(reports: readonly Report[]): string {
+  const head = ['strategy', 'video', 'frames', 'drop', 'F1', 'P', 'R', 'AP50gt', 'det ms', 'p95', 'e2e p50', 'fps', 'work', 'x full', 'SLO'];
+  const rows = reports.map((r) => [
+    r.strategy, path.basename(r.video), String(r.frames), String(r.dropped), fmt(r.f1_vs_reference), fmt(r.precision_vs_reference), fmt(r.recall_vs_reference),
+    fmt(r.ap50_vs_gt), fmt(r.detector_ms.mean, 1), fmt(r.detector_ms.p95, 1), fmt(r.e2e_ms.p50, 1), fmt(r.throughput_fps, 1), fmt(r.work_fraction, 2),
+    fmt(r.latency_ratio_vs_full, 2), r.slo_attainment === null ? '-' : `${(r.slo_attainment * 100).toFixed(1)}%`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+interface Common {
+  strategies: string[];
+  videos: string[];
+  gt: Array<string | undefined>;
+  realtime: boolean;
+  minScore: number;
+  json?: string;
+  plot?: string;
+  size?: string;
+  threads?: string;
+  pack: string;
+}
+
+async function execute(c: Common, label: string): Promise<BenchResult> {
+  for (const s of c.strategies) createStrategy(s); // unknown names fail before any work
+  const log = createLogger('warn');
+  const bar = progressBar(label, 1);
+  let lastTotal = 1;
+  const res = await runBench({
+    videos: c.videos,
+    strategies: c.strategies,
+    realtime: c.realtime,
+    minScore: c.minScore,
+    gt: c.gt,
+    packDir: c.pack,
+    cacheDir: path.resolve('.cache/neulens'),
+    log,
+    ...(c.threads ? { threads: parseNumber('--threads', c.threads, { integer: true, min: 1 }) } : {}),
+    ...(c.size ? { inputSize: parseSize('--size', c.size, 32) } : {}),
+    onProgress: (done, total, note) => {
+      if (total !== lastTotal) lastTotal = total;
+      bar.set(done, total, note);
+    },
+  });
+  bar.done();
+  return res;
+}
+
+async function writeOutputs(res: BenchResult, c: Common, single: boolean): Promise<void> {
+  console.log(reportTable(res.reports));
+  if (res.referenceFrom.includes('cache')) console.log('(reference read from .cache/neulens; delete it to recompute)');
+  if (c.json) {
+    await mkdir(path.dirname(path.resolve(c.json)), { recursive: true });
+    await writeFile(c.json, JSON.stringify(single && res.reports.length === 1 ? res.reports[0] : { results: res.reports }, null, 2) + '\n');
+    console.log(`report: ${c.json}`);
+  }
+  if (c.plot) {
+    await mkdir(path.dirname(path.resolve(c.plot)), { recursive: true });
+    await writeFile(c.plot, benchPlots(res.reports, res.runs));
+    console.log(`plot: ${c.plot}`);
+  }
+}
+
+const common = {
+  'min-score': { type: 'string', default: '0.35' },
+  json: { type: 'string' },
+  size: { type: 'string' },
+  threads: { type: 'string' },
+  pack: { type: 'string', default: DEFAULT_PACK_DIR },
+} as const;
+
+const strategyHelp = () => strategyNames().map((s) => `  ${s.name.padEnd(16)} ${s.summary}`).join('\n');
+
+export const replayCommand: Command = {
+  name: 'replay',
+  summary: 'run a recorded video through the pipeline and score it against the reference',
+  get usage() {
+    return `usage: neulens replay <video> [--strategy S] [--gt FILE] [--realtime] [--min-score X] [--json OUT] [--size WxH]
+
+Unpaced by default (every frame processed); --realtime paces at the source fps
+so drops and deadlines are real. Accuracy is scored against the reference (the
+unsplit model on every frame, cached in .cache/neulens by video and model
+hash) and, with --gt (MOT format), against labels.
+
+strategies:
+${strategyHelp()}`;
+  },
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { ...common, strategy: { type: 'string', default: 'full' }, gt: { type: 'string' }, realtime: { type: 'boolean', default: false } },
+    });
+    if (positionals.length !== 1) throw new InputError('replay takes exactly one video (see --help)');
+    const c: Common = {
+      strategies: [values.strategy],
+      videos: positionals,
+      gt: [values.gt],
+      realtime: values.realtime,
+      minScore: parseNumber('--min-score', values['min-score'], { min: 0, max: 1 }),
+      pack: values.pack,
+      ...(values.json ? { json: values.json } : {}),
+      ...(values.size ? { size: values.size } : {}),
+      ...(values.threads ? { threads: values.threads } : {}),
+    };
+    await writeOutputs(await execute(c, 'replay'), c, true);
+    return EXIT.ok;
+  },
+};
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'every strategy on the same videos, interleaved; table, JSON and SVG plot',
+  get usage() {
+    return `usage: neulens bench <video...> --strategies a,b,c [--gt FILE,FILE...] [--realtime] [--json OUT] [--plot OUT.svg]
+
+Each frame is decoded once and every strategy takes its turn on it, so
+machine drift hits all alike. --gt gives one MOT file per video ('' to skip).
+
+strategies:
+${strategyHelp()}`;
+  },
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { ...common, strategies: { type: 'string', default: 'full,downscale,skip-track,motion-regions,arac-c0' }, gt: { type: 'string' }, realtime: { type: 'boolean', default: false }, plot: { type: 'string' } },
+    });
+    if (positionals.length === 0) throw new InputError('bench needs at least one video (see --help)');
+    const gt = values.gt === undefined ? [] : values.gt.split(',').map((g) => (g.trim() === '' ? undefined : g.trim()));
+    if (gt.length > positionals.length) throw new InputError(`--gt lists ${gt.length} files for ${positionals.length} videos`);
+    const c: Common = {
+      strategies: values.strategies.split(',').map((s) => s.trim()).filter(Boolean),
+      videos: positionals,
+      gt,
+      realtime: values.realtime,
+      minScore: parseNumber('--min-score', values['min-score'], { min: 0, max: 1 }),
+      pack: values.pack,
+      ...(values.json ? { json: values.json } : {}),
+      ...(values.plot ? { plot: values.plot } : {}),
+      ...(values.size ? { size: values.size } : {}),
+      ...(values.threads ? { threads: values.threads } : {}),
+    };
+    await writeOutputs(await execute(c, 'bench'), c, false);
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,181 @@
+/**
+ * Replay and benchmark runner. Unpaced, every strategy takes its turn on
+ * each decoded frame (A B C, A B C, ...) so machine drift hits all alike,
+ * and nothing is dropped. Realtime (`--realtime`), each strategy replays
+ * the video at its own frame rate through the live pipeline, gate and all,
+ * so drops and deadlines are real.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadModelPack, type ModelPack } from '../arac/manifest.js';
+import type { Logger } from '../core/log.js';
+import type { Detection } from '../core/types.js';
+import { chooseInputSize } from '../detect/input-size.js';
+import { InferencePool } from '../inference/pool.js';
+import type { Provider } from '../inference/tensor.js';
+import { CameraSource } from '../ingest/camera-source.js';
+import { probeSize } from '../ingest/still.js';
+import { cameraFlow } from '../pipeline/camera-flow.js';
+import type { ProcessedFrame } from '../pipeline/camera-pipeline.js';
+import { createStrategy } from '../strategy/registry.js';
+import { Tracker } from '../track/tracker.js';
+import { readVideoFrames } from './frame-reader.js';
+import { parseMotGt } from './labels.js';
+import type { GtBox } from './metrics.js';
+import { FrameProcessor } from './processor.js';
+import { fileSha256, loadReference, saveReference, type ReferenceKey } from './reference.js';
+import { buildReport, withRatios, type FrameRecord, type Report, type RunRecord } from './report.js';
+
+/** Detections below this never leave the detector in evaluation runs (the tracker's low stage needs them). */
+export const SCORE_FLOOR = 0.1;
+
+export interface BenchOptions {
+  videos: string[];
+  strategies: string[];
+  realtime?: boolean;
+  minScore: number;
+  /** MOT ground truth per video (same order as videos; undefined entries = none). */
+  gt?: Array<string | undefined>;
+  packDir: string;
+  provider?: Provider;
+  threads?: number;
+  inputSize?: { width: number; height: number };
+  cacheDir: string;
+  log: Logger;
+  onProgress?: (done: number, total: number, note: string) => void;
+}
+
+export interface BenchResult {
+  reports: Report[];
+  runs: RunRecord[];
+  referenceFrom: Array<'cache' | 'computed'>;
+}
+
+const record = (r: ProcessedFrame | undefined, seq: number, e2eMs: number): FrameRecord =>
+  r ? { seq, published: true, detections: r.detections, detectorMs: r.result.detectorMs, e2eMs, workFraction: r.result.workFraction } : { seq, published: false, detections: [], detectorMs: 0, e2eMs: 0, workFraction: 0 };
+
+async function countFrames(video: string, size: { width: number; height: number }): Promise<number> {
+  let n = 0;
+  for await (const _ of readVideoFrames(video, size, 'count')) n++;
+  return n;
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const pack = await loadModelPack(o.packDir);
+  const needsArac = o.strategies.some((s) => createStrategy(s).models === 'arac');
+  const pool = await InferencePool.open({
+    packDir: o.packDir,
+    provider: o.provider ?? 'cpu',
+    ...(o.threads ? { threads: o.threads } : {}),
+    workers: 1,
+    models: needsArac ? 'arac' : 'full',
+    verifyChecksums: false,
+    detect: { minScore: SCORE_FLOOR, nmsIou: 0.6, maxDetections: 100 },
+  });
+  const result: BenchResult = { reports: [], runs: [], referenceFrom: [] };
+  try {
+    for (const [vi, video] of o.videos.entries()) {
+      const gtFile = o.gt?.[vi];
+      const gt = gtFile ? parseMotGt(await readFile(gtFile, 'utf8'), gtFile) : undefined;
+      const { runs, refFrom } = await benchVideo(o, pack, pool, video, vi);
+      const reference = refFrom.frames;
+      result.referenceFrom.push(refFrom.from);
+      const reports = runs.map((run) => buildReport(run, reference, { minScore: o.minScore, ...(gt ? { gt } : {}) }));
+      const full = reports.find((r) => r.strategy === 'full');
+      result.reports.push(...reports.map((r) => withRatios(r, full)));
+      result.runs.push(...runs);
+    }
+  } finally {
+    await pool.close();
+  }
+  return result;
+}
+
+async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool, video: string, vi: number): Promise<{ runs: RunRecord[]; refFrom: { frames: Detection[][]; from: 'cache' | 'computed' } }> {
+  const src = await probeSize(video);
+  const fps = src.fps ?? 25;
+  const size = o.inputSize ?? chooseInputSize(pack.manifest, src.width, src.height);
+  const key: ReferenceKey = { videoSha: await fileSha256(video), modelSha: pack.file('full').sha256, width: size.width, height: size.height, scoreFloor: SCORE_FLOOR };
+  const cached = await loadReference(o.cacheDir, key);
+  const name = path.basename(video);
+
+  // Unpaced: strategies (plus the reference if it is neither cached nor requested) take turns per frame.
+  const wantRef = !cached && !(o.strategies.includes('full') && !o.realtime);
+  const unpaced = o.realtime ? [] : [...o.strategies];
+  if (wantRef) unpaced.push('full#reference');
+  const procs = unpaced.map((s) => new FrameProcessor(createStrategy(s.split('#')[0] as string), pool, `${vi}:${s}`, o.log));
+  const frames: FrameRecord[][] = unpaced.map(() => []);
+  const busy = unpaced.map(() => 0);
+  let total = cached?.length ?? 0;
+  if (procs.length > 0) {
+    if (!total) total = await countFrames(video, size);
+    let seq = 0;
+    for await (const frame of readVideoFrames(video, size, `bench-${vi}`)) {
+      for (const [i, p] of procs.entries()) {
+        const t0 = performance.now();
+        const r = await p.process(frame);
+        const dt = performance.now() - t0;
+        busy[i] = (busy[i] as number) + dt;
+        (frames[i] as FrameRecord[]).push(record(r, seq, r ? performance.now() - r.startedMs : 0));
+      }
+      seq++;
+      o.onProgress?.(seq, total, `${name} (${unpaced.length} strategies)`);
+    }
+    for (const p of procs) p.close();
+  }
+
+  let reference = cached;
+  let from: 'cache' | 'computed' = 'cache';
+  if (!reference) {
+    const idx = unpaced.indexOf(wantRef ? 'full#reference' : 'full');
+    reference = (frames[idx] as FrameRecord[]).map((f) => f.detections);
+    from = 'computed';
+    await saveReference(o.cacheDir, key, reference);
+  }
+
+  const runs: RunRecord[] = unpaced
+    .map((s, i) => ({ strategy: s, video, input: size, fps, realtime: false, frames: frames[i] as FrameRecord[], busyMs: busy[i] as number, wallMs: busy[i] as number }))
+    .filter((r) => !r.strategy.endsWith('#reference'));
+
+  if (o.realtime) {
+    for (const s of o.strategies) runs.push(await realtimeRun(o, pool, video, vi, s, size, fps, reference.length));
+  }
+  return { runs, refFrom: { frames: reference, from } };
+}
+
+/** The live path: source-paced ffmpeg, the latest-frame gate, real drops and deadlines. */
+async function realtimeRun(o: BenchOptions, pool: InferencePool, video: string, vi: number, spec: string, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
+  const strategy = createStrategy(spec);
+  const source = new CameraSource({ cameraId: `rt-${vi}`, url: video, width: size.width, height: size.height, pace: 'source', loop: false });
+  const frames: FrameRecord[] = Array.from({ length: total }, (_, seq) => record(undefined, seq, 0));
+  let first = Infinity;
+  let last = 0;
+  await new Promise<void>((resolve, reject) => {
+    const failed = source.status$.subscribe((st) => {
+      if (st.state === 'offline') reject(new Error(`${video}: ${st.error ?? 'decoding failed'}`));
+    });
+    cameraFlow(source.frames$, {
+      key: `${vi}:${spec}:rt`,
+      strategy,
+      pool,
+      tracker: new Tracker(),
+      log: o.log,
+      publish: (r) => {
+        const now = Date.now();
+        first = Math.min(first, r.frame.captureWallMs);
+        last = now;
+        if (r.frame.seq < frames.length) frames[r.frame.seq] = record(r, r.frame.seq, now - r.frame.captureWallMs);
+        o.onProgress?.(r.frame.seq + 1, total, `${path.basename(video)} ${spec} realtime`);
+      },
+      onDrop: () => {},
+    }).subscribe({
+      complete: () => {
+        failed.unsubscribe();
+        resolve();
+      },
+      error: reject,
+    });
+    source.start();
+  }).finally(() => source.close());
+  return { strategy: spec, video, input: size, fps, realtime: true, frames, busyMs: last - first, wallMs: last - first };
+}

@@ -1,0 +1,45 @@
+/**
+ * The per-camera wiring shared by `serve`, `replay` and `bench`: a strategy,
+ * the shared inference pool (keyed so each camera keeps its own ARAC cache),
+ * the camera's tracker, and the pipeline. Callers only say where results go.
+ */
+import type { Observable } from 'rxjs';
+import type { Logger } from '../core/log.js';
+import type { Frame } from '../core/types.js';
+import type { InferencePool } from '../inference/pool.js';
+import type { Strategy } from '../strategy/types.js';
+import type { Tracker } from '../track/tracker.js';
+import { cameraPipeline, type ProcessedFrame } from './camera-pipeline.js';
+
+export interface CameraFlowOptions {
+  /** Pool affinity and ARAC cache key: unique per camera (and per strategy in a benchmark). */
+  key: string;
+  strategy: Strategy;
+  pool: InferencePool;
+  tracker: Tracker | undefined;
+  log: Logger;
+  publish(r: ProcessedFrame): void;
+  onDrop(frame: Frame, reason: 'gate' | 'error'): void;
+}
+
+export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Observable<ProcessedFrame> {
+  let lastPts = -Infinity;
+  return cameraPipeline(frames$, {
+    strategy: o.strategy,
+    log: o.log,
+    publish: o.publish,
+    onDrop: o.onDrop,
+    ctx: {
+      detect: (image, mode, plan) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}) }),
+      predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],
+    },
+    track: (dets, tsMs, result) => {
+      if (!o.tracker) return dets;
+      // A looping file restarts its clock: start the tracks afresh rather than feed a negative dt.
+      if (tsMs < lastPts) o.tracker.reset();
+      lastPts = tsMs;
+      // Predictions published by the strategy itself must not be fed back as measurements.
+      return result.fromTracker ? dets : o.tracker.update(dets, tsMs);
+    },
+  });
+}

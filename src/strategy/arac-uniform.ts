@@ -1,0 +1,25 @@
+/** ARAC with every tile at one level (c = 0 by default): `arac-c0`, `arac-c0:3x3`. */
+import type { Frame } from '../core/types.js';
+import type { Strategy, StrategyContext, StrategyResult } from './types.js';
+
+export class AracUniformStrategy implements Strategy {
+  readonly name: string;
+  readonly models = 'arac' as const;
+
+  constructor(private readonly cols = 4, private readonly rows = 4, private readonly level = 0) {
+    this.name = `arac-c${level}` + (cols === 4 && rows === 4 ? '' : `:${cols}x${rows}`);
+  }
+
+  async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
+    const plan = { grid: { cols: this.cols, rows: this.rows }, levels: Array<number>(this.cols * this.rows).fill(this.level) };
+    const r = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', plan);
+    return {
+      detections: r.detections,
+      detectorMs: r.inferenceMs,
+      workFraction: r.arac?.workFraction ?? 1,
+      plan: { mode: 'arac', grid: plan.grid, levels: plan.levels },
+    };
+  }
+
+  reset(): void {}
+}

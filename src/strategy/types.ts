@@ -1,0 +1,52 @@
+/**
+ * Detection strategies: how a camera's frame becomes detections. The live
+ * service and the evaluation harness run the same pipeline; only the
+ * strategy differs. Each camera gets its own instance (strategies keep
+ * per-camera state: frame counters, motion background, ...).
+ */
+import type { TilePlan } from '../arac/executor.js';
+import type { Detection, Frame } from '../core/types.js';
+import type { DetectReply } from '../inference/protocol.js';
+import type { PredictedTrack } from '../track/tracker.js';
+
+/** A frame-sized RGB24 image for the detector (a frame, a crop or a resized copy). */
+export interface DetectorImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** Size of the image the boxes must come back in (source pixels for a whole frame). */
+  srcWidth: number;
+  srcHeight: number;
+}
+
+export interface StrategyContext {
+  /** Runs the shared inference pool; `key` isolates ARAC feature caches (per camera, per strategy). */
+  detect(image: DetectorImage, mode: 'full' | 'arac', plan?: TilePlan): Promise<DetectReply>;
+  /** The camera tracker's predicted boxes for a time (empty when tracking is off). */
+  predictTracks(tsMs: number): PredictedTrack[];
+}
+
+export interface StrategyResult {
+  /** Source-pixel boxes. */
+  detections: Detection[];
+  /** Detector (inference) time spent on this frame, ms; 0 when no model ran. */
+  detectorMs: number;
+  /** Model work done on this frame relative to the unsplit model on the whole frame. */
+  workFraction: number;
+  /**
+   * True when the detections are the tracker's own predictions (no model ran):
+   * the track stage must not feed them back into the tracker.
+   */
+  fromTracker?: boolean;
+  /** What ran, for clients and reports (grid and levels, regions, ...). */
+  plan?: Record<string, unknown>;
+}
+
+export interface Strategy {
+  readonly name: string;
+  /** Which models the inference pool must load for it. */
+  readonly models: 'full' | 'arac';
+  process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult>;
+  /** Forget per-camera state (a reconnect, a new video). */
+  reset(): void;
+}

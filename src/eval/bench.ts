@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { take } from 'rxjs';
 import { loadModelPack, type ModelPack } from '../arac/manifest.js';
 import type { Logger } from '../core/log.js';
 import type { Detection } from '../core/types.js';
@@ -21,7 +22,6 @@ import { createStrategy } from '../strategy/registry.js';
 import { Tracker } from '../track/tracker.js';
 import { readVideoFrames } from './frame-reader.js';
 import { parseMotGt } from './labels.js';
-import type { GtBox } from './metrics.js';
 import { FrameProcessor } from './processor.js';
 import { fileSha256, loadReference, saveReference, type ReferenceKey } from './reference.js';
 import { buildReport, withRatios, type FrameRecord, type Report, type RunRecord } from './report.js';
@@ -40,6 +40,8 @@ export interface BenchOptions {
   provider?: Provider;
   threads?: number;
   inputSize?: { width: number; height: number };
+  /** Only the first N frames of each video (quick runs, tests). */
+  maxFrames?: number;
   cacheDir: string;
   log: Logger;
   onProgress?: (done: number, total: number, note: string) => void;
@@ -54,9 +56,9 @@ export interface BenchResult {
 const record = (r: ProcessedFrame | undefined, seq: number, e2eMs: number): FrameRecord =>
   r ? { seq, published: true, detections: r.detections, detectorMs: r.result.detectorMs, e2eMs, workFraction: r.result.workFraction } : { seq, published: false, detections: [], detectorMs: 0, e2eMs: 0, workFraction: 0 };
 
-async function countFrames(video: string, size: { width: number; height: number }): Promise<number> {
+async function countFrames(video: string, size: { width: number; height: number }, max: number): Promise<number> {
   let n = 0;
-  for await (const _ of readVideoFrames(video, size, 'count')) n++;
+  for await (const _ of readVideoFrames(video, size, 'count')) if (++n >= max) break;
   return n;
 }
 
@@ -95,7 +97,8 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
   const src = await probeSize(video);
   const fps = src.fps ?? 25;
   const size = o.inputSize ?? chooseInputSize(pack.manifest, src.width, src.height);
-  const key: ReferenceKey = { videoSha: await fileSha256(video), modelSha: pack.file('full').sha256, width: size.width, height: size.height, scoreFloor: SCORE_FLOOR };
+  const maxFrames = o.maxFrames ?? Infinity;
+  const key: ReferenceKey = { videoSha: await fileSha256(video), modelSha: pack.file('full').sha256, width: size.width, height: size.height, scoreFloor: SCORE_FLOOR, frames: Number.isFinite(maxFrames) ? maxFrames : 'all' };
   const cached = await loadReference(o.cacheDir, key);
   const name = path.basename(video);
 
@@ -108,9 +111,10 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
   const busy = unpaced.map(() => 0);
   let total = cached?.length ?? 0;
   if (procs.length > 0) {
-    if (!total) total = await countFrames(video, size);
+    if (!total) total = await countFrames(video, size, maxFrames);
     let seq = 0;
     for await (const frame of readVideoFrames(video, size, `bench-${vi}`)) {
+      if (seq >= maxFrames) break;
       for (const [i, p] of procs.entries()) {
         const t0 = performance.now();
         const r = await p.process(frame);
@@ -154,7 +158,8 @@ async function realtimeRun(o: BenchOptions, pool: InferencePool, video: string, 
     const failed = source.status$.subscribe((st) => {
       if (st.state === 'offline') reject(new Error(`${video}: ${st.error ?? 'decoding failed'}`));
     });
-    cameraFlow(source.frames$, {
+    // Stop with the frames the reference covers (--frames): the rest would not be scored.
+    cameraFlow(source.frames$.pipe(take(total)), {
       key: `${vi}:${spec}:rt`,
       strategy,
       pool,

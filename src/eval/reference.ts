@@ -22,16 +22,18 @@ export interface ReferenceKey {
   width: number;
   height: number;
   scoreFloor: number;
+  /** 'all', or the N of a run limited to the first N frames. */
+  frames: number | 'all';
 }
 
 function cacheFile(dir: string, k: ReferenceKey): string {
-  return path.join(dir, `ref-${k.videoSha.slice(0, 16)}-${k.modelSha.slice(0, 12)}-${k.width}x${k.height}-${k.scoreFloor}.json`);
+  return path.join(dir, `ref-${k.videoSha.slice(0, 16)}-${k.modelSha.slice(0, 12)}-${k.width}x${k.height}-${k.scoreFloor}-${k.frames}.json`);
 }
 
 export async function loadReference(dir: string, k: ReferenceKey): Promise<Detection[][] | undefined> {
   try {
     const data = JSON.parse(await readFile(cacheFile(dir, k), 'utf8')) as { key: ReferenceKey; frames: Detection[][] };
-    const same = data.key.videoSha === k.videoSha && data.key.modelSha === k.modelSha && data.key.width === k.width && data.key.height === k.height && data.key.scoreFloor === k.scoreFloor;
+    const same = (Object.keys(k) as Array<keyof ReferenceKey>).every((f) => data.key[f] === k[f]);
     return same ? data.frames : undefined;
   } catch {
     return undefined; // absent or unreadable: recompute

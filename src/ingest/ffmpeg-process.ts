@@ -147,6 +147,8 @@ export class FfmpegDecoder {
    * only when the child is gone. Idempotent.
    */
   async stop(graceMs = 2000): Promise<DecoderExit> {
+    // A held write would keep stdout from ever ending, and 'close' waits for it.
+    this.resume();
     if (!this.stopRequested) {
       this.stopRequested = true;
       this.graceMs = graceMs;

@@ -27,8 +27,8 @@ export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Ob
   return cameraPipeline(frames$, {
     strategy: o.strategy,
     log: o.log,
-    publish: o.publish,
-    onDrop: o.onDrop,
+    publish: (r) => o.publish(r),
+    onDrop: (f, reason) => o.onDrop(f, reason),
     ctx: {
       detect: (image, mode, plan) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}) }),
       predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],

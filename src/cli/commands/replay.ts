@@ -41,6 +41,7 @@ interface Common {
   plot?: string;
   size?: string;
   threads?: string;
+  frames?: string;
   pack: string;
 }
 
@@ -60,6 +61,7 @@ async function execute(c: Common, label: string): Promise<BenchResult> {
     log,
     ...(c.threads ? { threads: parseNumber('--threads', c.threads, { integer: true, min: 1 }) } : {}),
     ...(c.size ? { inputSize: parseSize('--size', c.size, 32) } : {}),
+    ...(c.frames ? { maxFrames: parseNumber('--frames', c.frames, { integer: true, min: 1 }) } : {}),
     onProgress: (done, total, note) => {
       if (total !== lastTotal) lastTotal = total;
       bar.set(done, total, note);
@@ -89,6 +91,7 @@ const common = {
   json: { type: 'string' },
   size: { type: 'string' },
   threads: { type: 'string' },
+  frames: { type: 'string' },
   pack: { type: 'string', default: DEFAULT_PACK_DIR },
 } as const;
 
@@ -98,7 +101,7 @@ export const replayCommand: Command = {
   name: 'replay',
   summary: 'run a recorded video through the pipeline and score it against the reference',
   get usage() {
-    return `usage: neulens replay <video> [--strategy S] [--gt FILE] [--realtime] [--min-score X] [--json OUT] [--size WxH]
+    return `usage: neulens replay <video> [--strategy S] [--gt FILE] [--realtime] [--min-score X] [--json OUT] [--size WxH] [--frames N]
 
 Unpaced by default (every frame processed); --realtime paces at the source fps
 so drops and deadlines are real. Accuracy is scored against the reference (the
@@ -125,6 +128,7 @@ ${strategyHelp()}`;
       ...(values.json ? { json: values.json } : {}),
       ...(values.size ? { size: values.size } : {}),
       ...(values.threads ? { threads: values.threads } : {}),
+      ...(values.frames ? { frames: values.frames } : {}),
     };
     await writeOutputs(await execute(c, 'replay'), c, true);
     return EXIT.ok;
@@ -135,7 +139,7 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'every strategy on the same videos, interleaved; table, JSON and SVG plot',
   get usage() {
-    return `usage: neulens bench <video...> --strategies a,b,c [--gt FILE,FILE...] [--realtime] [--json OUT] [--plot OUT.svg]
+    return `usage: neulens bench <video...> --strategies a,b,c [--gt FILE,FILE...] [--realtime] [--json OUT] [--plot OUT.svg] [--frames N]
 
 Each frame is decoded once and every strategy takes its turn on it, so
 machine drift hits all alike. --gt gives one MOT file per video ('' to skip).
@@ -163,6 +167,7 @@ ${strategyHelp()}`;
       ...(values.plot ? { plot: values.plot } : {}),
       ...(values.size ? { size: values.size } : {}),
       ...(values.threads ? { threads: values.threads } : {}),
+      ...(values.frames ? { frames: values.frames } : {}),
     };
     await writeOutputs(await execute(c, 'bench'), c, false);
     return EXIT.ok;

@@ -53,3 +53,13 @@ describe('replay report', () => {
     expect(withRatios(a, undefined).latency_ratio_vs_full).toBeUndefined();
   });
 });
+
+describe('published schemas', () => {
+  it('docs/replay-report.schema.json and docs/bench.schema.json match the code (regenerate: see src/eval/write-schemas.ts)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { benchSchemaJson, reportSchemaJson } = await import('../../src/eval/write-schemas.js');
+    const { ROOT } = await import('../helpers/pack.js');
+    expect(await readFile(`${ROOT}/docs/replay-report.schema.json`, 'utf8')).toBe(reportSchemaJson());
+    expect(await readFile(`${ROOT}/docs/bench.schema.json`, 'utf8')).toBe(benchSchemaJson());
+  });
+});

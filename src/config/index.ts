@@ -17,4 +17,4 @@ export {
   type ServerConfig,
   type TrackerConfig,
 } from './schema.js';
-export { COCO_LABELS, type CocoLabel } from './coco-labels.js';
+export { COCO_LABELS, type CocoLabel } from '../core/coco.js';

@@ -8,7 +8,7 @@
  * reference documentation.
  */
 import { z } from 'zod';
-import { COCO_LABELS } from './coco-labels.js';
+import { COCO_LABELS } from '../core/coco.js';
 
 /** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
 const ms = (min: number) => z.number().int().min(min).max(3_600_000);

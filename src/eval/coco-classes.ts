@@ -1,19 +1,12 @@
+import { COCO_LABELS } from '../core/coco.js';
+
 /**
  * The 80 COCO detection classes in contiguous order (the order detectors
- * trained on COCO output, and YOLO label files use), and COCO's own sparse
- * category ids (1..90, 11 ids unused) for the same classes.
+ * trained on COCO output, and YOLO label files use; one list for the whole
+ * project, in src/core/coco.ts), and COCO's own sparse category ids (1..90,
+ * 11 ids unused) for the same classes.
  */
-export const COCO80_NAMES: readonly string[] = [
-  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
-  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow',
-  'elephant', 'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee',
-  'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard',
-  'tennis racket', 'bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple',
-  'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch',
-  'potted plant', 'bed', 'dining table', 'toilet', 'tv', 'laptop', 'mouse', 'remote', 'keyboard',
-  'cell phone', 'microwave', 'oven', 'toaster', 'sink', 'refrigerator', 'book', 'clock', 'vase', 'scissors',
-  'teddy bear', 'hair drier', 'toothbrush',
-];
+export const COCO80_NAMES: readonly string[] = COCO_LABELS;
 
 /** COCO category id of each contiguous class: COCO91_IDS[classId] = category_id. */
 export const COCO91_IDS: readonly number[] = [

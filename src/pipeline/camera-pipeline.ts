@@ -52,6 +52,9 @@ export function publishStage(deps: Pick<PipelineDeps, 'publish'>): OperatorFunct
 }
 
 export function cameraPipeline(frames$: Observable<Frame>, deps: PipelineDeps): Observable<ProcessedFrame> {
+  // A persistent fault (say, a model that rejects every frame) must not flood the log:
+  // the 1st, 2nd, 4th, 8th ... failure in a row is logged, every one is counted.
+  let failuresInRow = 0;
   return frames$.pipe(
     latestFrameGate(
       (frame) =>
@@ -59,8 +62,12 @@ export function cameraPipeline(frames$: Observable<Frame>, deps: PipelineDeps): 
           detectStage(deps),
           trackStage(deps),
           publishStage(deps),
+          tap(() => (failuresInRow = 0)),
           catchError((err: unknown) => {
-            deps.log.warn('frame failed', { camera: frame.cameraId, seq: frame.seq, error: errorMessage(err) });
+            failuresInRow++;
+            if ((failuresInRow & (failuresInRow - 1)) === 0) {
+              deps.log.warn('frame failed', { camera: frame.cameraId, seq: frame.seq, inARow: failuresInRow, error: errorMessage(err) });
+            }
             deps.onDrop(frame, 'error');
             return EMPTY;
           }),

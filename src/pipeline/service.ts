@@ -7,7 +7,8 @@
 import type { Subscription } from 'rxjs';
 import { loadModelPack, type ModelPack } from '../arac/manifest.js';
 import type { CameraConfig, Config } from '../config/index.js';
-import { errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { makeTiles } from '../arac/geometry.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { CameraState } from '../core/types.js';
 import { chooseInputSize } from '../detect/input-size.js';
@@ -132,6 +133,14 @@ export class NeulensService {
   private async startCamera(cam: CameraConfig): Promise<void> {
     const input = await this.inputSizeFor(cam);
     const m = this.config.model;
+    if (m.mode === 'arac') {
+      // Catch a grid that cannot tile this input now, not as a failure on every frame.
+      try {
+        makeTiles(input.width, input.height, { cols: m.grid[0], rows: m.grid[1] });
+      } catch (err) {
+        throw new ConfigError('model.grid', `${m.grid[0]}x${m.grid[1]} cannot tile camera '${cam.id}' input ${input.width}x${input.height}: ${errorMessage(err)}`);
+      }
+    }
     const strategy = createStrategy(m.mode === 'arac' ? `arac-c0:${m.grid[0]}x${m.grid[1]}` : 'full');
     const source = new CameraSource({
       cameraId: cam.id,

@@ -1,4 +1,4 @@
-/** ARAC with every tile at one level (c = 0 by default): `arac-c0`, `arac-c0:3x3`. */
+/** ARAC with every tile at one level: `arac-c0` (= `arac-uniform-0`), `arac-uniform-0.5:3x3`. */
 import type { Frame } from '../core/types.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
 
@@ -7,7 +7,7 @@ export class AracUniformStrategy implements Strategy {
   readonly models = 'arac' as const;
 
   constructor(private readonly cols = 4, private readonly rows = 4, private readonly level = 0) {
-    this.name = `arac-c${level}` + (cols === 4 && rows === 4 ? '' : `:${cols}x${rows}`);
+    this.name = (level === 0 ? 'arac-c0' : `arac-uniform-${level}`) + (cols === 4 && rows === 4 ? '' : `:${cols}x${rows}`);
   }
 
   async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {

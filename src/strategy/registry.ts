@@ -38,10 +38,18 @@ export function registerStrategy(name: string, summary: string, create: (arg: st
 }
 
 export function strategyNames(): Array<{ name: string; summary: string }> {
-  return [...registry].map(([name, e]) => ({ name, summary: e.summary }));
+  return [
+    ...[...registry].map(([name, e]) => ({ name, summary: e.summary })),
+    { name: 'arac-uniform-<c>', summary: 'ARAC executor, every tile at level c (a level in the model pack, e.g. arac-uniform-0.5; :CxR grid)' },
+  ];
 }
 
+/** `arac-uniform-<level>[:CxR]`: every tile at one ARAC level (the level is part of the name). */
+const UNIFORM = /^arac-uniform-(0|1|0?\.\d+)(?::(.+))?$/;
+
 export function createStrategy(spec: string): Strategy {
+  const uniform = UNIFORM.exec(spec);
+  if (uniform) return new AracUniformStrategy(...gridArg('arac-uniform', uniform[2]), Number(uniform[1]));
   const [name = '', arg] = spec.split(':', 2);
   const entry = registry.get(name);
   if (!entry) throw new InputError(`unknown strategy '${spec}' (known: ${[...registry.keys()].join(', ')})`);

@@ -24,9 +24,11 @@ export interface StillOptions {
   height: number;
 }
 
-function run(args: string[], expectBytes: number): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
+function run(args: string[], expectBytes: number, timeoutMs = 60_000): Promise<{ stdout: Buffer; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(resolveFfmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A stream that never answers must not hold the caller (or leave ffmpeg behind).
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const chunks: Buffer[] = [];
     let size = 0;
     let stderr = '';
@@ -39,19 +41,32 @@ function run(args: string[], expectBytes: number): Promise<{ stdout: Buffer; std
     child.stderr.on('data', (s: string) => {
       if (stderr.length < 64_000) stderr += s;
     });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(chunks), stderr, code }));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(chunks), stderr, code });
+    });
   });
 }
 
-/** Source width/height of an image or video, read from ffmpeg's stream banner. */
-export async function probeSize(file: string): Promise<{ width: number; height: number; fps?: number }> {
-  try {
-    await access(file);
-  } catch {
-    throw new InputError(`${file}: no such file`);
+/**
+ * Source width/height (and fps) of an image, a video file or a stream, read
+ * from ffmpeg's stream banner. Streams get `timeoutMs` (default 60 s) to answer.
+ */
+export async function probeSize(file: string, opts: { timeoutMs?: number; transport?: 'tcp' | 'udp' } = {}): Promise<{ width: number; height: number; fps?: number }> {
+  const isStream = /^[a-z][a-z0-9+.-]*:\/\//i.test(file) && !file.startsWith('file://');
+  if (!isStream) {
+    try {
+      await access(file.startsWith('file://') ? new URL(file) : file);
+    } catch {
+      throw new InputError(`${file}: no such file`);
+    }
   }
-  const { stderr } = await run(['-hide_banner', '-nostdin', '-i', file, '-frames:v', '0', '-f', 'null', '-'], 0);
+  const transport = /^rtsps?:/i.test(file) ? ['-rtsp_transport', opts.transport ?? 'tcp'] : [];
+  const { stderr } = await run(['-hide_banner', '-nostdin', ...transport, '-i', file, '-frames:v', '0', '-f', 'null', '-'], 0, opts.timeoutMs);
   const info = stderr.split('\n').map(parseVideoStreamLine).find((x) => x !== undefined);
   if (!info) throw new InputError(`${file}: ffmpeg finds no video stream (${lastLine(stderr)})`);
   return { width: info.width, height: info.height, ...(info.fps ? { fps: info.fps } : {}) };

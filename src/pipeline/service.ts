@@ -26,6 +26,8 @@ import { createStrategy } from '../strategy/registry.js';
 import type { Strategy } from '../strategy/types.js';
 import { RateMeter, RecentValues } from './rate.js';
 
+const PROBE_TIMEOUT_MS = 5000;
+
 interface CameraRuntime {
   config: CameraConfig;
   source: CameraSource;
@@ -109,29 +111,27 @@ export class NeulensService {
     const manifest = (this.pack as ModelPack).manifest;
     const fixed = cam.inputSize ?? this.config.model.inputSize;
     if (fixed) return { width: fixed[0], height: fixed[1] };
-    if (cam.kind === 'file') {
-      // Files can be probed cheaply; the working size follows the source's aspect ratio.
-      try {
-        const src = await probeSize(cam.url);
-        return chooseInputSize(manifest, src.width, src.height);
-      } catch (err) {
-        this.log.warn('cannot probe file; using the default input size', { camera: cam.id, error: errorMessage(err) });
-      }
+    // The working size follows the source's aspect ratio (16:9 cameras at 512x288, 4:3 at 512x384).
+    // A stream that is down at start-up gets the pack's default; set inputSize to pin it.
+    try {
+      const src = await probeSize(cam.url, { timeoutMs: PROBE_TIMEOUT_MS, ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}) });
+      return chooseInputSize(manifest, src.width, src.height);
+    } catch (err) {
+      this.log.warn('cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
     }
     const [width, height] = manifest.input.defaultSize;
     return { width, height };
   }
 
   private async startCameras(): Promise<void> {
-    for (const cam of this.config.cameras) {
-      if (!cam.enabled) continue;
-      await this.startCamera(cam);
-    }
+    const cams = this.config.cameras.filter((c) => c.enabled);
+    // Probe every camera at once: start-up takes the slowest probe, not their sum.
+    const sizes = await Promise.all(cams.map((c) => this.inputSizeFor(c)));
+    cams.forEach((cam, i) => this.startCamera(cam, sizes[i] as { width: number; height: number }));
     this.camerasStarted = true;
   }
 
-  private async startCamera(cam: CameraConfig): Promise<void> {
-    const input = await this.inputSizeFor(cam);
+  private startCamera(cam: CameraConfig, input: { width: number; height: number }): void {
     const m = this.config.model;
     if (m.mode === 'arac') {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.

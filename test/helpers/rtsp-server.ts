@@ -2,6 +2,8 @@
  * A real RTSP camera for tests: GStreamer's RTSP server (Debian packages
  * installed by .ci/setup-system.sh) encoding a live H.264 test pattern at
  * rtsp://127.0.0.1:<port>/cam, serving both TCP-interleaved and UDP pulls.
+ * With `file` it serves an MP4's H.264 track instead, at its recorded pace,
+ * in a loop (real scenes for end-to-end detection tests).
  *
  * Killing the server process is the "camera goes away" event (the TCP
  * session dies exactly as when a camera reboots); starting it again on the
@@ -16,11 +18,15 @@ import { fileURLToPath } from 'node:url';
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./rtsp-gst-server.py', import.meta.url));
 
-let availability: string | undefined | null = null;
+const availability = new Map<string, string | undefined>();
+const PATTERN_ELEMENTS = ['videotestsrc', 'x264enc', 'rtph264pay'];
+const FILE_ELEMENTS = ['filesrc', 'qtdemux', 'h264parse', 'rtph264pay'];
 
-/** undefined when the GStreamer RTSP server can run here, else why not. */
-export function gstRtspUnavailableReason(): string | undefined {
-  if (availability !== null) return availability;
+/** undefined when the GStreamer RTSP server can run here (serving MP4 files too with `{ file: true }`), else why not. */
+export function gstRtspUnavailableReason(o: { file?: boolean } = {}): string | undefined {
+  const elements = o.file ? FILE_ELEMENTS : PATTERN_ELEMENTS;
+  const key = elements.join(',');
+  if (availability.has(key)) return availability.get(key);
   const probe = spawnSync(
     PYTHON,
     [
@@ -31,17 +37,18 @@ export function gstRtspUnavailableReason(): string | undefined {
         "gi.require_version('GstRtspServer','1.0')",
         'from gi.repository import Gst, GstRtspServer',
         'Gst.init(None)',
-        "missing=[e for e in ('videotestsrc','x264enc','rtph264pay') if Gst.ElementFactory.find(e) is None]",
+        `missing=[e for e in (${elements.map((e) => `'${e}'`).join(',')}) if Gst.ElementFactory.find(e) is None]`,
         "assert not missing, 'missing GStreamer elements: ' + ', '.join(missing)",
       ].join('\n'),
     ],
     { encoding: 'utf8', timeout: 20_000 },
   );
-  availability =
+  const reason =
     probe.status === 0
       ? undefined
       : `GStreamer RTSP server unavailable (${PYTHON}): ${(probe.stderr || String(probe.error)).trim().split('\n').at(-1)}`;
-  return availability;
+  availability.set(key, reason);
+  return reason;
 }
 
 export interface GstRtspServer {
@@ -59,11 +66,13 @@ export interface GstRtspOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** Serve this MP4's H.264 track (looped, at its own pace) instead of the test pattern; width/height/fps are then ignored. */
+  file?: string;
 }
 
 /** Start the server; resolves once it listens. */
 export function startGstRtspServer(o: GstRtspOptions = {}): Promise<GstRtspServer> {
-  const args = [SCRIPT, String(o.port ?? 0), String(o.width ?? 320), String(o.height ?? 240), String(o.fps ?? 10)];
+  const args = [SCRIPT, String(o.port ?? 0), String(o.width ?? 320), String(o.height ?? 240), String(o.fps ?? 10), ...(o.file ? ['--file', o.file] : [])];
   // stdin is a pipe held open by us: the server quits when it closes (our death).
   const child: ChildProcess = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

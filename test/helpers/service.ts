@@ -115,8 +115,9 @@ export class WsProbe {
     return this.received.length;
   }
 
-  since<M extends ServerMessage>(from: number, pick: (m: ServerMessage) => m is M): M[] {
-    return this.received.slice(from).map((r) => r.msg).filter(pick);
+  /** Messages received after `mark()` returned `from`. */
+  since(from: number): ServerMessage[] {
+    return this.received.slice(from).map((r) => r.msg);
   }
 
   async until(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -137,7 +138,6 @@ export class WsProbe {
 }
 
 export const isFrame = (m: ServerMessage): m is FrameMessage => m.type === 'frame';
-export const isStatus = (m: ServerMessage): m is StatusMessage => m.type === 'status';
 
 /** True while `pid` exists and is not a zombie. */
 export function processAlive(pid: number): boolean {

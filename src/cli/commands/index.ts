@@ -4,8 +4,9 @@ import { configCommand } from './config.js';
 import { detectCommand } from './detect.js';
 import { serveCommand } from './serve.js';
 import { benchPackCommand } from './bench-pack.js';
+import { serveBenchCommand } from './serve-bench.js';
 import { benchCommand, replayCommand } from './replay.js';
 import { evalImagesCommand } from './eval-images.js';
 
 /** Every subcommand; each lives in its own file beside this one. */
-export const commands: Command[] = [serveCommand, detectCommand, replayCommand, benchCommand, evalImagesCommand, benchPackCommand, configCommand, watchCommand];
+export const commands: Command[] = [serveCommand, detectCommand, replayCommand, benchCommand, evalImagesCommand, benchPackCommand, serveBenchCommand, configCommand, watchCommand];

@@ -23,27 +23,36 @@ export const serveCommand: Command = {
     }
     const config = await loadConfig(values.config);
     const log = createLogger(config.logging.level);
-    const service = await NeulensService.start(config, { log });
-    log.info('serving', { ws: service.url, http: service.server.httpUrl, cameras: config.cameras.filter((c) => c.enabled).length });
 
-    await new Promise<void>((resolve) => {
-      let signals = 0;
-      const onSignal = (sig: NodeJS.Signals) => {
-        signals++;
-        if (signals > 1) {
-          log.warn(`second ${sig}: exiting now`);
-          process.exit(EXIT.failure);
-        }
-        log.info(`${sig}: shutting down`);
-        void service.close().then(resolve);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+    // Signals are handled from the start: one that arrives while the model
+    // loads stops the service as soon as it is up (nothing is left half-started).
+    let stop!: (why: string) => void;
+    const stopped = new Promise<string>((resolve) => (stop = resolve));
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn(`second ${sig}: exiting now`);
+        process.exit(EXIT.failure);
+      }
+      log.info(`${sig}: shutting down`);
+      stop(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const service = await NeulensService.start(config, { log });
+      log.info('serving', { ws: service.url, http: service.server.httpUrl, cameras: config.cameras.filter((c) => c.enabled).length });
       void service.server.died.then((err) => {
         log.error('server died', { error: err.message });
-        void service.close().then(resolve);
+        stop('server died');
       });
-    });
+      await stopped;
+      await service.close();
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     return EXIT.ok;
   },
 };

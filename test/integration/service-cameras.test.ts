@@ -1,0 +1,122 @@
+/**
+ * Bad cameras must not hurt good ones: a truncated video file and an RTSP
+ * URL nobody listens on run next to the demo clip. The bad ones go offline
+ * with ffmpeg's reason and retry on their backoff schedule, while the WebSocket
+ * client keeps getting the good camera's frames the whole time.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/log.js';
+import { backoffBaseMs } from '../../src/ingest/backoff.js';
+import { NeulensService } from '../../src/pipeline/service.js';
+import type { StatsBody } from '../../src/serve/routes.js';
+import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
+import { PARADE, WsProbe, freePort, getJson, testConfig, waitForAsync } from '../helpers/service.js';
+
+const open: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+
+const backoff = { initialMs: 200, maxMs: 800, factor: 2, jitter: 0 };
+
+async function cameraStats(service: NeulensService): Promise<StatsBody['cameras']> {
+  const res = await getJson(`${service.server.httpUrl}/api/stats`);
+  expect(res.status).toBe(200);
+  return (res.body as StatsBody).cameras;
+}
+
+describe('NeulensService with failing cameras beside a healthy one', () => {
+  it('bad cameras report errors and retry with backoff; the healthy camera keeps publishing', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'neulens-cams-'));
+    open.push({ close: () => rm(dir, { recursive: true, force: true }) });
+    // Cut inside the moov atom (the clip is faststart): the container cannot be read at all.
+    const truncated = path.join(dir, 'truncated.mp4');
+    await writeFile(truncated, (await readFile(PARADE)).subarray(0, 1500));
+    const closedPort = await freePort();
+
+    const service = await NeulensService.start(
+      testConfig(`
+server: { port: 0 }
+cameras:
+  - id: good
+    url: ${PARADE}
+    loop: true
+  - id: broken-file
+    url: ${truncated}
+    loop: true
+    reconnect: { initialMs: ${backoff.initialMs}, maxMs: ${backoff.maxMs}, factor: ${backoff.factor}, jitter: 0 }
+  - id: no-server
+    url: rtsp://127.0.0.1:${closedPort}/cam
+    reconnect: { initialMs: ${backoff.initialMs}, maxMs: ${backoff.maxMs}, factor: ${backoff.factor}, jitter: 0 }
+`),
+      { log: silentLogger },
+    );
+    open.push(service);
+    const client = await WsProbe.connect(service.url);
+    open.push(client);
+    const watchFrom = Date.now();
+
+    // Each bad camera fails at least four times (three retries after the first run).
+    await client.until(
+      () => ['broken-file', 'no-server'].every((id) => client.statuses(id).filter((r) => r.msg.state === 'offline').length >= 4),
+      30_000,
+      'four failures of each bad camera',
+    );
+    const first = await cameraStats(service);
+
+    for (const [id, why] of [
+      // ffmpeg's own words differ between builds (4.1 static, distro 5.x): only their presence is checked.
+      ['broken-file', /ffmpeg .+: \S/],
+      ['no-server', /refused|connection/i],
+    ] as const) {
+      const statuses = client.statuses(id).map((r) => r.msg);
+      expect(statuses.some((s) => s.state === 'online')).toBe(false);
+      const offline = statuses.filter((s) => s.state === 'offline');
+      for (const s of offline) expect(s.error).toMatch(why);
+      // Retries wait out the backoff: a timer never fires early, so each gap
+      // from a failure to the next attempt is at least the scheduled delay.
+      const states = statuses.filter((s) => s.state === 'offline' || s.state === 'connecting');
+      let attempt = 0;
+      for (let i = 1; i < states.length; i++) {
+        const prev = states[i - 1]!;
+        const cur = states[i]!;
+        if (prev.state !== 'offline' || cur.state !== 'connecting') continue;
+        expect(cur.atMs - prev.atMs).toBeGreaterThanOrEqual(backoffBaseMs(attempt++, backoff) - 5);
+      }
+      expect(attempt).toBeGreaterThanOrEqual(3);
+      const s = first.find((c) => c.camera === id);
+      expect(s?.reconnects).toBeGreaterThanOrEqual(3);
+      expect(s?.lastError).toMatch(why);
+      expect(s?.processed).toBe(0);
+    }
+
+    // The retries go on: /api/stats shows the reconnect counters growing.
+    await waitForAsync(
+      async () => {
+        const now = await cameraStats(service);
+        return ['broken-file', 'no-server'].every((id) => (now.find((c) => c.camera === id)?.reconnects ?? 0) > (first.find((c) => c.camera === id)?.reconnects ?? 0));
+      },
+      15_000,
+      'reconnect counters to grow',
+      200,
+    );
+
+    // Meanwhile the healthy camera was never interrupted.
+    const good = client.frames('good');
+    const during = good.filter((r) => r.atMs >= watchFrom);
+    const watchedS = (Date.now() - watchFrom) / 1000;
+    expect(during.length).toBeGreaterThan(watchedS * 3); // the clip runs at 10 fps; loose on a busy machine
+    const gaps = during.slice(1).map((r, i) => r.atMs - during[i]!.atMs);
+    expect(Math.max(...gaps)).toBeLessThan(3000);
+    expect(good.some((r) => r.msg.boxes.some((b) => b.label === 'person'))).toBe(true);
+    expect(client.statuses('good').map((r) => r.msg.state)).not.toContain('offline');
+    const goodStats = (await cameraStats(service)).find((c) => c.camera === 'good');
+    expect(goodStats).toMatchObject({ state: 'online', reconnects: 0 });
+
+    await service.close();
+    expect(ffmpegDescendants()).toEqual([]);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * The service's HTTP gates, end to end: readiness follows the model load, and
+ * a token in the config locks the WebSocket endpoint.
+ *
+ * Readiness without sleeps: the model pack's manifest.json is a FIFO, so the
+ * service's manifest read blocks until the test writes it. Until then the
+ * model cannot be loaded, whatever the machine's speed.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync, readdirSync, renameSync, symlinkSync, writeSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { silentLogger } from '../../src/core/log.js';
+import { NeulensService } from '../../src/pipeline/service.js';
+import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
+import { PARADE, REPO_ROOT, WsProbe, freePort, getJson, testConfig, waitForAsync, type HttpAnswer } from '../helpers/service.js';
+
+const PACK = path.join(REPO_ROOT, 'models/nanodet-g');
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function tmp(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Opens the FIFO's write end once a reader has it open (never blocking the event loop), writes `data`, closes it. */
+async function writeFifo(fifo: string, data: Buffer, onClosed: () => void = () => undefined): Promise<void> {
+  let fd: number | undefined;
+  while (fd === undefined) {
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err; // ENXIO: no reader yet
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+  closeSync(fd);
+  // Same turn as the close: the reader's callback cannot run before this.
+  onClosed();
+}
+
+/** Status of a WebSocket upgrade made by a real ws client: 101 when it opened, else the refusal's status. */
+function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<{ status: number; authenticate?: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, ...(res.headers['www-authenticate'] ? { authenticate: res.headers['www-authenticate'] } : {}) });
+      ws.terminate();
+    });
+    ws.on('open', () => {
+      resolve({ status: 101 });
+      ws.close();
+    });
+    ws.on('error', (err) => reject(err));
+  });
+}
+
+describe('NeulensService HTTP gates', () => {
+  it('/readyz is 503 while the model loads and 200 once it is loaded and the cameras started', async () => {
+    const dir = await tmp('neulens-ready-');
+    const pack = path.join(dir, 'pack');
+    await mkdir(pack);
+    for (const f of readdirSync(PACK)) if (f !== 'manifest.json') symlinkSync(path.join(PACK, f), path.join(pack, f));
+    const manifest = await readFile(path.join(PACK, 'manifest.json'));
+    const fifo = path.join(pack, 'manifest.json');
+    const mk = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+    expect(mk.status, mk.stderr).toBe(0);
+    // The inference workers read the manifest again later: a regular copy takes the FIFO's place.
+    await copyFile(path.join(PACK, 'manifest.json'), path.join(dir, 'manifest.json'));
+    let released = false;
+
+    const port = await freePort();
+    const starting = NeulensService.start(
+      testConfig(`
+server: { port: ${port} }
+model: { pack: ${pack} }
+cameras:
+  - id: demo
+    url: ${PARADE}
+    loop: true
+`),
+      { log: silentLogger },
+    );
+    cleanup.push(async () => {
+      // If the test failed before feeding the FIFO, end-of-file unblocks the reader (the start then fails).
+      if (!released) await writeFifo(fifo, Buffer.alloc(0)).catch(() => undefined);
+      await starting.then((s) => s.close(), () => undefined);
+    });
+    const base = `http://127.0.0.1:${port}`;
+
+    let first: HttpAnswer | undefined;
+    await waitForAsync(
+      () => getJson(`${base}/readyz`).then((r) => ((first = r), true), () => false),
+      30_000,
+      'the server to answer',
+    );
+    expect(first).toMatchObject({ status: 503, body: { ready: false, modelLoaded: false, camerasStarted: false } });
+    expect((first?.body as { reason: string }).reason).toMatch(/model not loaded/);
+    expect((await getJson(`${base}/healthz`)).status).toBe(200);
+
+    await writeFifo(fifo, manifest, () => {
+      renameSync(path.join(dir, 'manifest.json'), fifo);
+      released = true;
+    });
+    const service = await starting;
+    expect(await getJson(`${base}/readyz`)).toMatchObject({ status: 200, body: { ready: true, modelLoaded: true, camerasStarted: true } });
+    await service.close();
+    expect(ffmpegDescendants()).toEqual([]);
+  });
+
+  it('server.authToken: upgrades without the right token get 401; with it, frames flow', async () => {
+    const service = await NeulensService.start(
+      testConfig(`
+server: { port: 0, authToken: "\${CAM_TOKEN}" }
+cameras:
+  - id: demo
+    url: ${PARADE}
+    loop: true
+`, { CAM_TOKEN: 's3cret-token' }),
+      { log: silentLogger },
+    );
+    cleanup.push(() => service.close());
+
+    expect(await upgradeStatus(service.url)).toEqual({ status: 401, authenticate: 'Bearer' });
+    expect((await upgradeStatus(`${service.url}?token=wrong`)).status).toBe(401);
+    expect((await upgradeStatus(service.url, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect(service.server.hub.stats().totals.connected).toBe(0);
+
+    expect((await upgradeStatus(`${service.url}?token=s3cret-token`)).status).toBe(101);
+    const client = await WsProbe.connect(service.url, { authorization: 'Bearer s3cret-token' });
+    cleanup.push(() => client.close());
+    await client.until(() => client.frames('demo').length > 0, 30_000, 'a frame for the authorized client');
+  });
+});

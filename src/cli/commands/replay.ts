@@ -87,6 +87,8 @@ async function writeOutputs(res: BenchResult, c: Common, single: boolean): Promi
 }
 
 const common = {
+  gt: { type: 'string' },
+  realtime: { type: 'boolean', default: false },
   'min-score': { type: 'string', default: '0.35' },
   json: { type: 'string' },
   size: { type: 'string' },
@@ -94,6 +96,23 @@ const common = {
   frames: { type: 'string' },
   pack: { type: 'string', default: DEFAULT_PACK_DIR },
 } as const;
+
+/** The options both commands share, from parsed values. */
+function commonFrom(
+  values: { realtime: boolean; 'min-score': string; pack: string; json?: string | undefined; size?: string | undefined; threads?: string | undefined; frames?: string | undefined },
+  rest: Pick<Common, 'strategies' | 'videos' | 'gt'> & { plot?: string | undefined },
+): Common {
+  const optional = { json: values.json, size: values.size, threads: values.threads, frames: values.frames, plot: rest.plot };
+  return {
+    strategies: rest.strategies,
+    videos: rest.videos,
+    gt: rest.gt,
+    realtime: values.realtime,
+    minScore: parseNumber('--min-score', values['min-score'], { min: 0, max: 1 }),
+    pack: values.pack,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+  };
+}
 
 const strategyHelp = () => strategyNames().map((s) => `  ${s.name.padEnd(16)} ${s.summary}`).join('\n');
 
@@ -115,21 +134,10 @@ ${strategyHelp()}`;
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ...common, strategy: { type: 'string', default: 'full' }, gt: { type: 'string' }, realtime: { type: 'boolean', default: false } },
+      options: { ...common, strategy: { type: 'string', default: 'full' } },
     });
     if (positionals.length !== 1) throw new InputError('replay takes exactly one video (see --help)');
-    const c: Common = {
-      strategies: [values.strategy],
-      videos: positionals,
-      gt: [values.gt],
-      realtime: values.realtime,
-      minScore: parseNumber('--min-score', values['min-score'], { min: 0, max: 1 }),
-      pack: values.pack,
-      ...(values.json ? { json: values.json } : {}),
-      ...(values.size ? { size: values.size } : {}),
-      ...(values.threads ? { threads: values.threads } : {}),
-      ...(values.frames ? { frames: values.frames } : {}),
-    };
+    const c = commonFrom(values, { strategies: [values.strategy], videos: positionals, gt: [values.gt] });
     await writeOutputs(await execute(c, 'replay'), c, true);
     return EXIT.ok;
   },
@@ -151,24 +159,12 @@ ${strategyHelp()}`;
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ...common, strategies: { type: 'string', default: 'full,downscale,skip-track,motion-regions,arac-c0' }, gt: { type: 'string' }, realtime: { type: 'boolean', default: false }, plot: { type: 'string' } },
+      options: { ...common, strategies: { type: 'string', default: 'full,downscale,skip-track,motion-regions,arac-c0' }, plot: { type: 'string' } },
     });
     if (positionals.length === 0) throw new InputError('bench needs at least one video (see --help)');
     const gt = values.gt === undefined ? [] : values.gt.split(',').map((g) => (g.trim() === '' ? undefined : g.trim()));
     if (gt.length > positionals.length) throw new InputError(`--gt lists ${gt.length} files for ${positionals.length} videos`);
-    const c: Common = {
-      strategies: values.strategies.split(',').map((s) => s.trim()).filter(Boolean),
-      videos: positionals,
-      gt,
-      realtime: values.realtime,
-      minScore: parseNumber('--min-score', values['min-score'], { min: 0, max: 1 }),
-      pack: values.pack,
-      ...(values.json ? { json: values.json } : {}),
-      ...(values.plot ? { plot: values.plot } : {}),
-      ...(values.size ? { size: values.size } : {}),
-      ...(values.threads ? { threads: values.threads } : {}),
-      ...(values.frames ? { frames: values.frames } : {}),
-    };
+    const c = commonFrom(values, { strategies: values.strategies.split(',').map((s) => s.trim()).filter(Boolean), videos: positionals, gt, plot: values.plot });
     await writeOutputs(await execute(c, 'bench'), c, false);
     return EXIT.ok;
   },

@@ -4,14 +4,14 @@
  * then runs the cross-tile rest of the network once.
  *
  * Per frame, tiles are grouped by level and each level is one batched call
- * (per-call overhead dominates small tiles on CPU). When every tile is at the
- * same compute level the tiles are merged into one frame-sized window: no
- * halo at all. At c = 0 that window is the unsplit model itself, which also
- * returns the split-point features to refill the cache, so ARAC at c = 0
- * costs what the unsplit model costs.
+ * (per-call overhead dominates small tiles on CPU). A level's windows are
+ * merged when that computes fewer pixels (planWindows); a level-0 window as
+ * large as the frame is the unsplit model itself, which also returns the
+ * split-point features to refill the cache, so ARAC at c = 0 costs what the
+ * unsplit model costs.
  */
 import type { ModelPack } from './manifest.js';
-import { gatherWindows, makeTiles, windowSize, type Grid, type Tile } from './geometry.js';
+import { boundingWindow, gatherRects, makeTiles, tileWindows, type Grid, type Rect, type Tile } from './geometry.js';
 import type { HeadOutput } from '../detect/decode.js';
 import type { ModelRunner, Outputs, Tensor } from '../inference/tensor.js';
 import { InputError } from '../core/errors.js';
@@ -24,10 +24,41 @@ export interface TilePlan {
 
 export interface LevelCall {
   level: number;
-  /** Tiles in the batch (1 for a merged frame window). */
+  /** Windows in the batch. */
   batch: number;
+  /** Tiles whose features this call refreshed. */
   tiles: number[];
-  merged: boolean;
+  /** One halo'd window per tile, one window around them all, or the whole frame. */
+  kind: WindowKind;
+}
+
+export type WindowKind = 'tiles' | 'bbox' | 'frame';
+
+/**
+ * How one level's active tiles run, chosen by pixels to compute (the front's
+ * cost is close to linear in them): a batch of halo'd tile windows, one
+ * window around all of them (halos shared; tiles inside the box that were
+ * to be skipped get fresh features for free), or the whole frame without any
+ * halo. Halos quadruple a small tile's pixels, so on a 4x4 grid a couple of
+ * neighbouring tiles already cost more apart than together.
+ */
+export function planWindows(group: readonly Tile[], all: readonly Tile[], width: number, height: number, halo: number, merge: boolean): { kind: WindowKind; windows: Rect[]; keep: Rect[]; computed: Tile[] } {
+  const separate = { kind: 'tiles' as const, windows: tileWindows(group, halo), keep: [...group], computed: [...group] };
+  if (!merge) return separate;
+  const frameArea = width * height;
+  const sepArea = separate.windows.reduce((a, r) => a + r.w * r.h, 0);
+  const box = boundingWindow(group, halo, width, height);
+  const boxArea = box.w * box.h;
+  if (Math.min(sepArea, boxArea) >= frameArea) {
+    const frame = { x: 0, y: 0, w: width, h: height };
+    return { kind: 'frame', windows: [frame], keep: [frame], computed: [...all] };
+  }
+  if (boxArea < sepArea) {
+    const core = boundingWindow(group, 0, width, height);
+    const inside = all.filter((t) => t.x >= core.x && t.y >= core.y && t.x + t.w <= core.x + core.w && t.y + t.h <= core.y + core.h);
+    return { kind: 'bbox', windows: [box], keep: [core], computed: inside };
+  }
+  return separate;
 }
 
 export interface ExecStats {
@@ -63,8 +94,12 @@ export class FeatureCache {
 }
 
 export interface ExecutorOptions {
-  /** Merge into one frame window when all tiles share a compute level (default true). */
-  mergeUniform?: boolean;
+  /**
+   * Merge a level's tile windows into one window (or the whole frame) when
+   * that computes fewer pixels (default true). Off, every active tile runs as
+   * its own halo'd window: the exactness tests use that.
+   */
+  merge?: boolean;
 }
 
 export class AracExecutor {
@@ -95,32 +130,32 @@ export class AracExecutor {
 
     const calls: LevelCall[] = [];
     const t0 = performance.now();
-    const mergeUniform = this.opts.mergeUniform ?? true;
-    if (mergeUniform && byLevel.get(0)?.length === tiles.length) {
+    const merge = this.opts.merge ?? true;
+    const plans = [...byLevel].map(([level, group]) => ({ level, ...planWindows(group, tiles, width, height, halo, merge) }));
+    // A level-0 window as large as the frame: the unsplit model does that work and the rest in one call,
+    // and its split-point output refreshes every tile's cache.
+    if (plans.some((p) => p.level === 0 && p.kind === 'frame')) {
       const out = await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } });
       const f = out['features'];
       if (!f) throw new InputError('the unsplit model returned no "features" output');
       features.set(f.data);
       const heads = headsFrom(out, this.pack.manifest.decoding.strides);
-      const ms = performance.now() - t0;
-      calls.push({ level: 0, batch: 1, tiles: tiles.map((t) => t.index), merged: true });
-      return { heads, stats: { tiles: tiles.length, computedTiles: tiles.length, workFraction: 1, calls, frontMs: 0, restMs: ms } };
+      calls.push({ level: 0, batch: 1, tiles: tiles.map((t) => t.index), kind: 'frame' });
+      return { heads, stats: { tiles: tiles.length, computedTiles: tiles.length, workFraction: 1, calls, frontMs: 0, restMs: performance.now() - t0 } };
     }
-    const frame: Tile = { index: -1, col: 0, row: 0, x: 0, y: 0, w: width, h: height };
-    for (const [level, group] of byLevel) {
-      const merged = mergeUniform && group.length === tiles.length;
-      const windows = merged ? [frame] : group;
-      const pad = merged ? 0 : halo;
-      const win = windowSize(windows, pad);
-      const { images, masks } = gatherWindows(image, width, height, windows, pad, win);
-      const out = await this.runner.run(`front:${level}`, {
-        image: { data: images, dims: [windows.length, 3, win.height, win.width] },
-        mask: { data: masks, dims: [windows.length, 1, win.height, win.width] },
+    const fresh = new Map<number, number>(); // tile index -> level it was computed at this frame
+    for (const p of plans) {
+      const { images, masks } = gatherRects(image, width, height, p.windows);
+      const w = p.windows[0] as Rect;
+      const out = await this.runner.run(`front:${p.level}`, {
+        image: { data: images, dims: [p.windows.length, 3, w.h, w.w] },
+        mask: { data: masks, dims: [p.windows.length, 1, w.h, w.w] },
       });
       const f = out['features'];
       if (!f) throw new InputError('front model returned no "features" output');
-      windows.forEach((t, i) => scatter(f, i, t, pad, stride, features, width, height, channels));
-      calls.push({ level, batch: windows.length, tiles: group.map((t) => t.index), merged });
+      p.windows.forEach((win, b) => scatter(f, b, win, p.keep[b] as Rect, stride, features, width, height, channels));
+      for (const t of p.computed) fresh.set(t.index, Math.min(fresh.get(t.index) ?? 1, p.level));
+      calls.push({ level: p.level, batch: p.windows.length, tiles: p.computed.map((t) => t.index), kind: p.kind });
     }
     const t1 = performance.now();
 
@@ -129,14 +164,11 @@ export class AracExecutor {
     const t2 = performance.now();
 
     let work = 0;
-    let computed = 0;
-    plan.levels.forEach((lvl, i) => {
-      if (lvl >= 1) return;
+    for (const [i, lvl] of fresh) {
       const t = tiles[i] as Tile;
-      computed++;
       work += (t.w * t.h * (this.levelCost.get(lvl) ?? 1)) / (width * height);
-    });
-    return { heads, stats: { tiles: tiles.length, computedTiles: computed, workFraction: work, calls, frontMs: t1 - t0, restMs: t2 - t1 } };
+    }
+    return { heads, stats: { tiles: tiles.length, computedTiles: fresh.size, workFraction: work, calls, frontMs: t1 - t0, restMs: t2 - t1 } };
   }
 }
 
@@ -150,24 +182,24 @@ export function headsFrom(out: Outputs, strides: readonly number[]): HeadOutput[
   });
 }
 
-/** Copy a window's valid centre (the tile) from a batched feature output into the stitched map. */
-function scatter(f: Tensor, b: number, t: Tile, halo: number, stride: number, dst: Float32Array, width: number, height: number, channels: number): void {
+/** Copy the `keep` region (frame pixels) of window `win`'s batched features into the stitched map. */
+function scatter(f: Tensor, b: number, win: Rect, keep: Rect, stride: number, dst: Float32Array, width: number, height: number, channels: number): void {
   const [, c, fh, fw] = f.dims as [number, number, number, number];
   if (c !== channels) throw new InputError(`front output has ${c} channels, the split declares ${channels}`);
   const W = width / stride;
   const H = height / stride;
-  const ox = halo / stride;
-  const oy = halo / stride;
-  const tw = t.w / stride;
-  const th = t.h / stride;
-  const tx = t.x / stride;
-  const ty = t.y / stride;
+  const ox = (keep.x - win.x) / stride;
+  const oy = (keep.y - win.y) / stride;
+  const kw = keep.w / stride;
+  const kh = keep.h / stride;
+  const kx = keep.x / stride;
+  const ky = keep.y / stride;
   for (let ch = 0; ch < channels; ch++) {
-    const src = ((b * channels + ch) * fh) * fw;
+    const src = (b * channels + ch) * fh * fw;
     const dstPlane = ch * H * W;
-    for (let r = 0; r < th; r++) {
+    for (let r = 0; r < kh; r++) {
       const s = src + (oy + r) * fw + ox;
-      dst.set(f.data.subarray(s, s + tw), dstPlane + (ty + r) * W + tx);
+      dst.set(f.data.subarray(s, s + kw), dstPlane + (ky + r) * W + kx);
     }
   }
 }

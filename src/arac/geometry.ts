@@ -57,6 +57,32 @@ export function windowSize(tiles: readonly Tile[], halo: number): { width: numbe
   };
 }
 
+/** A window in frame pixels; it may overhang the frame (the overhang is masked). */
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Each tile's window: the tile grown by the halo, all windows one size (see windowSize). */
+export function tileWindows(tiles: readonly Tile[], halo: number): Rect[] {
+  const win = windowSize(tiles, halo);
+  return tiles.map((t) => ({ x: t.x - halo, y: t.y - halo, w: win.width, h: win.height }));
+}
+
+/**
+ * One window around a set of tiles: their bounding box grown by the halo and
+ * clipped to the frame (clipping only drops pixels the mask would zero).
+ */
+export function boundingWindow(tiles: readonly Tile[], halo: number, width: number, height: number): Rect {
+  const x0 = Math.max(0, Math.min(...tiles.map((t) => t.x)) - halo);
+  const y0 = Math.max(0, Math.min(...tiles.map((t) => t.y)) - halo);
+  const x1 = Math.min(width, Math.max(...tiles.map((t) => t.x + t.w)) + halo);
+  const y1 = Math.min(height, Math.max(...tiles.map((t) => t.y + t.h)) + halo);
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
 /**
  * Copy each tile's window out of a CHW float image into a batch, plus masks
  * (1 inside the frame, 0 outside). Returns [tiles,3,wh,ww] and [tiles,1,wh,ww].
@@ -69,13 +95,20 @@ export function gatherWindows(
   halo: number,
   win: { width: number; height: number },
 ): { images: Float32Array; masks: Float32Array } {
+  return gatherRects(image, width, height, tiles.map((t) => ({ x: t.x - halo, y: t.y - halo, w: win.width, h: win.height })));
+}
+
+/** Copy windows (all of one size) out of a CHW float image into a batch, with masks. */
+export function gatherRects(image: Float32Array, width: number, height: number, rects: readonly Rect[]): { images: Float32Array; masks: Float32Array } {
+  const win = { width: rects[0]?.w ?? 0, height: rects[0]?.h ?? 0 };
+  if (rects.some((r) => r.w !== win.width || r.h !== win.height)) throw new RangeError('gatherRects: windows in one batch must share a size');
   const plane = win.width * win.height;
-  const images = new Float32Array(tiles.length * 3 * plane);
-  const masks = new Float32Array(tiles.length * plane);
+  const images = new Float32Array(rects.length * 3 * plane);
+  const masks = new Float32Array(rects.length * plane);
   const srcPlane = width * height;
-  tiles.forEach((t, i) => {
-    const x0 = t.x - halo;
-    const y0 = t.y - halo;
+  rects.forEach((t, i) => {
+    const x0 = t.x;
+    const y0 = t.y;
     const sx0 = Math.max(x0, 0);
     const sx1 = Math.min(x0 + win.width, width);
     const sy0 = Math.max(y0, 0);

@@ -171,6 +171,11 @@ export async function loadModelPack(dir: string, opts: { verifyChecksums?: boole
   };
 }
 
+/** The pack's compute levels (0 = full width), sorted; skip (c = 1) is implied. */
+export function computeLevels(pack: ModelPack): number[] {
+  return pack.manifest.arac.levels.filter((l) => l.kind === 'compute').map((l) => l.c).sort((a, b) => a - b);
+}
+
 /** Cross-field rules a schema cannot express. */
 function checkConsistency(m: Manifest): void {
   const fail = (field: string, msg: string): never => {

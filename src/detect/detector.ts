@@ -3,7 +3,7 @@
  * ARAC executor) -> GFL decode -> class-aware NMS -> scale to source.
  * Holds no ONNX Runtime state of its own: it talks to a ModelRunner.
  */
-import { AracExecutor, FeatureCache, headsFrom, type ExecStats, type TilePlan } from '../arac/executor.js';
+import { AracExecutor, FeatureCache, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan } from '../arac/executor.js';
 import type { ModelPack } from '../arac/manifest.js';
 import { InputError } from '../core/errors.js';
 import { scaleBox } from '../core/geometry.js';
@@ -65,8 +65,8 @@ export class Detector {
   private readonly executor: AracExecutor;
   private readonly classFilter: ReadonlySet<number> | undefined;
 
-  constructor(private readonly runner: ModelRunner, readonly pack: ModelPack, readonly options: DetectOptions = DEFAULT_DETECT) {
-    this.executor = new AracExecutor(runner, pack);
+  constructor(private readonly runner: ModelRunner, readonly pack: ModelPack, readonly options: DetectOptions = DEFAULT_DETECT, exec: ExecutorOptions = {}) {
+    this.executor = new AracExecutor(runner, pack, exec);
     const labels = pack.manifest.classes;
     if (options.classes) {
       const ids = options.classes.map((name) => {

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { take } from 'rxjs';
-import { loadModelPack, type ModelPack } from '../arac/manifest.js';
+import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
 import type { Logger } from '../core/log.js';
 import type { Detection } from '../core/types.js';
 import { chooseInputSize } from '../detect/input-size.js';
@@ -106,7 +106,8 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
   const wantRef = !cached && !(o.strategies.includes('full') && !o.realtime);
   const unpaced = o.realtime ? [] : [...o.strategies];
   if (wantRef) unpaced.push('full#reference');
-  const procs = unpaced.map((s) => new FrameProcessor(createStrategy(s.split('#')[0] as string), pool, `${vi}:${s}`, o.log));
+  const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / fps, paced: false };
+  const procs = unpaced.map((s) => new FrameProcessor(createStrategy(s.split('#')[0] as string), pool, `${vi}:${s}`, info, o.log));
   const frames: FrameRecord[][] = unpaced.map(() => []);
   const busy = unpaced.map(() => 0);
   let total = cached?.length ?? 0;
@@ -142,13 +143,13 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
     .filter((r) => !r.strategy.endsWith('#reference'));
 
   if (o.realtime) {
-    for (const s of o.strategies) runs.push(await realtimeRun(o, pool, video, vi, s, size, fps, reference.length));
+    for (const s of o.strategies) runs.push(await realtimeRun(o, pool, computeLevels(pack), video, vi, s, size, fps, reference.length));
   }
   return { runs, refFrom: { frames: reference, from } };
 }
 
 /** The live path: source-paced ffmpeg, the latest-frame gate, real drops and deadlines. */
-async function realtimeRun(o: BenchOptions, pool: InferencePool, video: string, vi: number, spec: string, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
+async function realtimeRun(o: BenchOptions, pool: InferencePool, levels: number[], video: string, vi: number, spec: string, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
   const strategy = createStrategy(spec);
   const source = new CameraSource({ cameraId: `rt-${vi}`, url: video, width: size.width, height: size.height, pace: 'source', loop: false });
   const frames: FrameRecord[] = Array.from({ length: total }, (_, seq) => record(undefined, seq, 0));
@@ -162,6 +163,7 @@ async function realtimeRun(o: BenchOptions, pool: InferencePool, video: string, 
     cameraFlow(source.frames$.pipe(take(total)), {
       key: `${vi}:${spec}:rt`,
       strategy,
+      info: { computeLevels: levels, frameIntervalMs: 1000 / fps, paced: true },
       pool,
       tracker: new Tracker(),
       log: o.log,

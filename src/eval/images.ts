@@ -4,7 +4,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { loadModelPack } from '../arac/manifest.js';
+import { computeLevels, loadModelPack } from '../arac/manifest.js';
 import { InputError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { chooseInputSize } from '../detect/input-size.js';
@@ -64,7 +64,8 @@ export async function evalImages(o: { dir: string; labels: string; strategy: str
     packDir: o.packDir, provider: 'cpu', workers: 1, models: strategy.models, verifyChecksums: false,
     detect: { minScore: MAP_SCORE_FLOOR, nmsIou: 0.6, maxDetections: 100 },
   });
-  const proc = new FrameProcessor(strategy, pool, 'images', o.log, false);
+  const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000, paced: false };
+  const proc = new FrameProcessor(strategy, pool, 'images', info, o.log, false);
   const preds: ScoredBox[][] = [];
   const ms: number[] = [];
   try {

@@ -9,7 +9,7 @@ import type { Frame } from '../core/types.js';
 import type { InferencePool } from '../inference/pool.js';
 import { cameraFlow } from '../pipeline/camera-flow.js';
 import type { ProcessedFrame } from '../pipeline/camera-pipeline.js';
-import type { Strategy } from '../strategy/types.js';
+import type { Strategy, StreamInfo } from '../strategy/types.js';
 import { Tracker, type TrackerOptions } from '../track/tracker.js';
 
 export class FrameProcessor {
@@ -17,10 +17,11 @@ export class FrameProcessor {
   private readonly sub: Subscription;
   private waiting: ((r: ProcessedFrame | undefined) => void) | undefined;
 
-  constructor(readonly strategy: Strategy, pool: InferencePool, key: string, log: Logger, tracker?: Partial<TrackerOptions> | false) {
+  constructor(readonly strategy: Strategy, pool: InferencePool, key: string, info: StreamInfo, log: Logger, tracker?: Partial<TrackerOptions> | false) {
     this.sub = cameraFlow(this.frames, {
       key,
       strategy,
+      info,
       pool,
       tracker: tracker === false ? undefined : new Tracker(tracker ?? {}),
       log,

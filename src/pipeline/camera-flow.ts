@@ -7,7 +7,7 @@ import type { Observable } from 'rxjs';
 import type { Logger } from '../core/log.js';
 import type { Frame } from '../core/types.js';
 import type { InferencePool } from '../inference/pool.js';
-import type { Strategy } from '../strategy/types.js';
+import type { Strategy, StreamInfo } from '../strategy/types.js';
 import type { Tracker } from '../track/tracker.js';
 import { cameraPipeline, type ProcessedFrame } from './camera-pipeline.js';
 
@@ -15,6 +15,7 @@ export interface CameraFlowOptions {
   /** Pool affinity and ARAC cache key: unique per camera (and per strategy in a benchmark). */
   key: string;
   strategy: Strategy;
+  info: StreamInfo;
   pool: InferencePool;
   tracker: Tracker | undefined;
   log: Logger;
@@ -30,6 +31,7 @@ export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Ob
     publish: (r) => o.publish(r),
     onDrop: (f, reason) => o.onDrop(f, reason),
     ctx: {
+      info: o.info,
       detect: (image, mode, plan) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}) }),
       predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],
     },

@@ -5,7 +5,7 @@
  * stop accepting clients -> stop pipelines and ffmpeg -> release the pool.
  */
 import type { Subscription } from 'rxjs';
-import { loadModelPack, type ModelPack } from '../arac/manifest.js';
+import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
 import type { CameraConfig, Config } from '../config/index.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { makeTiles } from '../arac/geometry.js';
@@ -27,6 +27,7 @@ import type { Strategy } from '../strategy/types.js';
 import { RateMeter, RecentValues } from './rate.js';
 
 const PROBE_TIMEOUT_MS = 5000;
+const DEFAULT_FPS = 10;
 
 interface CameraRuntime {
   config: CameraConfig;
@@ -107,7 +108,8 @@ export class NeulensService {
     this.log.info('model loaded', { pack: this.pack.manifest.name, mode: m.mode, provider: m.provider, workers: m.workers, ms: Date.now() - t0 });
   }
 
-  private async inputSizeFor(cam: CameraConfig): Promise<{ width: number; height: number }> {
+  /** Detector input size (and the source's frame rate when the probe tells it). */
+  private async inputSizeFor(cam: CameraConfig): Promise<{ width: number; height: number; fps?: number }> {
     const manifest = (this.pack as ModelPack).manifest;
     const fixed = cam.inputSize ?? this.config.model.inputSize;
     if (fixed) return { width: fixed[0], height: fixed[1] };
@@ -115,7 +117,7 @@ export class NeulensService {
     // A stream that is down at start-up gets the pack's default; set inputSize to pin it.
     try {
       const src = await probeSize(cam.url, { timeoutMs: PROBE_TIMEOUT_MS, ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}) });
-      return chooseInputSize(manifest, src.width, src.height);
+      return { ...chooseInputSize(manifest, src.width, src.height), ...(src.fps ? { fps: src.fps } : {}) };
     } catch (err) {
       this.log.warn('cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
     }
@@ -127,11 +129,14 @@ export class NeulensService {
     const cams = this.config.cameras.filter((c) => c.enabled);
     // Probe every camera at once: start-up takes the slowest probe, not their sum.
     const sizes = await Promise.all(cams.map((c) => this.inputSizeFor(c)));
-    cams.forEach((cam, i) => this.startCamera(cam, sizes[i] as { width: number; height: number }));
+    cams.forEach((cam, i) => this.startCamera(cam, sizes[i] as { width: number; height: number; fps?: number }));
     this.camerasStarted = true;
   }
 
-  private startCamera(cam: CameraConfig, input: { width: number; height: number }): void {
+  private startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): void {
+    const input = { width: probed.width, height: probed.height };
+    // The frame-rate SLO: the configured cap, else the source's own rate, else 10 fps.
+    const fps = cam.fps ?? probed.fps ?? DEFAULT_FPS;
     const m = this.config.model;
     if (m.mode === 'arac') {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.
@@ -207,6 +212,7 @@ export class NeulensService {
       cameraFlow(frames$, {
         key: cam.id,
         strategy,
+        info: { computeLevels: computeLevels(this.pack as ModelPack), frameIntervalMs: 1000 / fps, paced: cam.kind !== 'file' || cam.pace === 'source' },
         pool: this.pool as InferencePool,
         tracker: rt.tracker,
         log,

@@ -19,7 +19,18 @@ export interface DetectorImage {
   srcHeight: number;
 }
 
+/** What a strategy may know about the camera and the model it runs on. */
+export interface StreamInfo {
+  /** The model pack's compute levels, sorted (0 = full width; skip = 1 is implied). */
+  computeLevels: readonly number[];
+  /** One frame interval of the source (or of the configured fps cap), ms: the frame-rate SLO deadline. */
+  frameIntervalMs: number;
+  /** True when frames arrive in real time (live cameras, --realtime): deadlines count from capture. */
+  paced: boolean;
+}
+
 export interface StrategyContext {
+  info: StreamInfo;
   /** Runs the shared inference pool; `key` isolates ARAC feature caches (per camera, per strategy). */
   detect(image: DetectorImage, mode: 'full' | 'arac', plan?: TilePlan): Promise<DetectReply>;
   /** The camera tracker's predicted boxes for a time (empty when tracking is off). */

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AracExecutor, FeatureCache } from '../../src/arac/executor.js';
-import { Detector } from '../../src/detect/detector.js';
+import { DEFAULT_DETECT, Detector } from '../../src/detect/detector.js';
 import { toTensor } from '../../src/detect/preprocess.js';
 import { readStill } from '../../src/ingest/still.js';
 import { IMAGES, maxAbsDiff, openPack } from '../helpers/pack.js';
@@ -30,7 +30,7 @@ describe('ARAC executor on the real pack', () => {
         const frame = await readStill(path.join(IMAGES, s.image), s);
         const full = await ctx.detector.detect(frame);
         // No merging: each tile really runs as its own halo'd window.
-        const exec = new AracExecutor(ctx.runner, ctx.pack, { mergeUniform: false });
+        const exec = new AracExecutor(ctx.runner, ctx.pack, { merge: false });
         ctx.runner.calls = [];
         const image = toTensor(frame.data, s.width, s.height, ctx.pack.manifest.input);
         const r = await exec.run(image, s.width, s.height, { grid: { cols, rows }, levels: Array(cols * rows).fill(0) }, new FeatureCache());
@@ -50,7 +50,7 @@ describe('ARAC executor on the real pack', () => {
     ctx.runner.calls = [];
     const r = await ctx.detector.detect(frame, { kind: 'arac', plan: { grid: { cols: 4, rows: 4 }, levels: Array(16).fill(0) }, cache: new FeatureCache() });
     expect(ctx.runner.calls.map((c) => [c.model, c.batch])).toEqual([['full', 1]]);
-    expect(r.arac?.calls[0]?.merged).toBe(true);
+    expect(r.arac?.calls[0]?.kind).toBe('frame');
     r.heads.forEach((h, i) => expect(maxAbsDiff(h.cls, full.heads[i]!.cls)).toBeLessThanOrEqual(1e-4));
     expect(r.detections.map((d) => [d.label, d.score])).toEqual(full.detections.map((d) => [d.label, d.score]));
   });
@@ -61,7 +61,8 @@ describe('ARAC executor on the real pack', () => {
     const b = await readStill(path.join(IMAGES, 'coffee.png'), size);
     const cache = new FeatureCache();
     const grid = { cols: 3, rows: 3 };
-    const detector = new Detector(ctx.runner, ctx.pack);
+    // Windows stay per tile here (merge off), so the test sees exactly the tiles it asked for.
+    const detector = new Detector(ctx.runner, ctx.pack, DEFAULT_DETECT, { merge: false });
 
     const first = await detector.detect(a, { kind: 'arac', plan: { grid, levels: Array(9).fill(0) }, cache });
     expect(first.detections.some((d) => d.label === 'person')).toBe(true);
@@ -82,7 +83,7 @@ describe('ARAC executor on the real pack', () => {
     const mixed = await detector.detect(b, { kind: 'arac', plan: { grid, levels }, cache });
     expect(ctx.runner.calls.map((c) => [c.model, c.batch])).toEqual([['front:0', 3], ['rest', 1]]);
     expect(mixed.arac?.computedTiles).toBe(3);
-    expect(mixed.arac?.calls).toEqual([{ level: 0, batch: 3, tiles: [0, 4, 8], merged: false }]);
+    expect(mixed.arac?.calls).toEqual([{ level: 0, batch: 3, tiles: [0, 4, 8], kind: 'tiles' }]);
     expect(mixed.arac?.workFraction).toBeCloseTo(3 / 9, 2);
 
     // Once every tile has been recomputed on b, the result is b's own.
@@ -91,6 +92,26 @@ describe('ARAC executor on the real pack', () => {
     const settled = await detector.detect(b, { kind: 'arac', plan: { grid, levels: Array(9).fill(1) }, cache });
     const direct = await detector.detect(b);
     settled.heads.forEach((h, i) => expect(maxAbsDiff(h.cls, direct.heads[i]!.cls)).toBeLessThanOrEqual(1e-4));
+  });
+
+  it('merging: neighbouring active tiles share one window; the stitched result equals per-tile windows', async () => {
+    const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+    const grid = { cols: 4, rows: 4 };
+    const levels = Array.from({ length: 16 }, (_, i) => ([5, 6, 9, 10].includes(i) ? 0 : 1)); // the centre 2x2 block
+    const image = toTensor(frame.data, 512, 384, ctx.pack.manifest.input);
+    const warm = () => {
+      const c = new FeatureCache();
+      return new AracExecutor(ctx.runner, ctx.pack).run(image, 512, 384, { grid, levels: Array(16).fill(0) }, c).then(() => c);
+    };
+    const [cacheA, cacheB] = [await warm(), await warm()];
+    ctx.runner.calls = [];
+    const merged = await new AracExecutor(ctx.runner, ctx.pack).run(image, 512, 384, { grid, levels }, cacheA);
+    expect(merged.stats.calls.map((c) => [c.kind, c.batch])).toEqual([['bbox', 1]]);
+    const split = await new AracExecutor(ctx.runner, ctx.pack, { merge: false }).run(image, 512, 384, { grid, levels }, cacheB);
+    expect(split.stats.calls.map((c) => [c.kind, c.batch])).toEqual([['tiles', 4]]);
+    // Both recompute the same four tiles with full halos: the same features, the same outputs.
+    merged.heads.forEach((h, i) => expect(maxAbsDiff(h.cls, split.heads[i]!.cls)).toBeLessThanOrEqual(1e-4));
+    expect(merged.stats.computedTiles).toBe(4);
   });
 
   it('a cold cache with every tile skipped runs on zero features without failing', async () => {

@@ -75,3 +75,25 @@ describe('tile geometry', () => {
     expect(masks[3 * plane + 39 * win.width + 39]).toBe(1); // (63,63) inside
   });
 });
+
+describe('window planning (merge)', () => {
+  it('adjacent tiles share one bounding window; four corners become the whole frame; two far corners stay apart', async () => {
+    const { planWindows } = await import('../../src/arac/executor.js');
+    const tiles = makeTiles(512, 384, { cols: 4, rows: 4 });
+    const pick = (ix: number[]) => ix.map((i) => tiles[i]!);
+    const centre = planWindows(pick([5, 6, 9, 10]), tiles, 512, 384, 64, true);
+    expect(centre.kind).toBe('bbox');
+    expect(centre.windows).toEqual([{ x: 64, y: 32, w: 384, h: 320 }]);
+    expect(centre.keep).toEqual([{ x: 128, y: 96, w: 256, h: 192 }]);
+    expect(centre.computed.map((t) => t.index)).toEqual([5, 6, 9, 10]);
+    // Four corners: 4 windows of 256x224 outweigh the 512x384 frame.
+    expect(planWindows(pick([0, 3, 12, 15]), tiles, 512, 384, 64, true).kind).toBe('frame');
+    // Two opposite corners: 2 x 256x224 beat both the frame and their bounding box.
+    expect(planWindows(pick([0, 15]), tiles, 512, 384, 64, true).kind).toBe('tiles');
+    const big = makeTiles(1024, 768, { cols: 4, rows: 4 });
+    const corners = planWindows([big[0]!, big[15]!], big, 1024, 768, 64, true);
+    expect(corners.kind).toBe('tiles');
+    expect(corners.windows).toHaveLength(2);
+    expect(planWindows(pick([0, 15]), tiles, 512, 384, 64, false).kind).toBe('tiles');
+  });
+});

@@ -46,7 +46,7 @@ export const benchPackCommand: Command = {
     const image = toTensor(frame.data, size.width, size.height, pack.manifest.input);
     const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), { threads });
     try {
-      const split = new AracExecutor(runner, pack, { mergeUniform: false });
+      const split = new AracExecutor(runner, pack, { merge: false });
       const merged = new AracExecutor(runner, pack);
       const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });
       const variants: Array<{ name: string; run: () => Promise<unknown> }> = [

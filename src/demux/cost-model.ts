@@ -1,0 +1,271 @@
+/**
+ * Latency predictor for one (grid, input size): linear in what the ARAC
+ * executor actually does with a plan (src/arac/executor.ts):
+ *
+ *   ms = sum_levels tiles_at_level * perTile[level]   (batched split call)
+ *      + sum_levels mergedAt[level]                   (all tiles at one level:
+ *                                                       one frame window, no halo)
+ *      + calls * perCall                               (one call per distinct level)
+ *      + fixed                                         (the rest of the network, stitching)
+ *
+ * Batched windows are padded to one size, so a tile's cost does not depend
+ * on which tile it is: counts per level are enough. When every tile shares
+ * a level the executor merges them into one frame window (at level 0 that is
+ * the unsplit model), which is cheaper than the tile sum, hence its own term.
+ *
+ * Online: `observe` keeps an exponentially weighted log-ratio of measured to
+ * predicted time (a global slowdown, such as another process or a hotter
+ * chip, shows up within a few frames), and refits the coefficients on a
+ * window of recent samples every `refitEvery` observations, with ridge toward
+ * the current coefficients, so that a change in one part (only the rest got
+ * slower) is learned too without forgetting what recent plans did not touch.
+ */
+import type { TilePlan } from '../arac/executor.js';
+import { InputError } from '../core/errors.js';
+import { checkLevels } from '../importance/levels.js';
+import { ridgeFit } from './least-squares.js';
+
+export interface CostCoefficients {
+  /** ms per tile per compute level (same order as `levels`). */
+  perTile: number[];
+  /** ms of a merged frame window per compute level. */
+  merged: number[];
+  perCall: number;
+  fixed: number;
+}
+
+export interface CostSample {
+  levels: readonly number[];
+  ms: number;
+}
+
+export interface CostModelOptions {
+  /** Available compute levels, sorted. */
+  levels: readonly number[];
+  tileCount: number;
+  /** Mirror the executor's merge of uniform plans. Default true. */
+  mergeUniform?: boolean;
+  coefficients?: CostCoefficients;
+  /** Learning rate of the online scale. Default 0.2. */
+  alpha?: number;
+  /** Refit on the recent window after this many observations; 0 = never. Default 64. */
+  refitEvery?: number;
+  /** Recent samples kept for refits. Default 256. */
+  window?: number;
+  /** Ridge strength for fits (see ridgeFit). Default 1e-3. */
+  ridge?: number;
+}
+
+export interface FitReport {
+  samples: number;
+  /** Root mean square error, ms. */
+  rmseMs: number;
+  /** Mean absolute error relative to the measured time. */
+  mape: number;
+}
+
+/** Largest deviation one observation may pull the online scale toward: a GC pause is not a new device. */
+const MAX_LOG_DEV = Math.log(3);
+
+export class CostModel {
+  readonly levels: readonly number[];
+  readonly tileCount: number;
+  private readonly m: number;
+  private readonly mergeUniform: boolean;
+  private readonly levelIndex: Map<number, number>;
+  private readonly alpha: number;
+  private readonly refitEvery: number;
+  private readonly windowSize: number;
+  private readonly ridge: number;
+  private theta: Float64Array;
+  private logScale = 0;
+  private recent: CostSample[] = [];
+  private sinceRefit = 0;
+  private readonly scratch: Float64Array;
+  private readonly counts: Float64Array;
+
+  constructor(o: CostModelOptions) {
+    this.levels = checkLevels(o.levels, 'cost model levels');
+    if (!(Number.isInteger(o.tileCount) && o.tileCount >= 1)) throw new InputError(`cost model: tile count must be a positive integer, got ${o.tileCount}`);
+    this.tileCount = o.tileCount;
+    this.m = this.levels.length;
+    this.mergeUniform = o.mergeUniform ?? true;
+    this.levelIndex = new Map(this.levels.map((l, i) => [l, i]));
+    this.alpha = o.alpha ?? 0.2;
+    this.refitEvery = o.refitEvery ?? 64;
+    this.windowSize = o.window ?? 256;
+    this.ridge = o.ridge ?? 1e-3;
+    this.scratch = new Float64Array(this.dims);
+    this.counts = new Float64Array(this.m);
+    this.theta = new Float64Array(this.dims);
+    if (o.coefficients) this.coefficients = o.coefficients;
+  }
+
+  /** Number of coefficients. */
+  get dims(): number {
+    return 2 * this.m + 2;
+  }
+
+  get coefficients(): CostCoefficients {
+    const t = this.theta;
+    const m = this.m;
+    return { perTile: Array.from(t.subarray(0, m)), merged: Array.from(t.subarray(m, 2 * m)), perCall: t[2 * m]!, fixed: t[2 * m + 1]! };
+  }
+
+  set coefficients(c: CostCoefficients) {
+    if (c.perTile.length !== this.m || c.merged.length !== this.m) throw new InputError(`cost model: coefficients need ${this.m} per-level values`);
+    const all = [...c.perTile, ...c.merged, c.perCall, c.fixed];
+    if (!all.every((v) => Number.isFinite(v) && v >= 0)) throw new InputError('cost model: coefficients must be finite and >= 0');
+    this.theta = Float64Array.from(all);
+    this.logScale = 0;
+  }
+
+  /** Online correction factor applied on top of the coefficients (1 = none). */
+  get scale(): number {
+    return Math.exp(this.logScale);
+  }
+
+  /** Feature vector of a plan's levels (into `out`, a fresh array by default). */
+  features(levels: readonly number[], out: Float64Array = new Float64Array(this.dims)): Float64Array {
+    if (levels.length !== this.tileCount) throw new InputError(`cost model: plan has ${levels.length} levels for ${this.tileCount} tiles`);
+    const m = this.m;
+    const counts = this.counts;
+    counts.fill(0);
+    out.fill(0);
+    for (let i = 0; i < levels.length; i++) {
+      const l = levels[i]!;
+      if (l >= 1) continue;
+      const j = this.levelIndex.get(l);
+      if (j === undefined) throw new InputError(`cost model: tile ${i} has level ${l}, not one of ${this.levels.join(', ')} or 1`);
+      counts[j] = counts[j]! + 1;
+    }
+    let calls = 0;
+    for (let j = 0; j < m; j++) {
+      const c = counts[j]!;
+      if (c === 0) continue;
+      calls++;
+      if (this.mergeUniform && c === this.tileCount) out[m + j] = 1;
+      else out[j] = c;
+    }
+    out[2 * m] = calls;
+    out[2 * m + 1] = 1;
+    return out;
+  }
+
+  /** Predicted ms before the online scale. */
+  predictBase(plan: TilePlan | readonly number[]): number {
+    const x = this.features(levelsOf(plan), this.scratch);
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += x[i]! * this.theta[i]!;
+    return s;
+  }
+
+  predict(plan: TilePlan | readonly number[]): number {
+    return this.predictBase(plan) * this.scale;
+  }
+
+  /** Least-squares fit from scratch (ridge toward `prior`, default the current coefficients). */
+  fit(samples: readonly CostSample[], prior?: CostCoefficients): FitReport {
+    const good = samples.filter((s) => Number.isFinite(s.ms) && s.ms >= 0);
+    if (good.length === 0) throw new InputError('cost model: no usable samples to fit');
+    const rows = good.map((s) => this.features(s.levels));
+    const p = prior ? [...prior.perTile, ...prior.merged, prior.perCall, prior.fixed] : Array.from(this.theta);
+    this.theta = ridgeFit(rows, good.map((s) => s.ms), this.dims, { ridge: this.ridge, prior: p, nonNegative: true });
+    this.logScale = 0;
+    return this.report(good);
+  }
+
+  /** Error of the current model (scale included) on samples. */
+  report(samples: readonly CostSample[]): FitReport {
+    let se = 0;
+    let ape = 0;
+    for (const s of samples) {
+      const e = this.predict(s.levels) - s.ms;
+      se += e * e;
+      ape += s.ms > 0 ? Math.abs(e) / s.ms : 0;
+    }
+    const n = Math.max(1, samples.length);
+    return { samples: samples.length, rmseMs: Math.sqrt(se / n), mape: ape / n };
+  }
+
+  /** One measured execution of a plan. Non-finite or negative times are ignored. */
+  observe(plan: TilePlan | readonly number[], measuredMs: number): void {
+    if (!(Number.isFinite(measuredMs) && measuredMs >= 0)) return;
+    const levels = [...levelsOf(plan)];
+    this.updateScale(this.predictBase(levels), measuredMs);
+    this.recent.push({ levels, ms: measuredMs });
+    if (this.recent.length > this.windowSize) this.recent.shift();
+    if (this.refitEvery > 0 && ++this.sinceRefit >= this.refitEvery) this.refit();
+  }
+
+  /**
+   * Refit on the recent window, pulled toward the current (scaled)
+   * coefficients, then replay the window through the online scale so it
+   * describes the newest samples relative to the new coefficients.
+   */
+  refit(): void {
+    this.sinceRefit = 0;
+    if (this.recent.length === 0) return;
+    const s = this.scale;
+    const prior = Array.from(this.theta, (v) => v * s);
+    const rows = this.recent.map((r) => this.features(r.levels));
+    this.theta = ridgeFit(rows, this.recent.map((r) => r.ms), this.dims, { ridge: Math.max(this.ridge, 0.05), prior, nonNegative: true });
+    this.logScale = 0;
+    for (const r of this.recent) this.updateScale(this.predictBase(r.levels), r.ms);
+  }
+
+  private updateScale(base: number, measured: number): void {
+    if (!(base > 0) || !(measured > 0)) return;
+    const dev = Math.log(measured / base) - this.logScale;
+    this.logScale += this.alpha * Math.max(-MAX_LOG_DEV, Math.min(MAX_LOG_DEV, dev));
+  }
+}
+
+function levelsOf(plan: TilePlan | readonly number[]): readonly number[] {
+  return 'levels' in plan ? plan.levels : plan;
+}
+
+/**
+ * A rough prior before calibration, from the unsplit model's time: the front
+ * is `frontShare` of it, a tile at level c costs (1-c)^2 of its share times
+ * `haloFactor` (halo windows are larger than tiles), a merged window none.
+ * Calibration replaces it within seconds; it only has to be the right order.
+ */
+export function priorFromFullCost(fullMs: number, levels: readonly number[], tileCount: number, o: { frontShare?: number; haloFactor?: number; perCallMs?: number } = {}): CostCoefficients {
+  const front = fullMs * (o.frontShare ?? 0.5);
+  const halo = o.haloFactor ?? 2.5;
+  const work = levels.map((c) => (1 - c) ** 2);
+  return {
+    perTile: work.map((w) => (front * w * halo) / tileCount),
+    merged: work.map((w) => front * w),
+    perCall: o.perCallMs ?? 0.5,
+    fixed: fullMs - front,
+  };
+}
+
+/** One model per (grid, input size): a plan's cost means nothing for another shape. */
+export class CostModelRegistry {
+  private readonly models = new Map<string, CostModel>();
+
+  static key(grid: { cols: number; rows: number }, width: number, height: number): string {
+    return `${grid.cols}x${grid.rows}@${width}x${height}`;
+  }
+
+  get(grid: { cols: number; rows: number }, width: number, height: number): CostModel | undefined {
+    return this.models.get(CostModelRegistry.key(grid, width, height));
+  }
+
+  getOrCreate(grid: { cols: number; rows: number }, width: number, height: number, create: () => CostModel): CostModel {
+    const k = CostModelRegistry.key(grid, width, height);
+    let m = this.models.get(k);
+    if (!m) {
+      m = create();
+      this.models.set(k, m);
+    }
+    return m;
+  }
+
+  set(grid: { cols: number; rows: number }, width: number, height: number, model: CostModel): void {
+    this.models.set(CostModelRegistry.key(grid, width, height), model);
+  }
+}

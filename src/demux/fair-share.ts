@@ -1,0 +1,175 @@
+/**
+ * Fair share of one inference device between cameras. Capacity is device
+ * time per second: `workers` x 1000 ms, times a `utilisation` target that
+ * leaves headroom for jitter. Each camera's demand is what its own plans
+ * would cost at its SLO frame rate (fps x predicted ms of importance's plan,
+ * before DEMUX cut it down: the cut-down cost would feed back and freeze any
+ * allocation). Shares are proportional to demand:
+ *
+ *   share_c (ms/s) = capacity x D_c / sum D      budget_c = share_c / fps_c
+ *
+ * Under capacity that gives every camera at least its demand (the spare is
+ * spread in the same proportion, and the frame deadline caps it anyway); over
+ * capacity every camera gets the same fraction of its demand: all degrade by
+ * the same factor, none starves. (`policy: 'max-min'` instead protects light
+ * cameras from heavy ones when over capacity.) Two guards keep it from starving a camera
+ * that was quiet: demand never counts as less than `floor` x an equal split
+ * (a reserve for the moment it wakes up), and the demand estimate rises fast
+ * and falls slowly (one busy frame is believed at once; one idle frame is not).
+ * A camera that has not asked for a budget for `staleMs` (paused, offline)
+ * frees its share.
+ */
+import { ConfigError, InputError } from '../core/errors.js';
+
+export interface FairShareOptions {
+  /** Inference workers sharing the device (each gives 1000 ms of device time per second). Default 1. */
+  workers?: number;
+  /** Share of capacity handed out. Default 0.9. */
+  utilisation?: number;
+  /** Least demand any active camera is assumed to have, as a share of an equal split. Default 0.25. */
+  floor?: number;
+  /** Demand estimate's rate when demand rises / falls. Defaults 0.5 / 0.1. */
+  riseAlpha?: number;
+  fallAlpha?: number;
+  /** A camera silent for this long frees its share. Default 5000 ms. */
+  staleMs?: number;
+  /**
+   * 'proportional' (default): over capacity, every camera gets the same
+   * fraction of its demand. 'max-min': cameras below an equal split get all
+   * they ask for, the rest share what is left equally (a light camera is
+   * never cut because a heavy one is greedy).
+   */
+  policy?: 'proportional' | 'max-min';
+}
+
+export interface CameraSlo {
+  /** Frames per second the camera must process (its SLO). */
+  fps: number;
+}
+
+export interface CameraShare {
+  cameraId: string;
+  fps: number;
+  /** Demand estimate, ms of device time per frame; NaN until the first report. */
+  demandMs: number;
+  /** Measured device time per frame (EWMA); NaN until the first report. */
+  measuredMs: number;
+  /** Device ms per second allotted. */
+  shareMsPerS: number;
+  /** Per-frame budget, ms. */
+  budgetMs: number;
+  active: boolean;
+}
+
+interface Camera {
+  fps: number;
+  demand: number;
+  measured: number;
+  lastSeen: number;
+}
+
+export class FairShare {
+  private readonly cams = new Map<string, Camera>();
+  private readonly capacity: number;
+  private readonly floor: number;
+  private readonly rise: number;
+  private readonly fall: number;
+  private readonly staleMs: number;
+  private readonly policy: 'proportional' | 'max-min';
+
+  constructor(o: FairShareOptions = {}) {
+    const workers = o.workers ?? 1;
+    const util = o.utilisation ?? 0.9;
+    if (!(workers > 0)) throw new ConfigError('demux.workers', `must be > 0, got ${workers}`);
+    if (!(util > 0 && util <= 1)) throw new ConfigError('demux.utilisation', `must be in (0, 1], got ${util}`);
+    this.capacity = workers * 1000 * util;
+    this.floor = o.floor ?? 0.25;
+    this.rise = o.riseAlpha ?? 0.5;
+    this.fall = o.fallAlpha ?? 0.1;
+    this.staleMs = o.staleMs ?? 5000;
+    this.policy = o.policy ?? 'proportional';
+    if (!(this.floor >= 0 && this.floor <= 1)) throw new ConfigError('demux.floor', `must be in [0, 1], got ${this.floor}`);
+  }
+
+  /** Device ms per second handed out. */
+  get capacityMsPerS(): number {
+    return this.capacity;
+  }
+
+  /** Add a camera or change its SLO (keeps its demand estimate). */
+  setCamera(cameraId: string, slo: CameraSlo): void {
+    if (!(slo.fps > 0 && Number.isFinite(slo.fps))) throw new ConfigError(`cameras.${cameraId}.fps`, `must be > 0, got ${slo.fps}`);
+    const c = this.cams.get(cameraId);
+    if (c) c.fps = slo.fps;
+    else this.cams.set(cameraId, { fps: slo.fps, demand: NaN, measured: NaN, lastSeen: -Infinity });
+  }
+
+  removeCamera(cameraId: string): void {
+    this.cams.delete(cameraId);
+  }
+
+  /**
+   * One processed frame: `measuredMs` of device time spent; `wantedMs` what
+   * importance's plan was predicted to cost (ControlResult.wantedMs; defaults
+   * to the measured time, which under-states demand once DEMUX cuts plans).
+   */
+  report(cameraId: string, measuredMs: number, wantedMs: number = measuredMs): void {
+    const c = this.camera(cameraId);
+    if (Number.isFinite(measuredMs) && measuredMs >= 0) c.measured = Number.isNaN(c.measured) ? measuredMs : c.measured + 0.2 * (measuredMs - c.measured);
+    if (!(Number.isFinite(wantedMs) && wantedMs >= 0)) return;
+    if (Number.isNaN(c.demand)) c.demand = wantedMs;
+    else c.demand += (wantedMs > c.demand ? this.rise : this.fall) * (wantedMs - c.demand);
+  }
+
+  /** Per-frame device-time budget for the camera's next frame. */
+  budgetFor(cameraId: string, nowMs: number): number {
+    this.camera(cameraId).lastSeen = nowMs;
+    return this.compute(nowMs).get(cameraId)?.budgetMs ?? 0;
+  }
+
+  /** Every camera's share as of `nowMs` (for metrics and tests). */
+  snapshot(nowMs: number): CameraShare[] {
+    return [...this.compute(nowMs).values()];
+  }
+
+  private camera(id: string): Camera {
+    const c = this.cams.get(id);
+    if (!c) throw new InputError(`fair share: unknown camera '${id}' (setCamera first)`);
+    return c;
+  }
+
+  private compute(nowMs: number): Map<string, CameraShare> {
+    const active = [...this.cams].filter(([, c]) => nowMs - c.lastSeen <= this.staleMs);
+    const n = Math.max(1, active.length);
+    const equal = this.capacity / n;
+    const demandPerS = new Map<string, number>();
+    let total = 0;
+    for (const [id, c] of active) {
+      const perS = Number.isNaN(c.demand) ? equal : Math.max(c.demand * c.fps, this.floor * equal);
+      demandPerS.set(id, perS);
+      total += perS;
+    }
+    const shares = this.policy === 'max-min' && total > this.capacity ? waterFill(demandPerS, this.capacity) : undefined;
+    const out = new Map<string, CameraShare>();
+    for (const [id, c] of this.cams) {
+      const d = demandPerS.get(id);
+      const share = d === undefined ? 0 : (shares?.get(id) ?? (total > 0 ? (this.capacity * d) / total : equal));
+      out.set(id, { cameraId: id, fps: c.fps, demandMs: c.demand, measuredMs: c.measured, shareMsPerS: share, budgetMs: share / c.fps, active: d !== undefined });
+    }
+    return out;
+  }
+}
+
+/** Max-min fair split of `capacity` (demands in ascending order are met while they fit an equal split of what is left). */
+function waterFill(demand: ReadonlyMap<string, number>, capacity: number): Map<string, number> {
+  const sorted = [...demand].sort((a, b) => a[1] - b[1]);
+  const out = new Map<string, number>();
+  let left = capacity;
+  sorted.forEach(([id, d], i) => {
+    const fair = left / (sorted.length - i);
+    const give = Math.min(d, fair);
+    out.set(id, give);
+    left -= give;
+  });
+  return out;
+}

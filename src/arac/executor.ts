@@ -64,7 +64,7 @@ export function planWindows(group: readonly Tile[], all: readonly Tile[], width:
 export interface ExecStats {
   tiles: number;
   computedTiles: number;
-  /** Computed tile area / frame area, weighted by each level's width cost. */
+  /** Tile work: computed tile area / frame area, weighted by each level's front MACs relative to c = 0. */
   workFraction: number;
   calls: LevelCall[];
   frontMs: number;
@@ -109,7 +109,8 @@ export class AracExecutor {
 
   constructor(private readonly runner: ModelRunner, private readonly pack: ModelPack, private readonly opts: ExecutorOptions = {}) {
     this.split = pack.manifest.arac.split;
-    this.levelCost = new Map(pack.manifest.arac.levels.map((l) => [l.c, l.widthFraction ** 2]));
+    // A tile's work at a level: its front's MACs relative to full width (skip costs nothing).
+    this.levelCost = new Map(pack.manifest.arac.levels.map((l) => [l.c, l.kind === 'skip' ? 0 : (l.macsFraction ?? l.widthFraction ** 2)]));
     this.computeLevels = new Set(pack.manifest.arac.levels.filter((l) => l.kind === 'compute').map((l) => l.c));
   }
 

@@ -38,6 +38,10 @@ const levelSchema = z.object({
   kind: z.enum(['compute', 'skip']),
   file: z.string().nullable(),
   widthFraction: z.number().min(0).max(1),
+  /** The level's front MACs relative to c = 0 (measured by the build); default widthFraction squared. */
+  macsFraction: z.number().min(0).max(1).optional(),
+  /** Output channels of each sliced layer. */
+  widths: z.record(z.string(), z.number().int().positive()).optional(),
   note: z.string().optional(),
 });
 

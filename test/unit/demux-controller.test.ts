@@ -3,18 +3,8 @@ import { InputError } from '../../src/core/errors.js';
 import { DemuxController, frameBudget, stepSizeFor, type CostPredictor } from '../../src/demux/controller.js';
 import { CostModel } from '../../src/demux/cost-model.js';
 import type { TileDecision } from '../../src/importance/importance.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GRID = { cols: 4, rows: 4 };
 /** Synthetic cost: 5 ms rest + 2 ms per full tile + 1 ms per half tile + 0.5 ms per call; no merge, so cost falls monotonically. */

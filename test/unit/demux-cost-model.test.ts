@@ -4,18 +4,8 @@ import { InputError } from '../../src/core/errors.js';
 import { calibrate, calibrationPlans } from '../../src/demux/calibrate.js';
 import { CostModel, CostModelRegistry, priorFromFullCost, type CostCoefficients } from '../../src/demux/cost-model.js';
 import { ridgeFit, solveLinear } from '../../src/demux/least-squares.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal from a uniform source (Box-Muller). */
 function gauss(rand: () => number): number {

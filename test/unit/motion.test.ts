@@ -3,21 +3,11 @@ import { ConfigError, InputError } from '../../src/core/errors.js';
 import { iou } from '../../src/core/geometry.js';
 import type { Box } from '../../src/core/types.js';
 import { MotionDetector } from '../../src/importance/motion.js';
+import { rng } from '../helpers/rng.js';
 
 const W = 512;
 const H = 288;
 
-/** Deterministic PRNG (mulberry32) so the noisy scenes are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A textured static scene (gradients plus a coarse checker) with mild per-frame sensor noise. */
 function scene(rand: () => number, brightness = 0, noise = 6): Uint8Array {

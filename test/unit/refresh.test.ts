@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, InputError } from '../../src/core/errors.js';
 import { RefreshScheduler } from '../../src/importance/refresh.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Drives a scheduler like a strategy would: each frame the forced tiles plus

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchGated, solveAssignment } from '../../src/track/assignment.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic LCG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function bruteMin(cost: number[][]): number {
   const n = cost.length;

@@ -10,17 +10,11 @@ import type { Detection } from '../../src/core/types.js';
 import { parseMotGt } from '../../src/eval/labels.js';
 import type { GtBox } from '../../src/eval/types.js';
 import { Tracker } from '../../src/track/tracker.js';
+import { rng } from '../helpers/rng.js';
 
 const GT = '/work/shared/data/pets09-s3-mf1/gt/gt.txt';
 const FRAME_MS = 1000 / 7;
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 2 ** 32;
-  };
-}
 
 function jittered(frames: Map<number, GtBox[]>, seed: number, frac: number): Map<number, GtBox[]> {
   const r = rng(seed);

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nanodet import Backbone, ConvAct, mask_at
+from nanodet import Backbone, ConvAct, CspStage, mask_at
 
 SPLIT_CHANNELS = 128
 S2_WIDTH = 64  # stage2.in_conv and stage2.res_out_conv: full width at every level
@@ -93,35 +93,9 @@ def front_params(w: Widths) -> int:
     return sum(9 * i * o + o for i, o in convs)
 
 
-class Block(nn.Module):
-    """TinyResBlock of any width: output = cat(mid, in)."""
-
-    def __init__(self, cin: int, k: int):
-        super().__init__()
-        self.in_conv = ConvAct(cin, k)
-        self.mid_conv = ConvAct(k, k)
-
-    def forward(self, x, m=None):
-        a = self.in_conv(x, m)
-        return torch.cat((self.mid_conv(a, m), a), 1)
-
-
-class Stage(nn.Module):
-    def __init__(self, cin: int, width: int, blocks: int, block_width: int, out: int, stride: int):
-        super().__init__()
-        self.in_conv = ConvAct(cin, width, stride=stride)
-        ws, self.res_blocks = width, nn.ModuleList()
-        for _ in range(blocks):
-            self.res_blocks.append(Block(ws, block_width))
-            ws = 2 * block_width
-        self.res_out_conv = ConvAct(ws, out)
-
-    def forward(self, x, m=None):
-        x = self.in_conv(x, m)
-        y = x
-        for blk in self.res_blocks:
-            y = blk(y, m)
-        return torch.cat((self.res_out_conv(y, m), x), 1)
+def Stage(cin: int, width: int, blocks: int, block_width: int, out: int, stride: int) -> CspStage:
+    """A CSP stage at the given widths (same module names as the full network's, so weights map 1:1)."""
+    return CspStage(width, blocks, stride, cin=cin, block_width=block_width, out=out)
 
 
 class SlicedFront(nn.Module):

@@ -54,12 +54,13 @@ class ConvAct(nn.Module):
 
 
 class TinyResBlock(nn.Module):
-    """in_conv halves the width, mid_conv keeps it; output = cat(mid, in)."""
+    """in_conv narrows to `k` (default half the width), mid_conv keeps it; output = cat(mid, in)."""
 
-    def __init__(self, c: int):
+    def __init__(self, c: int, k: int | None = None):
         super().__init__()
-        self.in_conv = ConvAct(c, c // 2)
-        self.mid_conv = ConvAct(c // 2, c // 2)
+        k = c // 2 if k is None else k
+        self.in_conv = ConvAct(c, k)
+        self.mid_conv = ConvAct(k, k)
 
     def forward(self, x, m=None):
         a = self.in_conv(x, m)
@@ -67,11 +68,22 @@ class TinyResBlock(nn.Module):
 
 
 class CspStage(nn.Module):
-    def __init__(self, c: int, num_res: int, stride: int):
+    """in_conv (with the stage's stride), residual blocks, res_out_conv; output = cat(res_out, in).
+
+    NanoDet-g's stages keep one width `c` throughout; the channel-sliced ARAC
+    levels (levels.py) give the input, block and output widths separately.
+    """
+
+    def __init__(self, c: int, num_res: int, stride: int, *, cin: int | None = None, block_width: int | None = None, out: int | None = None):
         super().__init__()
-        self.in_conv = ConvAct(c, c, stride=stride)
-        self.res_blocks = nn.ModuleList(TinyResBlock(c) for _ in range(num_res))
-        self.res_out_conv = ConvAct(c, c)
+        self.in_conv = ConvAct(c if cin is None else cin, c, stride=stride)
+        bw = c // 2 if block_width is None else block_width
+        self.res_blocks = nn.ModuleList()
+        ws = c
+        for _ in range(num_res):
+            self.res_blocks.append(TinyResBlock(ws, bw))
+            ws = 2 * bw
+        self.res_out_conv = ConvAct(ws, c if out is None else out)
         self.stride = stride
 
     def forward(self, x, m=None):

@@ -125,11 +125,3 @@ export function gatherRects(image: Float32Array, width: number, height: number, 
   });
   return { images, masks };
 }
-
-/** Does this rectangle of tiles cover every tile in `want` and nothing else? (used for merging) */
-export function tilesEqual(a: readonly Tile[], b: readonly Tile[]): boolean {
-  return a.length === b.length && a.every((t, i) => {
-    const u = b[i];
-    return u !== undefined && t.x === u.x && t.y === u.y && t.w === u.w && t.h === u.h && t.col === u.col && t.row === u.row;
-  });
-}

@@ -15,11 +15,23 @@ import { boundingWindow, gatherRects, makeTiles, tileWindows, type Grid, type Re
 import type { HeadOutput } from '../detect/decode.js';
 import type { ModelRunner, Outputs, Tensor } from '../inference/tensor.js';
 import { InputError } from '../core/errors.js';
+import type { Detection } from '../core/types.js';
+import { area, planLevelWindows } from './windows.js';
 
-/** Per-tile level: 0 = full width ... 1 = skip (reuse cached features). */
+/** Per-tile level: 0 = full width ... 1 = skip (reuse cached results). */
 export interface TilePlan {
   grid: Grid;
   levels: readonly number[];
+  /**
+   * How the network past the split runs (default 'stitched'):
+   * - 'stitched': exact. Active tiles run the front in halo'd windows, skipped
+   *   tiles reuse cached split features, and the cross-tile rest runs over the
+   *   whole stitched map every frame (its cost is fixed, about two thirds).
+   * - 'windowed': approximate. The whole network runs on context windows
+   *   around the active tiles and only their head cells are kept; skipped
+   *   tiles reuse cached head outputs. Cost follows the active area.
+   */
+  path?: 'stitched' | 'windowed';
 }
 
 export interface LevelCall {
@@ -32,7 +44,7 @@ export interface LevelCall {
   kind: WindowKind;
 }
 
-export type WindowKind = 'tiles' | 'bbox' | 'frame';
+export type WindowKind = 'tiles' | 'bbox' | 'frame' | 'window';
 
 /**
  * How one level's active tiles run, chosen by pixels to compute (the front's
@@ -61,6 +73,15 @@ export function planWindows(group: readonly Tile[], all: readonly Tile[], width:
   return separate;
 }
 
+/** One window's head outputs (window pixels) and the tiles whose detections it refreshes. */
+export interface WindowHeads {
+  rect: Rect;
+  level: number;
+  keep: number[];
+  heads: HeadOutput[];
+}
+
+
 export interface ExecStats {
   tiles: number;
   computedTiles: number;
@@ -72,11 +93,25 @@ export interface ExecStats {
 }
 
 /**
- * One camera's cached stride-8 features: the last computed value of every
- * cell. Keyed by input size so a size change never mixes maps.
+ * One camera's cached results: the last computed value of every stride-8
+ * split-feature cell and of every head cell. Keyed by input size so a size
+ * change never mixes maps.
  */
 export class FeatureCache {
   private maps = new Map<string, Float32Array>();
+  private tileDets = new Map<string, Detection[][]>();
+
+  /**
+   * Windowed path: each tile's detections (model-input pixels, centre in the
+   * tile) from the last frame that computed it; undefined until a frame ran.
+   */
+  tileDetections(width: number, height: number, grid: Grid): Detection[][] | undefined {
+    return this.tileDets.get(`${width}x${height}/${grid.cols}x${grid.rows}`);
+  }
+
+  setTileDetections(width: number, height: number, grid: Grid, dets: Detection[][]): void {
+    this.tileDets.set(`${width}x${height}/${grid.cols}x${grid.rows}`, dets);
+  }
 
   get(width: number, height: number, channels: number, stride: number): Float32Array {
     const key = `${width}x${height}`;
@@ -88,8 +123,17 @@ export class FeatureCache {
     return m;
   }
 
+  /** An independent copy (oracle probes run on it). */
+  clone(): FeatureCache {
+    const c = new FeatureCache();
+    for (const [k, v] of this.maps) c.maps.set(k, v.slice());
+    for (const [k, v] of this.tileDets) c.tileDets.set(k, v.map((d) => [...d]));
+    return c;
+  }
+
   clear(): void {
     this.maps.clear();
+    this.tileDets.clear();
   }
 }
 
@@ -100,34 +144,122 @@ export interface ExecutorOptions {
    * its own halo'd window: the exactness tests use that.
    */
   merge?: boolean;
+  /** Windowed path: context around each active tile, px (a multiple of 32). Default 32. */
+  windowHalo?: number;
+  /** Windowed path: one model call's fixed cost as a fraction of a whole frame's compute. Default 0.04. */
+  callFraction?: number;
 }
 
 export class AracExecutor {
   private readonly split: ModelPack['manifest']['arac']['split'];
   private readonly levelCost: Map<number, number>;
   private readonly computeLevels: Set<number>;
+  /** The front's share of the unsplit network's MACs (parts up to the split). */
+  private readonly frontShare: number;
 
   constructor(private readonly runner: ModelRunner, private readonly pack: ModelPack, private readonly opts: ExecutorOptions = {}) {
     this.split = pack.manifest.arac.split;
     // A tile's work at a level: its front's MACs relative to full width (skip costs nothing).
     this.levelCost = new Map(pack.manifest.arac.levels.map((l) => [l.c, l.kind === 'skip' ? 0 : (l.macsFraction ?? l.widthFraction ** 2)]));
     this.computeLevels = new Set(pack.manifest.arac.levels.filter((l) => l.kind === 'compute').map((l) => l.c));
+    // Without a MACs table, NanoDet-g's measured split (stem..stage2 = 0.32) is the fallback.
+    const parts = pack.manifest.macs?.parts ?? [];
+    const cut = parts.findIndex((p) => p.part === this.split.after);
+    this.frontShare = cut < 0 ? 0.32 : parts.slice(0, cut + 1).reduce((a, p) => a + p.share, 0);
   }
 
-  /** Model names this executor will ask the runner for. */
-  async run(image: Float32Array, width: number, height: number, plan: TilePlan, cache: FeatureCache): Promise<{ heads: HeadOutput[]; stats: ExecStats }> {
-    const tiles = makeTiles(width, height, plan.grid);
-    if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
-    const { stride, channels, halo } = this.split;
-    const features = cache.get(width, height, channels, stride);
-
+  private groupByLevel(levels: readonly number[], tiles: readonly Tile[]): Map<number, Tile[]> {
     const byLevel = new Map<number, Tile[]>();
-    plan.levels.forEach((lvl, i) => {
+    levels.forEach((lvl, i) => {
       if (lvl >= 1) return;
       if (!this.computeLevels.has(lvl)) throw new InputError(`tile ${i}: level ${lvl} is not in the model pack (have ${[...this.computeLevels].join(', ')}, 1)`);
       const t = tiles[i] as Tile;
       byLevel.set(lvl, [...(byLevel.get(lvl) ?? []), t]);
     });
+    return byLevel;
+  }
+
+  /** The unsplit model on the whole frame: refreshes every feature and head cell. */
+  private async runFrame(image: Float32Array, width: number, height: number, tiles: readonly Tile[], cache: FeatureCache): Promise<{ heads: HeadOutput[]; stats: ExecStats }> {
+    const t0 = performance.now();
+    const out = await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } });
+    const f = out['features'];
+    if (!f) throw new InputError('the unsplit model returned no "features" output');
+    cache.get(width, height, this.split.channels, this.split.stride).set(f.data);
+    const heads = headsFrom(out, this.pack.manifest.decoding.strides);
+    const calls: LevelCall[] = [{ level: 0, batch: 1, tiles: tiles.map((t) => t.index), kind: 'frame' }];
+    return { heads, stats: { tiles: tiles.length, computedTiles: tiles.length, workFraction: 1, calls, frontMs: 0, restMs: performance.now() - t0 } };
+  }
+
+  /**
+   * The windowed path (TilePlan.path 'windowed'): per-window head outputs for
+   * the detector to decode and merge with the tiles' cached detections.
+   */
+  async runWindowed(image: Float32Array, width: number, height: number, plan: TilePlan, cache: FeatureCache): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
+    const tiles = makeTiles(width, height, plan.grid);
+    if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
+    const halo = this.opts.windowHalo ?? 32;
+    const frameArea = width * height;
+    const callPixels = (this.opts.callFraction ?? 0.04) * frameArea;
+    const byLevel = this.groupByLevel(plan.levels, tiles);
+    const plans = [...byLevel].map(([level, group]) => ({ level, windows: planLevelWindows(group, tiles, plan.levels, width, height, halo, callPixels) }));
+    if (plans.some((p) => p.level === 0 && p.windows.some((w) => area(w.rect) === frameArea))) {
+      const r = await this.runFrame(image, width, height, tiles, cache);
+      return { windows: [{ rect: { x: 0, y: 0, w: width, h: height }, level: 0, keep: tiles.map((t) => t.index), heads: r.heads }], stats: r.stats };
+    }
+
+    const windows: WindowHeads[] = [];
+    const strides = this.pack.manifest.decoding.strides;
+    const calls: LevelCall[] = [];
+    const fresh = new Map<number, number>();
+    let work = 0;
+    let frontMs = 0;
+    let restMs = 0;
+    for (const p of plans) {
+      // Windows of one size batch into one call.
+      const bySize = new Map<string, typeof p.windows>();
+      for (const w of p.windows) bySize.set(`${w.rect.w}x${w.rect.h}`, [...(bySize.get(`${w.rect.w}x${w.rect.h}`) ?? []), w]);
+      for (const batch of bySize.values()) {
+        const rects = batch.map((w) => w.rect);
+        const r0 = rects[0] as Rect;
+        const { images, masks } = gatherRects(image, width, height, rects);
+        const t0 = performance.now();
+        let out: Outputs;
+        if (p.level === 0) {
+          out = await this.runner.run('full', { image: { data: images, dims: [rects.length, 3, r0.h, r0.w] } });
+          restMs += performance.now() - t0;
+        } else {
+          const front = await this.runner.run(`front:${p.level}`, {
+            image: { data: images, dims: [rects.length, 3, r0.h, r0.w] },
+            mask: { data: masks, dims: [rects.length, 1, r0.h, r0.w] },
+          });
+          const f = front['features'];
+          if (!f) throw new InputError('front model returned no "features" output');
+          const t1 = performance.now();
+          frontMs += t1 - t0;
+          out = await this.runner.run('rest', { features: f });
+          restMs += performance.now() - t1;
+        }
+        const heads = headsFrom(out, strides);
+        batch.forEach((w, b) => {
+          windows.push({ rect: w.rect, level: p.level, keep: w.keep.map((t) => t.index), heads: sliceBatch(heads, b, batch.length) });
+          for (const t of w.keep) fresh.set(t.index, Math.min(fresh.get(t.index) ?? 1, p.level));
+        });
+        const levelCost = this.levelCost.get(p.level) ?? 1;
+        work += (rects.reduce((a, r) => a + area(r), 0) / frameArea) * (this.frontShare * levelCost + (1 - this.frontShare));
+        calls.push({ level: p.level, batch: rects.length, tiles: batch.flatMap((w) => w.keep.map((t) => t.index)), kind: 'window' });
+      }
+    }
+    return { windows, stats: { tiles: tiles.length, computedTiles: fresh.size, workFraction: work, calls, frontMs, restMs } };
+  }
+
+  /** The stitched path (exact): the whole frame's head outputs. */
+  async run(image: Float32Array, width: number, height: number, plan: TilePlan, cache: FeatureCache): Promise<{ heads: HeadOutput[]; stats: ExecStats }> {
+    const tiles = makeTiles(width, height, plan.grid);
+    if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
+    const { stride, channels, halo } = this.split;
+    const features = cache.get(width, height, channels, stride);
+    const byLevel = this.groupByLevel(plan.levels, tiles);
 
     const calls: LevelCall[] = [];
     const t0 = performance.now();
@@ -135,15 +267,7 @@ export class AracExecutor {
     const plans = [...byLevel].map(([level, group]) => ({ level, ...planWindows(group, tiles, width, height, halo, merge) }));
     // A level-0 window as large as the frame: the unsplit model does that work and the rest in one call,
     // and its split-point output refreshes every tile's cache.
-    if (plans.some((p) => p.level === 0 && p.kind === 'frame')) {
-      const out = await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } });
-      const f = out['features'];
-      if (!f) throw new InputError('the unsplit model returned no "features" output');
-      features.set(f.data);
-      const heads = headsFrom(out, this.pack.manifest.decoding.strides);
-      calls.push({ level: 0, batch: 1, tiles: tiles.map((t) => t.index), kind: 'frame' });
-      return { heads, stats: { tiles: tiles.length, computedTiles: tiles.length, workFraction: 1, calls, frontMs: 0, restMs: performance.now() - t0 } };
-    }
+    if (plans.some((p) => p.level === 0 && p.kind === 'frame')) return this.runFrame(image, width, height, tiles, cache);
     const fresh = new Map<number, number>(); // tile index -> level it was computed at this frame
     for (const p of plans) {
       const { images, masks } = gatherRects(image, width, height, p.windows);
@@ -203,4 +327,13 @@ function scatter(f: Tensor, b: number, win: Rect, keep: Rect, stride: number, ds
       dst.set(f.data.subarray(s, s + kw), dstPlane + (ky + r) * W + kx);
     }
   }
+}
+
+/** Batch entry `b` of `n` in a window call's head outputs (views, no copy). */
+function sliceBatch(heads: readonly HeadOutput[], b: number, n: number): HeadOutput[] {
+  return heads.map((h) => {
+    const cls = h.cls.length / n;
+    const reg = h.reg.length / n;
+    return { stride: h.stride, cls: h.cls.subarray(b * cls, (b + 1) * cls), reg: h.reg.subarray(b * reg, (b + 1) * reg) };
+  });
 }

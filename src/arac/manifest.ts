@@ -91,7 +91,16 @@ export const manifestSchema = z.object({
       })),
     })).min(1),
   }),
-  macs: z.unknown().optional(),
+  /** MACs per network part at one input size (the executor weighs work with the shares). */
+  macs: z
+    .object({
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      total: z.number().positive(),
+      parts: z.array(z.object({ part: z.string(), macs: z.number().nonnegative(), share: z.number().min(0).max(1) }).strict()).min(1),
+    })
+    .strict()
+    .optional(),
   files: z.array(fileSchema).min(1),
 });
 

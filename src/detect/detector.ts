@@ -3,7 +3,9 @@
  * ARAC executor) -> GFL decode -> class-aware NMS -> scale to source.
  * Holds no ONNX Runtime state of its own: it talks to a ModelRunner.
  */
-import { AracExecutor, FeatureCache, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan } from '../arac/executor.js';
+import { AracExecutor, FeatureCache, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan, type WindowHeads } from '../arac/executor.js';
+import { makeTiles } from '../arac/geometry.js';
+import { bucketByTile } from '../arac/labeling.js';
 import type { ModelPack } from '../arac/manifest.js';
 import { InputError } from '../core/errors.js';
 import { scaleBox } from '../core/geometry.js';
@@ -87,6 +89,12 @@ export class Detector {
     const t0 = performance.now();
     const image = toTensor(frame.data, width, height, m.input);
     const t1 = performance.now();
+    if (mode.kind === 'arac' && mode.plan.path === 'windowed') {
+      const r = await this.executor.runWindowed(image, width, height, mode.plan, mode.cache);
+      const t2 = performance.now();
+      const detections = this.mergeWindows(r.windows, frame, mode.plan, mode.cache);
+      return { detections, heads: [], preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: performance.now() - t2, arac: r.stats };
+    }
     let heads: HeadOutput[];
     let arac: ExecStats | undefined;
     if (mode.kind === 'full') {
@@ -97,16 +105,24 @@ export class Detector {
       arac = r.stats;
     }
     const t2 = performance.now();
-    const detections = this.postprocess(heads, frame);
+    const raw = this.decode(heads, width, height);
+    // Every tile now shows this frame: a later windowed frame's skipped tiles start from it.
+    if (mode.kind === 'arac') mode.cache.setTileDetections(width, height, mode.plan.grid, bucketByCentre(raw, makeTiles(width, height, mode.plan.grid)));
+    const detections = this.toSource(raw, frame);
     const t3 = performance.now();
     return { detections, heads, preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: t3 - t2, ...(arac ? { arac } : {}) };
   }
 
   postprocess(heads: readonly HeadOutput[], frame: Omit<FrameInput, 'data'>): Detection[] {
+    return this.toSource(this.decode(heads, frame.width, frame.height), frame);
+  }
+
+  /** Decode + class-aware NMS, boxes in model-input pixels of the given (window) size. */
+  private decode(heads: readonly HeadOutput[], width: number, height: number): Detection[] {
     const m = this.pack.manifest;
     const raw = decodeHeads(heads, {
-      inputWidth: frame.width,
-      inputHeight: frame.height,
+      inputWidth: width,
+      inputHeight: height,
       numClasses: m.decoding.numClasses,
       regMax: m.decoding.regMax,
       centerOffset: m.decoding.centerOffset,
@@ -114,9 +130,38 @@ export class Detector {
       labels: m.classes,
       ...(this.classFilter ? { classFilter: this.classFilter } : {}),
     });
-    const sx = frame.srcWidth / frame.width;
-    const sy = frame.srcHeight / frame.height;
-    return nms(raw, this.options.nmsIou, this.options.maxDetections).map((d) => ({ ...d, ...scaleBox(d, sx, sy) }));
+    return nms(raw, this.options.nmsIou, this.options.maxDetections);
   }
 
+  private toSource(dets: readonly Detection[], frame: Omit<FrameInput, 'data'>): Detection[] {
+    const sx = frame.srcWidth / frame.width;
+    const sy = frame.srcHeight / frame.height;
+    return dets.map((d) => ({ ...d, ...scaleBox(d, sx, sy) }));
+  }
+
+  /**
+   * Windowed path: a computed tile shows the detections of its window whose
+   * centre lies in it; a skipped tile shows what it showed when last
+   * computed. A final NMS merges an object seen by two neighbouring windows.
+   */
+  private mergeWindows(windows: readonly WindowHeads[], frame: Omit<FrameInput, 'data'>, plan: TilePlan, cache: FeatureCache): Detection[] {
+    const { width, height } = frame;
+    const tiles = makeTiles(width, height, plan.grid);
+    const perTile = cache.tileDetections(width, height, plan.grid)?.map((d) => [...d]) ?? tiles.map(() => []);
+    for (const w of windows) {
+      const dets = this.decode(w.heads, w.rect.w, w.rect.h).map((d) => ({ ...d, x: d.x + w.rect.x, y: d.y + w.rect.y }));
+      const buckets = bucketByCentre(dets, tiles);
+      for (const i of w.keep) perTile[i] = buckets[i] ?? [];
+    }
+    // A skipped tile shows what the camera showed there, so the cache keeps the merged result.
+    const merged = nms(perTile.flat(), this.options.nmsIou, this.options.maxDetections);
+    cache.setTileDetections(width, height, plan.grid, bucketByCentre(merged, tiles));
+    return this.toSource(merged, frame);
+  }
+
+}
+
+/** Detections grouped by the tile holding their centre (every detection lands in one tile). */
+function bucketByCentre(dets: readonly Detection[], tiles: readonly { x: number; y: number; w: number; h: number }[]): Detection[][] {
+  return bucketByTile(dets, tiles, -Infinity);
 }

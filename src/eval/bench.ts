@@ -106,7 +106,7 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
   const wantRef = !cached && !(o.strategies.includes('full') && !o.realtime);
   const unpaced = o.realtime ? [] : [...o.strategies];
   if (wantRef) unpaced.push('full#reference');
-  const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / fps, paced: false };
+  const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / fps, paced: false, minScore: o.minScore };
   const procs = unpaced.map((s) => new FrameProcessor(createStrategy(s.split('#')[0] as string), pool, `${vi}:${s}`, info, o.log));
   const frames: FrameRecord[][] = unpaced.map(() => []);
   const busy = unpaced.map(() => 0);

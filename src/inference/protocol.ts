@@ -25,6 +25,11 @@ export interface DetectRequest {
   srcHeight: number;
   mode: 'full' | 'arac';
   plan?: TilePlan;
+  /**
+   * Probe runs (the oracle) leave the camera's cache as it was: 'empty' runs
+   * against a fresh cache, 'copy' against a copy of the camera's.
+   */
+  scratch?: 'empty' | 'copy';
 }
 
 export interface DetectReply {

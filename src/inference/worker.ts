@@ -57,6 +57,7 @@ async function handle(msg: ToWorker): Promise<void> {
     const frame = { data: new Uint8Array(req.data), width: req.width, height: req.height, srcWidth: req.srcWidth, srcHeight: req.srcHeight };
     let cache = caches.get(req.cameraId);
     if (!cache) caches.set(req.cameraId, (cache = new FeatureCache()));
+    if (req.scratch) cache = req.scratch === 'copy' ? cache.clone() : new FeatureCache();
     const res = await detector.detect(frame, req.mode === 'arac' && req.plan ? { kind: 'arac', plan: req.plan, cache } : { kind: 'full' });
     send({
       type: 'result',

@@ -32,7 +32,7 @@ export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Ob
     onDrop: (f, reason) => o.onDrop(f, reason),
     ctx: {
       info: o.info,
-      detect: (image, mode, plan) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}) }),
+      detect: (image, mode, plan, opts) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}), ...(opts?.scratch ? { scratch: opts.scratch } : {}) }),
       predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],
     },
     track: (dets, tsMs, result) => {

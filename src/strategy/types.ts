@@ -27,12 +27,14 @@ export interface StreamInfo {
   frameIntervalMs: number;
   /** True when frames arrive in real time (live cameras, --realtime): deadlines count from capture. */
   paced: boolean;
+  /** The score at which detections count (the report's operating point); the oracle labels tiles at it. */
+  minScore?: number;
 }
 
 export interface StrategyContext {
   info: StreamInfo;
   /** Runs the shared inference pool; `key` isolates ARAC feature caches (per camera, per strategy). */
-  detect(image: DetectorImage, mode: 'full' | 'arac', plan?: TilePlan): Promise<DetectReply>;
+  detect(image: DetectorImage, mode: 'full' | 'arac', plan?: TilePlan, opts?: { scratch?: 'empty' | 'copy' }): Promise<DetectReply>;
   /** The camera tracker's predicted boxes for a time (empty when tracking is off). */
   predictTracks(tsMs: number): PredictedTrack[];
 }

@@ -19,9 +19,26 @@ import { progressBar } from '../progress.js';
 
 const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T] [--image FILE] [--json]
 
-Median latency of the unsplit model and of ARAC with every tile at c = 0
-(tiles as separate halo'd windows, one batched call) for grids 2x2, 3x3, 4x4,
-plus the merged uniform plan. Default: 60 runs after 5 warm-up runs.`;
+Median latency of the unsplit model against the ARAC executor:
+- stitched path (exact), every tile at c = 0: tiles as separate halo'd
+  windows (one batched call) for grids 2x2, 3x3, 4x4, and the merged plan;
+  4 of 16 tiles at c = 0 with the rest skipped (the cross-tile rest still
+  runs on the whole frame);
+- windowed path, 4x4 grid, the rest skipped: how latency follows the
+  active tiles (1, 2, 4 in a block at a corner or the centre, 4 apart, 8)
+  and 4 tiles at c = 0.5.
+Default: 60 runs after 5 warm-up runs.`;
+
+/** Windowed rows: name, active tiles of the 4x4 grid (row-major), their level. */
+const WINDOWED: ReadonlyArray<readonly [string, number[], number]> = [
+  ['1/16 c0', [5], 0],
+  ['2/16 c0 adjacent', [5, 6], 0],
+  ['4/16 c0 corner block', [0, 1, 4, 5], 0],
+  ['4/16 c0 centre block', [5, 6, 9, 10], 0],
+  ['4/16 c0 apart', [0, 3, 12, 15], 0],
+  ['8/16 c0 top half', [0, 1, 2, 3, 4, 5, 6, 7], 0],
+  ['4/16 c0.5 centre', [5, 6, 9, 10], 0.5],
+];
 
 export const benchPackCommand: Command = {
   name: 'bench-pack',
@@ -49,10 +66,13 @@ export const benchPackCommand: Command = {
       const split = new AracExecutor(runner, pack, { merge: false });
       const merged = new AracExecutor(runner, pack);
       const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });
+      const active = (on: readonly number[], level: number, p: 'stitched' | 'windowed') => ({ grid: { cols: 4, rows: 4 }, levels: Array.from({ length: 16 }, (_, i) => (on.includes(i) ? level : 1)), path: p });
       const variants: Array<{ name: string; run: () => Promise<unknown> }> = [
         { name: 'full (unsplit)', run: () => runner.run('full', { image: { data: image, dims: [1, 3, size.height, size.width] } }) },
         { name: 'arac c0 merged', run: () => merged.run(image, size.width, size.height, plan(4), new FeatureCache()) },
         ...[2, 3, 4].map((n) => ({ name: `arac c0 ${n}x${n} tiles`, run: () => split.run(image, size.width, size.height, plan(n), new FeatureCache()) })),
+        { name: 'stitched 4/16 c0 block', run: () => merged.run(image, size.width, size.height, active([5, 6, 9, 10], 0, 'stitched'), new FeatureCache()) },
+        ...WINDOWED.map(([name, on, level]) => ({ name: `windowed ${name}`, run: () => merged.runWindowed(image, size.width, size.height, active(on, level, 'windowed'), new FeatureCache()) })),
       ];
       const times = variants.map(() => [] as number[]);
       const bar = progressBar('bench-pack', runs + 5);
@@ -74,8 +94,8 @@ export const benchPackCommand: Command = {
         console.log(JSON.stringify({ size, threads, runs, rows }, null, 2));
       } else {
         console.log(`input ${size.width}x${size.height}, ${threads} threads, ${runs} runs after 5 warm-up, interleaved`);
-        console.log('variant                  median ms   p95 ms   x full');
-        for (const r of rows) console.log(`${r.variant.padEnd(24)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
+        console.log('variant                            median ms   p95 ms   x full');
+        for (const r of rows) console.log(`${r.variant.padEnd(34)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
       }
     } finally {
       await runner.close();

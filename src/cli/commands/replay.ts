@@ -3,6 +3,7 @@
  * pipeline, scored against the reference and the labels. One module: bench
  * is replay over several strategies and videos, interleaved.
  */
+import { DEFAULT_TRACKER_OPTIONS } from '../../track/tracker.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -89,7 +90,9 @@ async function writeOutputs(res: BenchResult, c: Common, single: boolean): Promi
 const common = {
   gt: { type: 'string' },
   realtime: { type: 'boolean', default: false },
-  'min-score': { type: 'string', default: '0.35' },
+  // The tracker publishes every detection at or above its high threshold and weaker ones only
+  // when they extend a track: scoring at that threshold compares detectors, not track histories.
+  'min-score': { type: 'string', default: String(DEFAULT_TRACKER_OPTIONS.highThresh) },
   json: { type: 'string' },
   size: { type: 'string' },
   threads: { type: 'string' },

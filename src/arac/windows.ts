@@ -1,0 +1,89 @@
+/**
+ * Window planning for the windowed ARAC path (pure functions).
+ *
+ * NanoDet's deep layers see the whole frame (stage 4: 783 px receptive field,
+ * and the PAN lifts stride-32 features back to stride 8), so no exact split
+ * lets the cross-tile part's cost follow the active tiles. The windowed path
+ * trades exactness for that: the whole network runs on windows around the
+ * active tiles (tile + `halo` context, clipped to the frame), and only the
+ * head cells inside the active tiles are kept; every other cell keeps its
+ * cached head output. What that costs in accuracy is measured by `neulens
+ * bench` (arac-oracle, arac), not assumed.
+ *
+ * Windows of one level are merged greedily while the merged box computes no
+ * more pixels than the two apart plus one call's fixed overhead (expressed as
+ * pixels): neighbouring tiles then share their context.
+ */
+import { boundingWindow, type Rect, type Tile } from './geometry.js';
+
+export interface PlannedWindow {
+  rect: Rect;
+  /** Tiles of this level the window was made for. */
+  tiles: Tile[];
+}
+
+export const area = (r: Rect): number => r.w * r.h;
+
+/**
+ * Greedy pairwise merge of the tiles' context windows. `callPixels` is one
+ * model call's fixed cost expressed as pixels of compute (merging two
+ * windows saves a call).
+ */
+export function mergeWindows(tiles: readonly Tile[], halo: number, width: number, height: number, callPixels: number): PlannedWindow[] {
+  const wins: PlannedWindow[] = tiles.map((t) => ({ rect: boundingWindow([t], halo, width, height), tiles: [t] }));
+  for (;;) {
+    let best: { i: number; j: number; gain: number; rect: Rect } | undefined;
+    for (let i = 0; i < wins.length; i++) {
+      for (let j = i + 1; j < wins.length; j++) {
+        const a = wins[i] as PlannedWindow;
+        const b = wins[j] as PlannedWindow;
+        const rect = boundingWindow([...a.tiles, ...b.tiles], halo, width, height);
+        // Touching tiles (corners too) always share a window: an object across their border must be seen whole.
+        const gain = touching(a.tiles, b.tiles) ? Infinity : area(a.rect) + area(b.rect) + callPixels - area(rect);
+        if (gain >= 0 && (!best || gain > best.gain)) best = { i, j, gain, rect };
+      }
+    }
+    if (!best) return wins;
+    const a = wins[best.i] as PlannedWindow;
+    const b = wins[best.j] as PlannedWindow;
+    wins.splice(best.j, 1);
+    wins[best.i] = { rect: best.rect, tiles: [...a.tiles, ...b.tiles] };
+  }
+}
+
+/** True when the rect is the whole frame. */
+export const isFrame = (r: Rect, width: number, height: number): boolean => r.x === 0 && r.y === 0 && r.w === width && r.h === height;
+
+/** Tiles wholly inside a rect. */
+export function tilesInside(rect: Rect, tiles: readonly Tile[]): Tile[] {
+  return tiles.filter((t) => t.x >= rect.x && t.y >= rect.y && t.x + t.w <= rect.x + rect.w && t.y + t.h <= rect.y + rect.h);
+}
+
+/**
+ * One level's windows for a frame, and which tiles each one refreshes: its
+ * own tiles, plus tiles planned as skipped that lie wholly inside its core
+ * (the box of its own tiles, without context): those get fresh results for
+ * free. Tiles planned at another compute level are never overwritten.
+ */
+export function planLevelWindows(
+  group: readonly Tile[],
+  all: readonly Tile[],
+  levels: readonly number[],
+  width: number,
+  height: number,
+  halo: number,
+  callPixels: number,
+): Array<{ rect: Rect; keep: Tile[] }> {
+  return mergeWindows(group, halo, width, height, callPixels).map((w) => {
+    const core = boundingWindow(w.tiles, 0, width, height);
+    const own = new Set(w.tiles.map((t) => t.index));
+    const freeRiders = tilesInside(core, all).filter((t) => !own.has(t.index) && (levels[t.index] ?? 1) >= 1);
+    const keep = isFrame(w.rect, width, height) ? all.filter((t) => own.has(t.index) || (levels[t.index] ?? 1) >= 1) : [...w.tiles, ...freeRiders];
+    return { rect: w.rect, keep: keep.sort((a, b) => a.index - b.index) };
+  });
+}
+
+/** True when some tile of `a` shares an edge or a corner with some tile of `b`. */
+export function touching(a: readonly Tile[], b: readonly Tile[]): boolean {
+  return a.some((s) => b.some((t) => s.x <= t.x + t.w && t.x <= s.x + s.w && s.y <= t.y + t.h && t.y <= s.y + s.h));
+}

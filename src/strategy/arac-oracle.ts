@@ -1,0 +1,79 @@
+/**
+ * `arac-oracle`: each tile's level from the labeling rule against the
+ * reference — the upper bound a compression controller can reach on this
+ * executor. Per frame it runs the unsplit model (the reference) and every
+ * compute level on the whole frame, against throwaway caches so the
+ * camera's cached tiles stay what the plan made them; the labeled plan is
+ * then probed (see below) and runs through the windowed executor. Only that
+ * last call is the strategy's detector time: the probes are what the oracle
+ * knows for free.
+ */
+import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
+import { bucketByTile, bucketMatches, DEFAULT_LABELING, labelTiles } from '../arac/labeling.js';
+import type { Detection, Frame } from '../core/types.js';
+import type { Strategy, StrategyContext, StrategyResult } from './types.js';
+
+export class AracOracleStrategy implements Strategy {
+  readonly name: string;
+  readonly models = 'arac' as const;
+  /** What the camera showed last: a skipped tile shows these. */
+  private last: Detection[] = [];
+  private tiles: { key: string; tiles: Tile[] } | undefined;
+
+  constructor(private readonly grid: Grid = { cols: 4, rows: 4 }) {
+    this.name = 'arac-oracle' + (grid.cols === 4 && grid.rows === 4 ? '' : `:${grid.cols}x${grid.rows}`);
+  }
+
+  async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
+    const image = { data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight };
+    const key = `${frame.width}x${frame.height}`;
+    if (this.tiles?.key !== key) this.tiles = { key, tiles: makeTiles(frame.width, frame.height, this.grid) };
+    const tiles = this.tiles.tiles;
+    const sx = frame.srcWidth / frame.width;
+    const sy = frame.srcHeight / frame.height;
+    const rects = tiles.map((t) => ({ x: t.x * sx, y: t.y * sy, w: t.w * sx, h: t.h * sy }));
+
+    const reference = (await ctx.detect(image, 'full')).detections;
+    const candidates = [{ level: 1, detections: this.last }];
+    for (const level of ctx.info.computeLevels) {
+      if (level === 0) continue;
+      const uniform = { grid: this.grid, levels: tiles.map(() => level), path: 'windowed' as const };
+      candidates.push({ level, detections: (await ctx.detect(image, 'arac', uniform, { scratch: 'empty' })).detections });
+    }
+    const o = { ...DEFAULT_LABELING, minScore: ctx.info.minScore ?? DEFAULT_LABELING.minScore };
+    let levels = labelTiles(rects, reference, candidates, o);
+    // The candidates saw the whole frame; the plan runs in windows, whose cut context can
+    // change a detection. Probe the plan on a copy of the camera's cache; tiles that differ
+    // from the reference try each compute level in the plan's real context (most compressed
+    // first) and keep the first that matches.
+    const refs = bucketByTile(reference, rects, o.minScore);
+    const probe = async (lv: readonly number[]): Promise<boolean[]> => {
+      const got = bucketByTile((await ctx.detect(image, 'arac', { grid: this.grid, levels: lv, path: 'windowed' }, { scratch: 'copy' })).detections, rects, o.minScore);
+      return rects.map((_, t) => bucketMatches(got[t] as Detection[], refs[t] as Detection[], o.iou));
+    };
+    if (levels.some((l) => l > 0)) {
+      const ok = await probe(levels);
+      let open = rects.map((_, t) => t).filter((t) => !ok[t]);
+      const fixed = [...levels];
+      for (const level of [...ctx.info.computeLevels].sort((a, b) => b - a)) {
+        if (open.length === 0) break;
+        const trial = levels.map((l, t) => (open.includes(t) ? level : l));
+        const res = await probe(trial);
+        for (const t of open) if (res[t]) fixed[t] = level;
+        open = open.filter((t) => !res[t]);
+      }
+      // Still wrong at every level: the window's cut context itself is the cause, and only the
+      // whole frame (every tile at 0: the unsplit model) reproduces the reference.
+      levels = open.length > 0 ? levels.map(() => 0) : fixed;
+    }
+    const plan = { grid: this.grid, levels, path: 'windowed' as const };
+    const r = await ctx.detect(image, 'arac', plan);
+    this.last = r.detections;
+    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { mode: 'arac', grid: this.grid, levels } };
+  }
+
+  reset(): void {
+    this.last = [];
+    this.tiles = undefined;
+  }
+}

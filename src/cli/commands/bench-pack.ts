@@ -15,6 +15,7 @@ import { readStill } from '../../ingest/still.js';
 import { parseNumber, parseSize } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { quantile } from '../../eval/stats.js';
+import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 
 const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T] [--image FILE] [--json]
@@ -75,11 +76,13 @@ export const benchPackCommand: Command = {
         ...WINDOWED.map(([name, on, level]) => ({ name: `windowed ${name}`, run: () => merged.runWindowed(image, size.width, size.height, active(on, level, 'windowed'), new FeatureCache()) })),
       ];
       const times = variants.map(() => [] as number[]);
+      const rand = seededRandom(1);
       const bar = progressBar('bench-pack', runs + 5);
       for (let r = 0; r < runs + 5; r++) {
-        // Rotate the order each round so no variant always follows the same one.
-        for (let k = 0; k < variants.length; k++) {
-          const i = (k + r) % variants.length;
+        // A fresh random order each round: a call's time depends on what ran just before it
+        // (ORT re-plans memory when shapes change), and a fixed cyclic order would always
+        // give a variant the same predecessor.
+        for (const i of shuffled(variants.length, rand)) {
           const v = variants[i] as (typeof variants)[number];
           const t0 = performance.now();
           await v.run();

@@ -16,7 +16,7 @@ import type { HeadOutput } from '../detect/decode.js';
 import type { ModelRunner, Outputs, Tensor } from '../inference/tensor.js';
 import { InputError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
-import { area, planLevelWindows } from './windows.js';
+import { area, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from './windows.js';
 
 /** Per-tile level: 0 = full width ... 1 = skip (reuse cached results). */
 export interface TilePlan {
@@ -144,9 +144,9 @@ export interface ExecutorOptions {
    * its own halo'd window: the exactness tests use that.
    */
   merge?: boolean;
-  /** Windowed path: context around each active tile, px (a multiple of 32). Default 32. */
+  /** Windowed path: context around each active tile, px (a multiple of 32). Default DEFAULT_WINDOW_HALO. */
   windowHalo?: number;
-  /** Windowed path: one model call's fixed cost as a fraction of a whole frame's compute. Default 0.04. */
+  /** Windowed path: one model call's fixed cost as a fraction of a whole frame's compute. Default DEFAULT_CALL_FRACTION. */
   callFraction?: number;
 }
 
@@ -179,6 +179,11 @@ export class AracExecutor {
     return byLevel;
   }
 
+  /** Window geometry of the windowed path at one input size (the DEMUX cost model prices plans with it). */
+  windowGeometry(width: number, height: number): WindowGeometry {
+    return { width, height, halo: this.opts.windowHalo ?? DEFAULT_WINDOW_HALO, callFraction: this.opts.callFraction ?? DEFAULT_CALL_FRACTION };
+  }
+
   /** The unsplit model on the whole frame: refreshes every feature and head cell. */
   private async runFrame(image: Float32Array, width: number, height: number, tiles: readonly Tile[], cache: FeatureCache): Promise<{ heads: HeadOutput[]; stats: ExecStats }> {
     const t0 = performance.now();
@@ -198,11 +203,9 @@ export class AracExecutor {
   async runWindowed(image: Float32Array, width: number, height: number, plan: TilePlan, cache: FeatureCache): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
     const tiles = makeTiles(width, height, plan.grid);
     if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
-    const halo = this.opts.windowHalo ?? 32;
     const frameArea = width * height;
-    const callPixels = (this.opts.callFraction ?? 0.04) * frameArea;
-    const byLevel = this.groupByLevel(plan.levels, tiles);
-    const plans = [...byLevel].map(([level, group]) => ({ level, windows: planLevelWindows(group, tiles, plan.levels, width, height, halo, callPixels) }));
+    this.groupByLevel(plan.levels, tiles); // validates the levels
+    const plans = planWindowed(plan.levels, tiles, this.windowGeometry(width, height));
     if (plans.some((p) => p.level === 0 && p.windows.some((w) => area(w.rect) === frameArea))) {
       const r = await this.runFrame(image, width, height, tiles, cache);
       return { windows: [{ rect: { x: 0, y: 0, w: width, h: height }, level: 0, keep: tiles.map((t) => t.index), heads: r.heads }], stats: r.stats };

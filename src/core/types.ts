@@ -17,6 +17,12 @@ export interface Detection extends Box {
   score: number;
   /** Set by the tracker; absent on raw detector output. */
   trackId?: number;
+  /**
+   * The box comes from an ARAC tile skipped this frame: what the tile showed
+   * when it was last computed. The tracker must not take it as a new
+   * measurement (it would read a moving object as stopped).
+   */
+  stale?: boolean;
 }
 
 /**

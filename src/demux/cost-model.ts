@@ -21,6 +21,8 @@
  * slower) is learned too without forgetting what recent plans did not touch.
  */
 import type { TilePlan } from '../arac/executor.js';
+import type { Tile } from '../arac/geometry.js';
+import { area, planWindowed, type WindowGeometry } from '../arac/windows.js';
 import { InputError } from '../core/errors.js';
 import { checkLevels } from '../importance/levels.js';
 import { ridgeFit } from './least-squares.js';
@@ -45,6 +47,14 @@ export interface CostModelOptions {
   tileCount: number;
   /** Mirror the executor's merge of uniform plans. Default true. */
   mergeUniform?: boolean;
+  /**
+   * Price windowed plans (TilePlan.path 'windowed') instead: per level, the
+   * area of the windows the executor would run, as a fraction of the frame,
+   * takes the place of the tile count; a plan the executor runs as the
+   * unsplit frame is the level's `merged` term; calls count batches (two for
+   * a sliced level: front, then rest).
+   */
+  windowed?: { tiles: readonly Tile[]; geometry: WindowGeometry };
   coefficients?: CostCoefficients;
   /** Learning rate of the online scale. Default 0.2. */
   alpha?: number;
@@ -72,6 +82,7 @@ export class CostModel {
   readonly tileCount: number;
   private readonly m: number;
   private readonly mergeUniform: boolean;
+  private readonly windowed: CostModelOptions['windowed'];
   private readonly levelIndex: Map<number, number>;
   private readonly alpha: number;
   private readonly refitEvery: number;
@@ -90,6 +101,7 @@ export class CostModel {
     this.tileCount = o.tileCount;
     this.m = this.levels.length;
     this.mergeUniform = o.mergeUniform ?? true;
+    this.windowed = o.windowed;
     this.levelIndex = new Map(this.levels.map((l, i) => [l, i]));
     this.alpha = o.alpha ?? 0.2;
     this.refitEvery = o.refitEvery ?? 64;
@@ -128,6 +140,7 @@ export class CostModel {
   /** Feature vector of a plan's levels (into `out`, a fresh array by default). */
   features(levels: readonly number[], out: Float64Array = new Float64Array(this.dims)): Float64Array {
     if (levels.length !== this.tileCount) throw new InputError(`cost model: plan has ${levels.length} levels for ${this.tileCount} tiles`);
+    if (this.windowed) return this.windowFeatures(levels, this.windowed.tiles, this.windowed.geometry, out);
     const m = this.m;
     const counts = this.counts;
     counts.fill(0);
@@ -149,6 +162,31 @@ export class CostModel {
     }
     out[2 * m] = calls;
     out[2 * m + 1] = 1;
+    return out;
+  }
+
+  private windowFeatures(levels: readonly number[], tiles: readonly Tile[], g: WindowGeometry, out: Float64Array): Float64Array {
+    const m = this.m;
+    out.fill(0);
+    out[2 * m + 1] = 1;
+    const frameArea = g.width * g.height;
+    let calls = 0;
+    for (const p of planWindowed(levels, tiles, g)) {
+      const j = this.levelIndex.get(p.level);
+      if (j === undefined) throw new InputError(`cost model: level ${p.level} is not one of ${this.levels.join(', ')} or 1`);
+      if (p.level === 0 && p.windows.some((w) => area(w.rect) === frameArea)) {
+        // The executor runs the unsplit model on the frame and nothing else.
+        out.fill(0);
+        out[m + j] = 1;
+        out[2 * m] = 1;
+        out[2 * m + 1] = 1;
+        return out;
+      }
+      const sizes = new Set(p.windows.map((w) => `${w.rect.w}x${w.rect.h}`));
+      calls += sizes.size * (p.level === 0 ? 1 : 2);
+      for (const w of p.windows) out[j] = out[j]! + area(w.rect) / frameArea;
+    }
+    out[2 * m] = calls;
     return out;
   }
 
@@ -241,6 +279,17 @@ export function priorFromFullCost(fullMs: number, levels: readonly number[], til
     perCall: o.perCallMs ?? 0.5,
     fixed: fullMs - front,
   };
+}
+
+/**
+ * A rough prior for windowed plans from the unsplit model's time: a window
+ * costs its share of the frame's area, the front part of it slimmed by the
+ * level ((1-c)^2 of the front's share), a call about half a millisecond.
+ */
+export function priorWindowed(fullMs: number, levels: readonly number[], o: { frontShare?: number; perCallMs?: number } = {}): CostCoefficients {
+  const front = o.frontShare ?? 0.32;
+  const perArea = levels.map((c) => fullMs * (front * (1 - c) ** 2 + (1 - front)));
+  return { perTile: perArea, merged: levels.map((c, j) => (c === 0 ? fullMs : (perArea[j] as number))), perCall: o.perCallMs ?? 0.5, fixed: 0 };
 }
 
 /** One model per (grid, input size): a plan's cost means nothing for another shape. */

@@ -147,7 +147,8 @@ export class Detector {
   private mergeWindows(windows: readonly WindowHeads[], frame: Omit<FrameInput, 'data'>, plan: TilePlan, cache: FeatureCache): Detection[] {
     const { width, height } = frame;
     const tiles = makeTiles(width, height, plan.grid);
-    const perTile = cache.tileDetections(width, height, plan.grid)?.map((d) => [...d]) ?? tiles.map(() => []);
+    // Until refreshed below, every tile shows its cached (stale) detections.
+    const perTile: Detection[][] = cache.tileDetections(width, height, plan.grid)?.map((ds) => ds.map((d) => ({ ...d, stale: true }))) ?? tiles.map(() => []);
     for (const w of windows) {
       const dets = this.decode(w.heads, w.rect.w, w.rect.h).map((d) => ({ ...d, x: d.x + w.rect.x, y: d.y + w.rect.y }));
       const buckets = bucketByCentre(dets, tiles);

@@ -40,8 +40,13 @@ export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Ob
       // A looping file restarts its clock: start the tracks afresh rather than feed a negative dt.
       if (tsMs < lastPts) o.tracker.reset();
       lastPts = tsMs;
-      // Predictions published by the strategy itself must not be fed back as measurements.
-      return result.fromTracker ? dets : o.tracker.update(dets, tsMs);
+      // Predictions published by the strategy itself must not be fed back as measurements,
+      // nor boxes held over from skipped tiles: those keep the ids they had.
+      if (result.fromTracker) return dets;
+      const fresh = dets.filter((d) => !d.stale);
+      const held = dets.filter((d) => d.stale);
+      const tracked = o.tracker.update(fresh, tsMs);
+      return held.length > 0 ? [...tracked, ...o.tracker.identify(held)] : tracked;
     },
   });
 }

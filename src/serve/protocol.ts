@@ -34,6 +34,8 @@ export interface WireBox {
   score: number;
   /** Absent when tracking is disabled for the camera. */
   trackId?: number;
+  /** True when the box was held over from an earlier frame (an ARAC tile skipped this frame). */
+  stale?: boolean;
 }
 
 export interface FrameMessage {
@@ -172,6 +174,7 @@ export const protocolSchema = {
         classId: count,
         score: { type: 'number', minimum: 0, maximum: 1 },
         trackId: count,
+        stale: { type: 'boolean', description: 'Held over from an earlier frame: the ARAC tile holding it was skipped.' },
       },
     },
     frame: {
@@ -347,6 +350,7 @@ export function buildFrameMessage(
     boxes: detections.map((d) => {
       const box: WireBox = { x: d.x, y: d.y, w: d.w, h: d.h, label: d.label, classId: d.classId, score: d.score };
       if (d.trackId !== undefined) box.trackId = d.trackId;
+      if (d.stale) box.stale = true;
       return box;
     }),
   };

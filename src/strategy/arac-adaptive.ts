@@ -10,25 +10,41 @@
  */
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
 import type { Detection, Frame } from '../core/types.js';
-import { CostModel, priorFromFullCost } from '../demux/cost-model.js';
+import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
+import { CostModel, priorFromFullCost, priorWindowed } from '../demux/cost-model.js';
 import { DemuxController, frameBudget } from '../demux/controller.js';
-import { tileImportance } from '../importance/importance.js';
+import { tileImportance, type ImportanceOptions } from '../importance/importance.js';
 import { MotionDetector } from '../importance/motion.js';
 import { RefreshScheduler } from '../importance/refresh.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
 
 export interface AdaptiveOptions {
   grid: Grid;
+  /**
+   * Executor path (see TilePlan.path). Default 'windowed': its cost follows
+   * the active tiles. 'stitched' is exact but pays the cross-tile rest on
+   * every computed frame.
+   */
+  path: 'windowed' | 'stitched';
+  /**
+   * Compute levels importance and DEMUX may use; default: [0] on the windowed
+   * path (a sliced level there costs a second call and saves only part of
+   * the front's third: measured slower than c = 0 by bench-pack), every
+   * level of the pack on the stitched path.
+   */
+  levels?: readonly number[];
   /** Revisit every tile at least every N frames / T ms. */
   refreshFrames: number;
   refreshMs: number;
+  importance?: Partial<ImportanceOptions>;
 }
 
-export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, refreshFrames: 16, refreshMs: 2000 };
+export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, path: 'windowed', refreshFrames: 16, refreshMs: 2000, importance: {} };
 
 interface State {
   width: number;
   height: number;
+  levels: readonly number[];
   tiles: Tile[];
   model: CostModel | undefined;
   controller: DemuxController;
@@ -44,7 +60,7 @@ export class AracAdaptiveStrategy implements Strategy {
   private state: State | undefined;
 
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
-    this.name = 'arac' + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
+    this.name = (o.path === 'stitched' ? 'arac-stitched' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs });
   }
 
@@ -52,12 +68,14 @@ export class AracAdaptiveStrategy implements Strategy {
     const s = this.state;
     if (s && s.width === frame.width && s.height === frame.height) return s;
     this.refresh.reset();
+    const levels = this.o.levels ?? (this.o.path === 'windowed' ? [0] : ctx.info.computeLevels);
     this.state = {
       width: frame.width,
       height: frame.height,
+      levels,
       tiles: makeTiles(frame.width, frame.height, this.o.grid),
       model: undefined,
-      controller: new DemuxController({ grid: this.o.grid, levels: ctx.info.computeLevels }),
+      controller: new DemuxController({ grid: this.o.grid, levels }),
       last: [],
     };
     return this.state;
@@ -66,7 +84,7 @@ export class AracAdaptiveStrategy implements Strategy {
   async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
     const t0 = performance.now();
     const st = this.stateFor(frame, ctx);
-    const levels = ctx.info.computeLevels;
+    const levels = st.levels;
     const m = this.motion.update(frame.data, frame.width, frame.height);
     const due = this.refresh.due(frame.ptsMs, st.tiles.length);
     const decisions = tileImportance({
@@ -77,6 +95,7 @@ export class AracAdaptiveStrategy implements Strategy {
       motion: { boxes: m.boxes, fractionIn: (r) => this.motion.motionInRect(r), unreliable: m.warmingUp || m.lightingChange },
       levels,
       refresh: due,
+      options: this.o.importance ?? {},
     });
     const interval = ctx.info.frameIntervalMs;
     // Unpaced replays have no deadline: frames wait for each other, so importance alone decides.
@@ -94,10 +113,10 @@ export class AracAdaptiveStrategy implements Strategy {
     if (r.computedTiles === 0) {
       // Every tile skipped: the cached features are exactly those of the last computed
       // frame, so the rest of the network would return exactly its detections. Reuse them.
-      return { detections: st.last, detectorMs: 0, workFraction: 0, plan };
+      return { detections: st.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
     }
-    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', r.plan);
-    st.model ??= new CostModel({ levels, tileCount: st.tiles.length, coefficients: priorFromFullCost(res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1), levels, st.tiles.length) });
+    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', { ...r.plan, path: this.o.path });
+    st.model ??= this.costModel(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1));
     st.model.observe(r.plan, res.inferenceMs);
     this.refresh.computedLevels(r.plan.levels, frame.ptsMs);
     st.last = res.detections;
@@ -107,6 +126,14 @@ export class AracAdaptiveStrategy implements Strategy {
       workFraction: res.arac?.workFraction ?? 1,
       plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d) => d.reason[0]).join('') },
     };
+  }
+
+  /** The cost model, seeded from the first measured frame (its time scaled to the whole frame). */
+  private costModel(st: State, fullMs: number): CostModel {
+    const base = { levels: st.levels, tileCount: st.tiles.length };
+    if (this.o.path === 'stitched') return new CostModel({ ...base, coefficients: priorFromFullCost(fullMs, st.levels, st.tiles.length) });
+    const geometry = { width: st.width, height: st.height, halo: DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION };
+    return new CostModel({ ...base, windowed: { tiles: st.tiles, geometry }, coefficients: priorWindowed(fullMs, st.levels) });
   }
 
   reset(): void {

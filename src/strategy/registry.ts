@@ -32,6 +32,7 @@ const registry = new Map<string, Entry>([
   ['skip-track', { summary: 'detect every N frames, tracker predictions in between (skip-track:N, default 3)', create: (a) => new SkipTrackStrategy(intArg('skip-track', a, 3, 1)) }],
   ['motion-regions', { summary: "Frigate's approach: motion boxes and tracked objects -> square regions, detector per region crop", create: () => new MotionRegionsStrategy() }],
   ['arac', { summary: 'NeuLens: tracker + motion importance per tile, refresh bound, DEMUX fits the frame deadline (arac:CxR, default 4x4)', create: (a) => { const [cols, rows] = gridArg('arac', a); return new AracAdaptiveStrategy({ ...DEFAULT_ADAPTIVE, grid: { cols, rows } }); } }],
+  ['arac-stitched', { summary: 'arac on the exact stitched path (every sliced level; the cross-tile rest runs on each computed frame)', create: (a) => { const [cols, rows] = gridArg('arac-stitched', a); return new AracAdaptiveStrategy({ ...DEFAULT_ADAPTIVE, grid: { cols, rows }, path: 'stitched' }); } }],
   ['arac-oracle', { summary: 'upper bound: each tile at the highest level whose detections still match the reference (labeling rule; arac-oracle:CxR)', create: (a) => { const [cols, rows] = gridArg('arac-oracle', a); return new AracOracleStrategy({ cols, rows }); } }],
   ['arac-c0', { summary: 'ARAC executor, every tile at full width (arac-c0:CxR, default 4x4)', create: (a) => new AracUniformStrategy(...gridArg('arac-c0', a), 0) }],
 ]);

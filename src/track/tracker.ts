@@ -108,6 +108,8 @@ export interface PredictedTrack {
   hits: number;
   /** Score of the last matched detection. */
   score: number;
+  /** Box of the last matched detection, source pixels: what the camera last showed for this object. */
+  lastBox: Box;
 }
 
 interface Track {
@@ -122,6 +124,7 @@ interface Track {
   /** Whether the previous update matched this track (false = coasting). */
   matchedLast: boolean;
   score: number;
+  lastBox: Box;
 }
 
 /**
@@ -210,6 +213,7 @@ export class Tracker {
         confirmed: this.opts.minHits <= 1 || (firstFrame && this.opts.confirmFirstFrame),
         matchedLast: true,
         score: d.score,
+        lastBox: { x: d.x, y: d.y, w: d.w, h: d.h },
       };
       this.tracks.push(t);
       trackOf.set(i, t);
@@ -251,9 +255,39 @@ export class Tracker {
         msSinceUpdate: at - t.lastUpdateMs,
         hits: t.hits,
         score: t.score,
+        lastBox: { ...t.lastBox },
       });
     }
     return out.sort((a, b) => a.trackId - b.trackId);
+  }
+
+  /**
+   * Ids for boxes held over from earlier frames (Detection.stale) without
+   * touching any track: each takes the id of the confirmed track of its class
+   * whose last matched box it overlaps most (IoU >= matchIou), if any. Held
+   * boxes are exactly such last boxes, so this recovers the id they had.
+   */
+  identify(dets: readonly Detection[]): TrackedDetection[] {
+    const used = new Set<number>();
+    return dets.map((d) => {
+      const copy: TrackedDetection = { ...d };
+      delete copy.trackId;
+      let best: Track | undefined;
+      let bestIou = this.opts.matchIou;
+      for (const t of this.tracks) {
+        if (!t.confirmed || t.classId !== d.classId || used.has(t.id)) continue;
+        const v = iou(t.lastBox, d);
+        if (v >= bestIou) {
+          bestIou = v;
+          best = t;
+        }
+      }
+      if (best) {
+        used.add(best.id);
+        copy.trackId = best.id;
+      }
+      return copy;
+    });
   }
 
   /** Forget every track (e.g. after a stream restart); ids keep increasing. */
@@ -289,6 +323,7 @@ export class Tracker {
       t.hits++;
       t.matchedLast = true;
       t.score = d.score;
+      t.lastBox = { x: d.x, y: d.y, w: d.w, h: d.h };
       if (t.hits >= this.opts.minHits) t.confirmed = true;
       trackOf.set(di, t);
     }

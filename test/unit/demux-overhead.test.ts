@@ -38,6 +38,7 @@ function tracksAt(frame: number): PredictedTrack[] {
     box: { x: ((i * 97 + frame * 6) % 900) + 20, y: ((i * 61) % 600) + 40, w: 50 + i * 4, h: 110 },
     velocity: { vx: 180, vy: i % 2 ? 20 : -20 },
     sigma: { cx: 4 + (i % 4), cy: 4, w: 3, h: 5 },
+    lastBox: { x: ((i * 97 + frame * 6) % 900) + 14, y: ((i * 61) % 600) + 40, w: 50 + i * 4, h: 110 },
     msSinceUpdate: (i % 3) * 40,
     hits: 10,
     score: 0.8,

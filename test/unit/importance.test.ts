@@ -24,6 +24,8 @@ function track(box: Box, o: Partial<PredictedTrack> = {}): PredictedTrack {
     msSinceUpdate: 0,
     hits: 5,
     score: 0.9,
+    // By default the object has moved a whole box width since the camera last showed it.
+    lastBox: { ...box, x: box.x - box.w },
     ...o,
   };
 }
@@ -171,6 +173,32 @@ describe('tileImportance', () => {
     const nan = track({ x: NaN, y: 220, w: 40, h: 40 });
     const gone = track({ x: 5000, y: 5000, w: 40, h: 40 });
     expect(run({ tracks: [nan, gone] }).every((t) => t.reason === 'idle')).toBe(true);
+  });
+
+  it('a settled track (still where the camera last showed it) marks nothing, and explains its own motion', () => {
+    // Source (300,220,40,40) -> input (150,110,20,20) in tile (1,1); the motion is the object itself.
+    const box = { x: 300, y: 220, w: 40, h: 40 };
+    const motion = motionFrom([{ x: 150, y: 110, w: 20, h: 20 }]);
+    const settled = run({ tracks: [track(box, { lastBox: { ...box, x: 302 }, msSinceUpdate: 100 })], motion });
+    expect(settled[at(1, 1)]).toMatchObject({ level: 1, reason: 'settled' });
+    expect(settled.filter((t) => t.level === 0)).toEqual([]);
+    // The same object having moved since it was shown: an ordinary track.
+    const moved = run({ tracks: [track(box, { lastBox: { ...box, x: 340 }, msSinceUpdate: 100 })], motion });
+    expect(moved[at(1, 1)]).toMatchObject({ level: 0, reason: 'track' });
+    // Not measured for longer than settledMaxMs: recomputed before the tracker ages it out.
+    const old = run({ tracks: [track(box, { lastBox: box, msSinceUpdate: 600 })], motion });
+    expect(old[at(1, 1)]).toMatchObject({ level: 0, reason: 'track' });
+    // Tentative tracks never settle: a new object is the one most likely to be lost.
+    const fresh = run({ tracks: [track(box, { lastBox: box, confirmed: false })], motion });
+    expect(fresh[at(1, 1)]).toMatchObject({ level: 0, reason: 'track' });
+  });
+
+  it('motion outside a settled track still counts', () => {
+    const box = { x: 300, y: 220, w: 40, h: 40 }; // input (150,110,20,20), tile (1,1)
+    // Another mover in the same tile, far from the settled region.
+    const motion = motionFrom([{ x: 150, y: 110, w: 20, h: 20 }, { x: 220, y: 170, w: 30, h: 14 }]);
+    const d = run({ tracks: [track(box, { lastBox: box })], motion, levels: [0, 0.5] });
+    expect(d[at(1, 1)]).toMatchObject({ level: 0.5, reason: 'motion' });
   });
 
   it('rejects bad options with a ConfigError naming the key', () => {

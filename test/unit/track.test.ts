@@ -45,6 +45,21 @@ describe('Tracker', () => {
     expect(tr.predict(40 * FRAME_MS)).toEqual([]);
   });
 
+  it('identify gives held-over boxes the ids they had without touching any track', () => {
+    const tr = new Tracker();
+    const at = walker(100, 200, 8, 0);
+    for (let f = 0; f < 5; f++) tr.update([at(f)], f * FRAME_MS);
+    const before = tr.predict(6 * FRAME_MS);
+    const [held] = tr.identify([{ ...at(4), stale: true }]);
+    expect(held!.trackId).toBe(1);
+    expect(held!.stale).toBe(true);
+    // Nothing moved: the track's state, hits and last box are unchanged.
+    expect(tr.predict(6 * FRAME_MS)).toEqual(before);
+    // A held box matching no track keeps no id; one of another class neither.
+    expect(tr.identify([{ ...at(4), x: 900 }])[0]!.trackId).toBeUndefined();
+    expect(tr.identify([{ ...at(4), classId: 2, label: 'car' }])[0]!.trackId).toBeUndefined();
+  });
+
   it('keeps ids of two crossing objects of different classes', () => {
     const tr = new Tracker();
     const person = walker(0, 100, 10, 0);

@@ -81,7 +81,9 @@ describe('ARAC windowed path on the real pack', () => {
     ctx.runner.calls = [];
     const idle = await ctx.detector.detect(coffee, { kind: 'arac', plan: only({}), cache });
     expect(ctx.runner.calls).toEqual([]);
-    expect(idle.detections).toEqual(first.detections);
+    expect(idle.detections.map(({ stale: _stale, ...d }) => d)).toEqual(first.detections);
+    // Held over, not measured: the tracker must not take them as new observations.
+    expect(idle.detections.every((d) => d.stale === true)).toBe(true);
 
     // The left half computed on the coffee image; the right half keeps the astronaut's detections.
     const left = Object.fromEntries(tiles.filter((t) => t.col < 2).map((t) => [t.index, 0]));

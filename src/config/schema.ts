@@ -76,7 +76,7 @@ const modelCommon = {
 export const FullModelSchema = z
   .strictObject({
     pack,
-    mode: z.literal('full').default('full').describe('full: run the unsplit model on every frame (the default).'),
+    mode: z.literal('full').describe('full: run the unsplit model on every frame.'),
     ...modelCommon,
   })
   .describe('Unsplit model on every frame.');
@@ -84,18 +84,26 @@ export const FullModelSchema = z
 export const AracModelSchema = z
   .strictObject({
     pack,
-    mode: z.literal('arac').describe('arac: split frames into grid tiles and run the ARAC executor (per-tile micro-flows).'),
+    mode: z
+      .literal('arac')
+      .default('arac')
+      .describe('arac (the default): NeuLens. Tracked objects and motion choose which grid tiles are computed each frame, and DEMUX fits each frame into its camera\'s frame-rate SLO.'),
     ...modelCommon,
     grid: z
       .tuple([z.number().int().min(1).max(16), z.number().int().min(1).max(16)])
-      .default([2, 2])
-      .describe('ARAC tile grid [columns, rows]. Default: [2, 2].'),
+      .default([4, 4])
+      .describe('ARAC tile grid [columns, rows]. Default: [4, 4].'),
+    strategy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Expert override: any strategy `neulens bench --help` lists (e.g. 'arac-c0', 'arac-stitched', 'skip-track:3'). Default: arac on `grid`."),
   })
   .describe('ARAC executor over a tile grid.');
 
 export const ModelSchema = z
   .discriminatedUnion('mode', [FullModelSchema, AracModelSchema])
-  .describe('Detector: the model pack, how it runs and how its output is filtered. mode: full (default) or arac.');
+  .describe('Detector: the model pack, how it runs and how its output is filtered. mode: arac (default) or full.');
 
 // --------------------------------------------------------------- tracker
 

@@ -25,6 +25,7 @@ import { cameraFlow } from './camera-flow.js';
 import { createStrategy } from '../strategy/registry.js';
 import type { Strategy } from '../strategy/types.js';
 import { RateMeter, RecentValues } from './rate.js';
+import { FairShare } from '../demux/fair-share.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 const DEFAULT_FPS = 10;
@@ -44,6 +45,7 @@ interface CameraRuntime {
   droppedRate: RateMeter;
   inferenceMs: RecentValues;
   e2eMs: RecentValues;
+  lastPlan: Record<string, unknown> | undefined;
 }
 
 export interface ServiceOptions {
@@ -55,6 +57,9 @@ export interface ServiceOptions {
 export class NeulensService {
   private readonly cameras = new Map<string, CameraRuntime>();
   private pool: InferencePool | undefined;
+  /** DEMUX fair share of the inference workers' time between cameras (arac plans within it). */
+  private share = new FairShare();
+
   private pack: ModelPack | undefined;
   private camerasStarted = false;
   private closing: Promise<void> | undefined;
@@ -95,6 +100,7 @@ export class NeulensService {
     const m = this.config.model;
     this.pack = await loadModelPack(m.pack);
     const t0 = Date.now();
+    this.share = new FairShare({ workers: m.workers });
     this.pool = await InferencePool.open({
       packDir: m.pack,
       provider: m.provider,
@@ -133,10 +139,21 @@ export class NeulensService {
     this.camerasStarted = true;
   }
 
+  /** The configured strategy: `model.strategy` if given, else arac on the grid, or full. */
+  private strategyFor(m: Config['model']): Strategy {
+    const spec = m.mode === 'arac' ? (m.strategy ?? `arac:${m.grid[0]}x${m.grid[1]}`) : 'full';
+    try {
+      return createStrategy(spec);
+    } catch (err) {
+      throw new ConfigError('model.strategy', errorMessage(err));
+    }
+  }
+
   private startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): void {
     const input = { width: probed.width, height: probed.height };
     // The frame-rate SLO: the configured cap, else the source's own rate, else 10 fps.
     const fps = cam.fps ?? probed.fps ?? DEFAULT_FPS;
+    this.share.setCamera(cam.id, { fps });
     const m = this.config.model;
     if (m.mode === 'arac') {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.
@@ -146,7 +163,7 @@ export class NeulensService {
         throw new ConfigError('model.grid', `${m.grid[0]}x${m.grid[1]} cannot tile camera '${cam.id}' input ${input.width}x${input.height}: ${errorMessage(err)}`);
       }
     }
-    const strategy = createStrategy(m.mode === 'arac' ? `arac-c0:${m.grid[0]}x${m.grid[1]}` : 'full');
+    const strategy = this.strategyFor(m);
     const source = new CameraSource({
       cameraId: cam.id,
       url: cam.url,
@@ -174,6 +191,7 @@ export class NeulensService {
       droppedRate: new RateMeter(),
       inferenceMs: new RecentValues(),
       e2eMs: new RecentValues(),
+      lastPlan: undefined,
     };
     this.cameras.set(cam.id, rt);
     const metrics = this.server.metrics;
@@ -212,7 +230,12 @@ export class NeulensService {
       cameraFlow(frames$, {
         key: cam.id,
         strategy,
-        info: { computeLevels: computeLevels(this.pack as ModelPack), frameIntervalMs: 1000 / fps, paced: cam.kind !== 'file' || cam.pace === 'source' },
+        info: {
+          computeLevels: computeLevels(this.pack as ModelPack),
+          frameIntervalMs: 1000 / fps,
+          paced: cam.kind !== 'file' || cam.pace === 'source',
+          share: { budgetMs: (now) => this.share.budgetFor(cam.id, now), report: (ms, wanted) => this.share.report(cam.id, ms, wanted) },
+        },
         pool: this.pool as InferencePool,
         tracker: rt.tracker,
         log,
@@ -223,6 +246,7 @@ export class NeulensService {
           rt.processedRate.mark();
           rt.inferenceMs.push(r.result.detectorMs);
           rt.e2eMs.push(msg.latencyMs);
+          if (r.result.plan) rt.lastPlan = { ...r.result.plan, measuredMs: r.result.detectorMs };
           metrics.observeFrame(cam.id, r.result.detectorMs, msg.latencyMs);
           this.opts.onFrame?.(r);
         },
@@ -240,6 +264,7 @@ export class NeulensService {
   }
 
   stats(): CameraStats[] {
+    const shares = new Map(this.share.snapshot(Date.now()).filter((c) => Number.isFinite(c.budgetMs)).map((c) => [c.cameraId, c.budgetMs]));
     return [...this.cameras.values()].map((rt) => {
       const s = rt.source.stats();
       const e2e = rt.e2eMs.all();
@@ -256,6 +281,8 @@ export class NeulensService {
         dropped: rt.dropped,
         e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
         input: { ...rt.input, mode: rt.strategy.name },
+        ...(rt.lastPlan ? { lastPlan: rt.lastPlan } : {}),
+        ...(shares.has(rt.config.id) ? { shareBudgetMs: shares.get(rt.config.id) } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
       };
     });

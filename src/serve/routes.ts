@@ -33,6 +33,10 @@ export interface CameraStats {
   e2eMs?: { p50: number; p95: number };
   /** Detector input size and how frames run (full or arac with a grid). */
   input?: { width: number; height: number; mode: string };
+  /** The last frame's plan (arac: grid, level per tile, predicted and measured ms, budget). */
+  lastPlan?: Record<string, unknown>;
+  /** DEMUX fair share: this camera's per-frame device budget, ms. */
+  shareBudgetMs?: number;
   lastError?: string;
 }
 

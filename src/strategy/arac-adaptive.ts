@@ -99,7 +99,10 @@ export class AracAdaptiveStrategy implements Strategy {
     });
     const interval = ctx.info.frameIntervalMs;
     // Unpaced replays have no deadline: frames wait for each other, so importance alone decides.
-    const budgetMs = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: Date.now(), intervalMs: interval }) : Infinity;
+    const now = Date.now();
+    const deadline = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: now, intervalMs: interval }) : Infinity;
+    // Sharing the device with other cameras: no more than this camera's fair share either.
+    const budgetMs = Math.min(deadline, ctx.info.share?.budgetMs(now) ?? Infinity);
     // Until the first measured frame, no plan is refused: the model has nothing to go on.
     const model = st.model;
     const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
@@ -118,6 +121,7 @@ export class AracAdaptiveStrategy implements Strategy {
     const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', { ...r.plan, path: this.o.path });
     st.model ??= this.costModel(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1));
     st.model.observe(r.plan, res.inferenceMs);
+    ctx.info.share?.report(res.inferenceMs, r.wantedMs);
     this.refresh.computedLevels(r.plan.levels, frame.ptsMs);
     st.last = res.detections;
     return {

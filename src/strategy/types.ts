@@ -29,6 +29,17 @@ export interface StreamInfo {
   paced: boolean;
   /** The score at which detections count (the report's operating point); the oracle labels tiles at it. */
   minScore?: number;
+  /**
+   * This camera's share of a device several cameras use (DEMUX fair share):
+   * a per-frame budget, and where to report what a frame cost and what its
+   * unconstrained plan would have cost. Absent: the camera has the device.
+   */
+  share?: DeviceShare;
+}
+
+export interface DeviceShare {
+  budgetMs(nowMs: number): number;
+  report(measuredMs: number, wantedMs: number): void;
 }
 
 export interface StrategyContext {

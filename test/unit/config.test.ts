@@ -39,7 +39,7 @@ describe('parseConfig: defaults and normalisation', () => {
       clientMaxBufferedBytes: 4194304,
       clientStuckTimeoutMs: 10000,
     });
-    expect(c.model).toMatchObject({ mode: 'full', provider: 'cpu', workers: 1, minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
+    expect(c.model).toMatchObject({ mode: 'arac', grid: [4, 4], provider: 'cpu', workers: 1, minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
     expect(c.model.inputSize).toBeUndefined();
     expect(c.model.classes).toBeUndefined();
     expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });
@@ -74,8 +74,10 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(other.model.pack).toBe('/elsewhere/models/nanodet-g');
   });
 
-  it('reads arac mode with its grid default', () => {
-    expect(parse(`model: { mode: arac }\n${CAMS}`).model).toMatchObject({ mode: 'arac', grid: [2, 2] });
+  it('reads arac mode (the default) with its grid default', () => {
+    expect(parse(`model: { mode: arac }\n${CAMS}`).model).toMatchObject({ mode: 'arac', grid: [4, 4] });
+    expect(parse(CAMS).model).toMatchObject({ mode: 'arac', grid: [4, 4] });
+    expect(parse(`model: { mode: full }\n${CAMS}`).model).toMatchObject({ mode: 'full' });
     expect(parse(`model: { mode: arac, grid: [4, 3] }\n${CAMS}`).model).toMatchObject({ grid: [4, 3] });
   });
 
@@ -147,7 +149,7 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['unknown top-level key', `servr: {}\n${CAMS}`, 'servr', /unknown key \(did you mean 'server'\?\)/],
     ['unknown nested key', `model: { minscore: 0.5 }\n${CAMS}`, 'model.minscore', /did you mean 'minScore'/],
     ['key of another camera kind', 'cameras:\n  - { id: a, url: clip.mp4, transport: udp }\n', 'cameras[0].transport', /only valid with kind: rtsp/],
-    ['key of another model mode', `model: { grid: [2, 2] }\n${CAMS}`, 'model.grid', /only valid with mode: arac/],
+    ['key of another model mode', `model: { mode: full, grid: [2, 2] }\n${CAMS}`, 'model.grid', /only valid with mode: arac/],
     ['unknown key deep inside a camera', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { maxDelay: 1 } }\n', 'cameras[0].reconnect.maxDelay', /unknown key/],
     ['wrong type', `server: { port: http }\n${CAMS}`, 'server.port', /expected a number, got 'http'/],
     ['non-integer', `model: { workers: 1.5 }\n${CAMS}`, 'model.workers', /expected an integer/],

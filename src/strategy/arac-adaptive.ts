@@ -108,6 +108,11 @@ export class AracAdaptiveStrategy implements Strategy {
     const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
     const overheadMs = performance.now() - t0;
     const plan = { grid: this.o.grid, levels: r.plan.levels, overheadMs };
+    if (r.dropped || r.computedTiles === 0) {
+      // Still this camera's demand: a camera whose frames are all dropped must not look idle
+      // to the fair share, or its share would shrink to nothing and it would never run again.
+      ctx.info.share?.report(0, r.wantedMs);
+    }
     if (r.dropped) {
       // Not even the cheapest plan fits the deadline: the tracker's predictions stand in.
       const detections = ctx.predictTracks(frame.ptsMs).filter((t) => t.confirmed).map((t) => ({ ...t.box, classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }));

@@ -2,14 +2,17 @@
  * `arac`: the NeuLens loop on every frame. Tracked objects and motion decide
  * each tile's importance, a refresh schedule revisits every tile within a
  * bound (so objects appearing in skipped tiles are found), and DEMUX fits the
- * plan into the frame's deadline with a cost model learnt online from the
- * measured inference times. Tiles left at c = 1 reuse their cached features.
+ * plan into the frame's deadline (and the camera's fair share of the
+ * device) with a cost model learnt online from the measured inference times.
+ * On the default windowed path, tiles left at c = 1 show the detections they
+ * showed when last computed (marked stale, so the tracker ignores them).
  *
- * The compression controller (CGG) and its labels come with the importance
- * issue; until then importance is tracker + motion priors only.
+ * No learnt compression controller (the paper's CGG) yet: importance is the
+ * tracker and motion rules only; the labeling rule (arac-oracle) gives the
+ * labels one would be trained on.
  */
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
-import type { Detection, Frame } from '../core/types.js';
+import type { Box, Detection, Frame } from '../core/types.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
 import { CostModel, priorFromFullCost, priorWindowed } from '../demux/cost-model.js';
 import { DemuxController, frameBudget } from '../demux/controller.js';
@@ -37,6 +40,8 @@ export interface AdaptiveOptions {
   refreshFrames: number;
   refreshMs: number;
   importance?: Partial<ImportanceOptions>;
+  /** Use the motion map (default true). Off, only tracks and the refresh rule choose tiles (a PTZ camera, tests of the refresh bound). */
+  motion?: boolean;
 }
 
 export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, path: 'windowed', refreshFrames: 16, refreshMs: 2000, importance: {} };
@@ -85,14 +90,15 @@ export class AracAdaptiveStrategy implements Strategy {
     const t0 = performance.now();
     const st = this.stateFor(frame, ctx);
     const levels = st.levels;
-    const m = this.motion.update(frame.data, frame.width, frame.height);
+    const useMotion = this.o.motion ?? true;
+    const m = useMotion ? this.motion.update(frame.data, frame.width, frame.height) : undefined;
     const due = this.refresh.due(frame.ptsMs, st.tiles.length);
     const decisions = tileImportance({
       tiles: st.tiles,
       frame: { width: frame.width, height: frame.height },
       scale: { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height },
       tracks: ctx.predictTracks(frame.ptsMs),
-      motion: { boxes: m.boxes, fractionIn: (r) => this.motion.motionInRect(r), unreliable: m.warmingUp || m.lightingChange },
+      ...(m ? { motion: { boxes: m.boxes, fractionIn: (r: Box) => this.motion.motionInRect(r), unreliable: m.warmingUp || m.lightingChange } } : {}),
       levels,
       refresh: due,
       options: this.o.importance ?? {},

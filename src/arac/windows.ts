@@ -24,8 +24,12 @@ export interface PlannedWindow {
 
 export const area = (r: Rect): number => r.w * r.h;
 
-/** Context around each active tile, px (a multiple of the 32-px cell). */
-export const DEFAULT_WINDOW_HALO = 32;
+/**
+ * Context around each active tile, px (a multiple of the 32-px cell). 64
+ * (half the front's receptive field): on the traffic clip `arac` scored F1
+ * 0.951 with it against 0.910 with 32, at about the same latency.
+ */
+export const DEFAULT_WINDOW_HALO = 64;
 /**
  * One model call's fixed cost as a fraction of a whole frame's compute: what
  * merging two windows saves besides shared context (measured on the 2-core

@@ -38,7 +38,7 @@ import type { Tile } from '../arac/geometry.js';
 import { searchRegion, type PredictedTrack } from '../track/tracker.js';
 import { levelAtMost, middleLevel, SKIP } from './levels.js';
 
-export type ImportanceReason = 'track' | 'motion' | 'settled' | 'refresh' | 'idle';
+export type ImportanceReason = 'track' | 'motion' | 'change' | 'settled' | 'refresh' | 'idle';
 
 export interface TileDecision {
   /** A compute level from the input's `levels`, or 1 (skip). */
@@ -69,6 +69,8 @@ export interface ImportanceOptions {
   motionThreshold: number;
   /** Share of a tile moving at which a motion tile's confidence reaches 0. Default 0.25. */
   motionFull: number;
+  /** Rule 2': share of a tile changed since it was last computed at which it is computed. Default 0.01 (0.005-0.04 tried on the development clips). */
+  changeThreshold: number;
   /** Level of refresh-forced idle tiles (cheapest available <= this). Default 0. */
   refreshLevel: number;
   /** Tentative tracks mark tiles too (a new object is the one most likely to be lost). Default true. */
@@ -94,6 +96,7 @@ export const DEFAULT_IMPORTANCE: Readonly<ImportanceOptions> = Object.freeze({
   trackLevel: 0,
   motionThreshold: 0.02,
   motionFull: 0.25,
+  changeThreshold: 0.01,
   refreshLevel: 0,
   includeTentative: true,
   minTrackScore: 0,
@@ -121,6 +124,13 @@ export interface ImportanceInput {
   /** Predicted tracks for this frame's time, source pixels. */
   tracks: readonly PredictedTrack[];
   motion?: MotionInput;
+  /**
+   * Change since each tile was last computed (ChangeMap.fractionIn). Given,
+   * it replaces the motion rule (2'): a tile whose unexplained change reaches
+   * `changeThreshold` is computed at the motion level; the motion map then
+   * only says when nothing is known (`unreliable`).
+   */
+  change?: { fractionIn(rect: Box): number };
   /** Available compute levels, sorted (checkLevels); 1 = skip is implied. */
   levels: readonly number[];
   /** Tile indices the refresh scheduler forces this frame. */
@@ -165,7 +175,7 @@ export function isSettled(t: PredictedTrack, o: Pick<ImportanceOptions, 'settled
 }
 
 /** Share of the tile that moves outside the settled tracks' regions (the motion they explain is theirs). */
-function unexplainedMotion(tile: Box, explained: readonly Box[], motion: MotionInput): number {
+function unexplainedMotion(tile: Box, explained: readonly Box[], motion: Pick<MotionInput, 'fractionIn'>): number {
   const tileArea = area(tile);
   let moving = motion.fractionIn(tile) * tileArea;
   for (const r of explained) {
@@ -231,7 +241,13 @@ export function tileImportance(input: ImportanceInput): TileDecision[] {
     if (trackGap === 0) return { level: trackLevel, confidence: 0.25 * (1 - clamp01(cover)), reason: 'track' };
 
     if (motion?.unreliable) return { level: motionLevel, confidence: 0.45 * (1 - 0.5 * nearTrack), reason: 'motion' };
-    const moving = motion ? unexplainedMotion(tile, explained, motion) : 0;
+    if (input.change) {
+      const changed = unexplainedMotion(tile, explained, input.change);
+      if (changed >= o.changeThreshold) {
+        return { level: motionLevel, confidence: 0.5 * (1 - clamp01(changed / o.motionFull)) * (1 - 0.5 * nearTrack), reason: 'change' };
+      }
+    }
+    const moving = motion && !input.change ? unexplainedMotion(tile, explained, motion) : 0;
     if (moving >= o.motionThreshold) {
       return { level: motionLevel, confidence: 0.5 * (1 - clamp01(moving / o.motionFull)) * (1 - 0.5 * nearTrack), reason: 'motion' };
     }

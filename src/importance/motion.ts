@@ -222,6 +222,11 @@ export class MotionDetector {
    * "does this tile have motion?". 0 before the first frame and on frames that
    * reported nothing (warm-up, lighting change).
    */
+  /** The last frame's downscaled luma (valid until the next update): one cell per `factor` x `factor` pixels. */
+  luma(): { data: Uint8Array; width: number; height: number; factor: number } {
+    return { data: this.cur, width: this.sw, height: this.sh, factor: this.factor };
+  }
+
   motionInRect(rect: Box): number {
     if (!this.hasMask) return 0;
     return maskFractionInRect(this.mask, this.sw, this.sh, this.factor, rect);

@@ -17,6 +17,7 @@ import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
 import { CostModel, priorFromFullCost, priorWindowed } from '../demux/cost-model.js';
 import { DemuxController, frameBudget } from '../demux/controller.js';
 import { tileImportance, type ImportanceOptions } from '../importance/importance.js';
+import { ChangeMap } from '../importance/change.js';
 import { MotionDetector } from '../importance/motion.js';
 import { RefreshScheduler } from '../importance/refresh.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
@@ -42,6 +43,12 @@ export interface AdaptiveOptions {
   importance?: Partial<ImportanceOptions>;
   /** Use the motion map (default true). Off, only tracks and the refresh rule choose tiles (a PTZ camera, tests of the refresh bound). */
   motion?: boolean;
+  /**
+   * Decide untracked tiles by their change since last computed (ChangeMap)
+   * rather than by background-subtraction motion. Default: on for the
+   * windowed path, where a skipped tile shows its held detections.
+   */
+  change?: boolean;
 }
 
 export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, path: 'windowed', refreshFrames: 16, refreshMs: 2000, importance: {} };
@@ -61,6 +68,7 @@ export class AracAdaptiveStrategy implements Strategy {
   readonly name: string;
   readonly models = 'arac' as const;
   private readonly motion = new MotionDetector();
+  private readonly change = new ChangeMap();
   private readonly refresh: RefreshScheduler;
   private state: State | undefined;
 
@@ -92,6 +100,8 @@ export class AracAdaptiveStrategy implements Strategy {
     const levels = st.levels;
     const useMotion = this.o.motion ?? true;
     const m = useMotion ? this.motion.update(frame.data, frame.width, frame.height) : undefined;
+    const useChange = useMotion && (this.o.change ?? this.o.path === 'windowed');
+    if (useChange) this.change.update(this.motion.luma());
     const due = this.refresh.due(frame.ptsMs, st.tiles.length);
     const decisions = tileImportance({
       tiles: st.tiles,
@@ -99,6 +109,7 @@ export class AracAdaptiveStrategy implements Strategy {
       scale: { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height },
       tracks: ctx.predictTracks(frame.ptsMs),
       ...(m ? { motion: { boxes: m.boxes, fractionIn: (r: Box) => this.motion.motionInRect(r), unreliable: m.warmingUp || m.lightingChange } } : {}),
+      ...(useChange ? { change: this.change } : {}),
       levels,
       refresh: due,
       options: this.o.importance ?? {},
@@ -134,6 +145,12 @@ export class AracAdaptiveStrategy implements Strategy {
     st.model.observe(r.plan, res.inferenceMs);
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
     this.refresh.computedLevels(r.plan.levels, frame.ptsMs);
+    // Every tile the executor refreshed (free riders inside a window included) has a new reference.
+    const refreshed = new Set(res.arac?.calls.flatMap((c) => c.tiles) ?? r.plan.levels.flatMap((l, i) => (l < 1 ? [i] : [])));
+    for (const i of refreshed) {
+      const t = st.tiles[i];
+      if (t) this.change.commit(t);
+    }
     st.last = res.detections;
     return {
       detections: res.detections,
@@ -153,6 +170,7 @@ export class AracAdaptiveStrategy implements Strategy {
 
   reset(): void {
     this.motion.reset();
+    this.change.reset();
     this.refresh.reset();
     this.state = undefined;
   }

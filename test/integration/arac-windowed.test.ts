@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureCache, type TilePlan } from '../../src/arac/executor.js';
 import { makeTiles } from '../../src/arac/geometry.js';
 import { bucketByTile } from '../../src/arac/labeling.js';
+import { DEFAULT_DETECT, Detector } from '../../src/detect/detector.js';
 import { readStill } from '../../src/ingest/still.js';
 import { IMAGES, openPack } from '../helpers/pack.js';
 
@@ -18,8 +19,11 @@ const only = (on: Record<number, number>) => plan(Array.from({ length: 16 }, (_,
 
 describe('ARAC windowed path on the real pack', () => {
   let ctx: Awaited<ReturnType<typeof openPack>>;
+  // 32 px of context, so the window sizes below are easy to check by hand.
+  let detector: Detector;
   beforeAll(async () => {
     ctx = await openPack();
+    detector = new Detector(ctx.runner, ctx.pack, DEFAULT_DETECT, { windowHalo: 32 });
   });
   afterAll(async () => {
     await ctx?.runner.close();
@@ -29,7 +33,7 @@ describe('ARAC windowed path on the real pack', () => {
     const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
     const reference = await ctx.detector.detect(frame);
     ctx.runner.calls = [];
-    const r = await ctx.detector.detect(frame, { kind: 'arac', plan: plan(Array<number>(16).fill(0)), cache: new FeatureCache() });
+    const r = await detector.detect(frame, { kind: 'arac', plan: plan(Array<number>(16).fill(0)), cache: new FeatureCache() });
     expect(ctx.runner.calls).toEqual([{ model: 'full', batch: 1, dims: [1, 3, 384, 512] }]);
     expect(r.arac?.calls).toEqual([{ level: 0, batch: 1, tiles: [...Array(16).keys()], kind: 'frame' }]);
     expect(r.detections.map((d) => [d.label, d.x, d.y, d.w, d.h])).toEqual(reference.detections.map((d) => [d.label, d.x, d.y, d.w, d.h]));
@@ -40,7 +44,7 @@ describe('ARAC windowed path on the real pack', () => {
     const cache = new FeatureCache();
     ctx.runner.calls = [];
     // Tile 0 at c = 0 (a 160x128 corner window), tile 15 at c = 0.5 (the opposite corner), the rest skipped.
-    const r = await ctx.detector.detect(frame, { kind: 'arac', plan: only({ 0: 0, 15: 0.5 }), cache });
+    const r = await detector.detect(frame, { kind: 'arac', plan: only({ 0: 0, 15: 0.5 }), cache });
     expect(ctx.runner.calls.map((c) => [c.model, c.dims.join('x')])).toEqual([
       ['full', '1x3x128x160'],
       ['front:0.5', '1x3x128x160'],
@@ -60,7 +64,7 @@ describe('ARAC windowed path on the real pack', () => {
     const frame = await readStill(path.join(IMAGES, 'coffee.png'), { width: 512, height: 384 });
     ctx.runner.calls = [];
     // Tiles 0 and 3 (top corners) do not touch and do not pay to merge; both windows are 160x128.
-    const r = await ctx.detector.detect(frame, { kind: 'arac', plan: only({ 0: 0, 3: 0 }), cache: new FeatureCache() });
+    const r = await detector.detect(frame, { kind: 'arac', plan: only({ 0: 0, 3: 0 }), cache: new FeatureCache() });
     expect(ctx.runner.calls).toHaveLength(1);
     expect(ctx.runner.calls[0]).toMatchObject({ model: 'full', batch: 2, dims: [2, 3, 128, 160] });
     expect(r.arac?.calls).toEqual([{ level: 0, batch: 2, tiles: [0, 3], kind: 'window' }]);
@@ -73,13 +77,13 @@ describe('ARAC windowed path on the real pack', () => {
     const tiles = makeTiles(512, 384, grid);
     const rects = tiles.map((t) => ({ x: (t.x * astronaut.srcWidth) / 512, y: (t.y * astronaut.srcHeight) / 384, w: (t.w * astronaut.srcWidth) / 512, h: (t.h * astronaut.srcHeight) / 384 }));
     const cache = new FeatureCache();
-    const first = await ctx.detector.detect(astronaut, { kind: 'arac', plan: plan(Array<number>(16).fill(0)), cache });
+    const first = await detector.detect(astronaut, { kind: 'arac', plan: plan(Array<number>(16).fill(0)), cache });
     const before = bucketByTile(first.detections, rects, 0);
     expect(before.flat().length).toBeGreaterThan(0);
 
     // Nothing computed: no model runs and the frame shows the astronaut again.
     ctx.runner.calls = [];
-    const idle = await ctx.detector.detect(coffee, { kind: 'arac', plan: only({}), cache });
+    const idle = await detector.detect(coffee, { kind: 'arac', plan: only({}), cache });
     expect(ctx.runner.calls).toEqual([]);
     expect(idle.detections.map(({ stale: _stale, ...d }) => d)).toEqual(first.detections);
     // Held over, not measured: the tracker must not take them as new observations.
@@ -87,7 +91,7 @@ describe('ARAC windowed path on the real pack', () => {
 
     // The left half computed on the coffee image; the right half keeps the astronaut's detections.
     const left = Object.fromEntries(tiles.filter((t) => t.col < 2).map((t) => [t.index, 0]));
-    const mixed = await ctx.detector.detect(coffee, { kind: 'arac', plan: only(left), cache });
+    const mixed = await detector.detect(coffee, { kind: 'arac', plan: only(left), cache });
     const after = bucketByTile(mixed.detections, rects, 0);
     const coffeeWhole = bucketByTile((await ctx.detector.detect(coffee)).detections, rects, 0);
     for (const t of tiles) {

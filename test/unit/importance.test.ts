@@ -201,6 +201,21 @@ describe('tileImportance', () => {
     expect(d[at(1, 1)]).toMatchObject({ level: 0.5, reason: 'motion' });
   });
 
+  it('with a change map, untracked tiles are computed by their change since last computed, not by motion', () => {
+    const changedTile = at(2, 2);
+    const change = { fractionIn: (r: Box) => (r.x === tiles[changedTile]!.x && r.y === tiles[changedTile]!.y ? 0.05 : 0) };
+    // Motion everywhere: ignored when the change map is given (it only says where pixels move, not whether held boxes are still right).
+    const motion = motionFrom([{ x: 0, y: 0, w: W, h: H }]);
+    const d = run({ motion, change });
+    expect(d.flatMap((t, i) => (t.level === 0 ? [i] : []))).toEqual([changedTile]);
+    expect(d[changedTile]!.reason).toBe('change');
+    // Below the threshold: skipped.
+    expect(run({ change: { fractionIn: () => 0.005 } }).every((t) => t.level === 1)).toBe(true);
+    // An unreliable motion map (lighting change) still recomputes everything.
+    const dark = run({ motion: motionFrom([], true), change: { fractionIn: () => 0 } });
+    expect(dark.every((t) => t.level === 0)).toBe(true);
+  });
+
   it('rejects bad options with a ConfigError naming the key', () => {
     expect(() => run({ options: { motionThreshold: 0 } })).toThrow(/importance\.motionThreshold/);
     expect(() => run({ options: { trackLevel: 1 } })).toThrow(ConfigError);

@@ -1,0 +1,84 @@
+/**
+ * Change since each tile was last computed: the share of a tile's cells
+ * whose luma differs by more than `delta` from what the tile looked like
+ * when the detector last ran on it. This is the question a skipped tile
+ * raises (are its held-over detections still right?), asked of the pixels:
+ * an object that moves slowly accumulates change until its tile is
+ * recomputed, a parked car never does, and sensor noise does not accumulate.
+ * A background-subtraction motion map instead flags every moving pixel every
+ * frame, even where the held detections are still right.
+ *
+ * Works on the motion detector's downscaled luma (no second pass over the
+ * frame); `commit` records a computed tile's cells as its new reference.
+ */
+import type { Box } from '../core/types.js';
+import { maskFractionInRect } from './motion-ops.js';
+
+export interface LumaView {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  factor: number;
+}
+
+export class ChangeMap {
+  private ref = new Uint8Array(0);
+  /** 1 where a cell has a reference (its tile was computed at least once). */
+  private known = new Uint8Array(0);
+  private changed = new Uint8Array(0);
+  private view: LumaView | undefined;
+
+  /** @param delta luma difference (0..255) above which a cell counts as changed. */
+  constructor(private readonly delta = 24) {}
+
+  reset(): void {
+    this.ref = new Uint8Array(0);
+    this.known = new Uint8Array(0);
+    this.changed = new Uint8Array(0);
+    this.view = undefined;
+  }
+
+  /** This frame's luma; marks changed cells (a cell with no reference counts as changed). */
+  update(luma: LumaView): void {
+    const n = luma.width * luma.height;
+    if (this.ref.length !== n || this.view?.width !== luma.width || this.view.factor !== luma.factor) {
+      this.ref = new Uint8Array(n);
+      this.known = new Uint8Array(n);
+      this.changed = new Uint8Array(n);
+    }
+    this.view = luma;
+    const { data } = luma;
+    const ref = this.ref;
+    const known = this.known;
+    const out = this.changed;
+    const d = this.delta;
+    for (let i = 0; i < n; i++) {
+      const diff = (data[i] as number) - (ref[i] as number);
+      out[i] = known[i] === 0 || diff > d || diff < -d ? 1 : 0;
+    }
+  }
+
+  /** Share (0..1) of the rect's cells (input pixels) that changed since their tile was last computed. */
+  fractionIn(rect: Box): number {
+    const v = this.view;
+    if (!v) return 1;
+    return maskFractionInRect(this.changed, v.width, v.height, v.factor, rect);
+  }
+
+  /** The detector ran on `rect` this frame: its cells become the reference. */
+  commit(rect: Box): void {
+    const v = this.view;
+    if (!v) return;
+    const f = v.factor;
+    const x0 = Math.max(0, Math.floor(rect.x / f));
+    const y0 = Math.max(0, Math.floor(rect.y / f));
+    const x1 = Math.min(v.width, Math.ceil((rect.x + rect.w) / f));
+    const y1 = Math.min(v.height, Math.ceil((rect.y + rect.h) / f));
+    for (let y = y0; y < y1; y++) {
+      const row = y * v.width;
+      this.ref.set(v.data.subarray(row + x0, row + x1), row + x0);
+      this.known.fill(1, row + x0, row + x1);
+      this.changed.fill(0, row + x0, row + x1);
+    }
+  }
+}

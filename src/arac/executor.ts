@@ -32,6 +32,8 @@ export interface TilePlan {
    *   tiles reuse cached head outputs. Cost follows the active area.
    */
   path?: 'stitched' | 'windowed';
+  /** Windowed path: context around the active tiles for this frame, px (default: the executor's windowHalo). */
+  halo?: number;
 }
 
 export interface LevelCall {
@@ -205,7 +207,9 @@ export class AracExecutor {
     if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
     const frameArea = width * height;
     this.groupByLevel(plan.levels, tiles); // validates the levels
-    const plans = planWindowed(plan.levels, tiles, this.windowGeometry(width, height));
+    if (plan.halo !== undefined && !(Number.isInteger(plan.halo) && plan.halo >= 0 && plan.halo % 32 === 0)) throw new InputError(`plan halo ${plan.halo} must be a non-negative multiple of 32`);
+    const geometry = this.windowGeometry(width, height);
+    const plans = planWindowed(plan.levels, tiles, plan.halo === undefined ? geometry : { ...geometry, halo: plan.halo });
     if (plans.some((p) => p.level === 0 && p.windows.some((w) => area(w.rect) === frameArea))) {
       const r = await this.runFrame(image, width, height, tiles, cache);
       return { windows: [{ rect: { x: 0, y: 0, w: width, h: height }, level: 0, keep: tiles.map((t) => t.index), heads: r.heads }], stats: r.stats };

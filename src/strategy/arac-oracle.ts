@@ -13,6 +13,13 @@ import { bucketByTile, bucketMatches, DEFAULT_LABELING, labelTiles } from '../ar
 import type { Detection, Frame } from '../core/types.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
 
+/**
+ * The oracle's window context. Its probes catch what a narrower context gets
+ * wrong (and fall back to the whole frame), so it can afford 32 px where the
+ * live `arac`, which cannot check itself, uses the executor's 64.
+ */
+const ORACLE_HALO = 32;
+
 export class AracOracleStrategy implements Strategy {
   readonly name: string;
   readonly models = 'arac' as const;
@@ -37,7 +44,7 @@ export class AracOracleStrategy implements Strategy {
     const candidates = [{ level: 1, detections: this.last }];
     for (const level of ctx.info.computeLevels) {
       if (level === 0) continue;
-      const uniform = { grid: this.grid, levels: tiles.map(() => level), path: 'windowed' as const };
+      const uniform = { grid: this.grid, levels: tiles.map(() => level), path: 'windowed' as const, halo: ORACLE_HALO };
       candidates.push({ level, detections: (await ctx.detect(image, 'arac', uniform, { scratch: 'empty' })).detections });
     }
     const o = { ...DEFAULT_LABELING, minScore: ctx.info.minScore ?? DEFAULT_LABELING.minScore };
@@ -48,7 +55,7 @@ export class AracOracleStrategy implements Strategy {
     // first) and keep the first that matches.
     const refs = bucketByTile(reference, rects, o.minScore);
     const probe = async (lv: readonly number[]): Promise<boolean[]> => {
-      const got = bucketByTile((await ctx.detect(image, 'arac', { grid: this.grid, levels: lv, path: 'windowed' }, { scratch: 'copy' })).detections, rects, o.minScore);
+      const got = bucketByTile((await ctx.detect(image, 'arac', { grid: this.grid, levels: lv, path: 'windowed', halo: ORACLE_HALO }, { scratch: 'copy' })).detections, rects, o.minScore);
       return rects.map((_, t) => bucketMatches(got[t] as Detection[], refs[t] as Detection[], o.iou));
     };
     if (levels.some((l) => l > 0)) {
@@ -66,7 +73,7 @@ export class AracOracleStrategy implements Strategy {
       // whole frame (every tile at 0: the unsplit model) reproduces the reference.
       levels = open.length > 0 ? levels.map(() => 0) : fixed;
     }
-    const plan = { grid: this.grid, levels, path: 'windowed' as const };
+    const plan = { grid: this.grid, levels, path: 'windowed' as const, halo: ORACLE_HALO };
     const r = await ctx.detect(image, 'arac', plan);
     this.last = r.detections;
     return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { mode: 'arac', grid: this.grid, levels } };

@@ -60,6 +60,14 @@ describe('ARAC windowed path on the real pack', () => {
     expect(r.arac?.workFraction).toBeLessThan(0.21);
   });
 
+  it('a plan may carry its own context; one that is not a multiple of 32 is refused', async () => {
+    const frame = await readStill(path.join(IMAGES, 'coffee.png'), { width: 512, height: 384 });
+    ctx.runner.calls = [];
+    await detector.detect(frame, { kind: 'arac', plan: { ...only({ 5: 0 }), halo: 64 }, cache: new FeatureCache() });
+    expect(ctx.runner.calls.map((c) => c.dims.join('x'))).toEqual(['1x3x224x256']);
+    await expect(detector.detect(frame, { kind: 'arac', plan: { ...only({ 5: 0 }), halo: 40 }, cache: new FeatureCache() })).rejects.toThrow(/multiple of 32/);
+  });
+
   it('windows of one size and level batch into one call', async () => {
     const frame = await readStill(path.join(IMAGES, 'coffee.png'), { width: 512, height: 384 });
     ctx.runner.calls = [];

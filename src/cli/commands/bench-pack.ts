@@ -27,18 +27,23 @@ Median latency of the unsplit model against the ARAC executor:
   runs on the whole frame);
 - windowed path, 4x4 grid, the rest skipped: how latency follows the
   active tiles (1, 2, 4 in a block at a corner or the centre, 4 apart, 8)
-  and 4 tiles at c = 0.5.
+  and 4 tiles at c = 0.5, with 64 px of context (arac's) and 32 (the
+  oracle's).
 Default: 60 runs after 5 warm-up runs.`;
 
-/** Windowed rows: name, active tiles of the 4x4 grid (row-major), their level. */
-const WINDOWED: ReadonlyArray<readonly [string, number[], number]> = [
-  ['1/16 c0', [5], 0],
-  ['2/16 c0 adjacent', [5, 6], 0],
-  ['4/16 c0 corner block', [0, 1, 4, 5], 0],
-  ['4/16 c0 centre block', [5, 6, 9, 10], 0],
-  ['4/16 c0 apart', [0, 3, 12, 15], 0],
-  ['8/16 c0 top half', [0, 1, 2, 3, 4, 5, 6, 7], 0],
-  ['4/16 c0.5 centre', [5, 6, 9, 10], 0.5],
+/** Windowed rows: name, active tiles of the 4x4 grid (row-major), their level, the window context (px). */
+const WINDOWED: ReadonlyArray<readonly [string, number[], number, number]> = [
+  ['1/16 c0', [5], 0, 64],
+  ['2/16 c0 adjacent', [5, 6], 0, 64],
+  ['4/16 c0 corner block', [0, 1, 4, 5], 0, 64],
+  ['4/16 c0 centre block', [5, 6, 9, 10], 0, 64],
+  ['4/16 c0 apart', [0, 3, 12, 15], 0, 64],
+  ['8/16 c0 top half', [0, 1, 2, 3, 4, 5, 6, 7], 0, 64],
+  ['4/16 c0.5 centre', [5, 6, 9, 10], 0.5, 64],
+  ['1/16 c0', [5], 0, 32],
+  ['4/16 c0 corner block', [0, 1, 4, 5], 0, 32],
+  ['4/16 c0 centre block', [5, 6, 9, 10], 0, 32],
+  ['4/16 c0 apart', [0, 3, 12, 15], 0, 32],
 ];
 
 export const benchPackCommand: Command = {
@@ -73,7 +78,7 @@ export const benchPackCommand: Command = {
         { name: 'arac c0 merged', run: () => merged.run(image, size.width, size.height, plan(4), new FeatureCache()) },
         ...[2, 3, 4].map((n) => ({ name: `arac c0 ${n}x${n} tiles`, run: () => split.run(image, size.width, size.height, plan(n), new FeatureCache()) })),
         { name: 'stitched 4/16 c0 block', run: () => merged.run(image, size.width, size.height, active([5, 6, 9, 10], 0, 'stitched'), new FeatureCache()) },
-        ...WINDOWED.map(([name, on, level]) => ({ name: `windowed ${name}`, run: () => merged.runWindowed(image, size.width, size.height, active(on, level, 'windowed'), new FeatureCache()) })),
+        ...WINDOWED.map(([name, on, level, halo]) => ({ name: `windowed ${name}, ${halo} px`, run: () => merged.runWindowed(image, size.width, size.height, { ...active(on, level, 'windowed'), halo }, new FeatureCache()) })),
       ];
       const times = variants.map(() => [] as number[]);
       const rand = seededRandom(1);
@@ -97,8 +102,8 @@ export const benchPackCommand: Command = {
         console.log(JSON.stringify({ size, threads, runs, rows }, null, 2));
       } else {
         console.log(`input ${size.width}x${size.height}, ${threads} threads, ${runs} runs after 5 warm-up, interleaved`);
-        console.log('variant                            median ms   p95 ms   x full');
-        for (const r of rows) console.log(`${r.variant.padEnd(34)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
+        console.log('variant                                   median ms   p95 ms   x full');
+        for (const r of rows) console.log(`${r.variant.padEnd(41)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
       }
     } finally {
       await runner.close();

@@ -17,6 +17,8 @@ export interface FrameRecord {
   /** Capture (or, unpaced, start of processing) to publish, ms. */
   e2eMs: number;
   workFraction: number;
+  /** The strategy's own per-frame control work (importance + DEMUX), ms, when it reports it. */
+  controlMs?: number;
 }
 
 export interface RunRecord {
@@ -54,6 +56,8 @@ export interface Report {
   throughput_fps: number;
   work_fraction: number;
   slo_attainment: number | null;
+  /** Importance + DEMUX time per frame (strategies that plan tiles); null for the others. */
+  control_ms: LatencySummary | null;
   realtime: boolean;
   latency_ratio_vs_full?: number;
   work_ratio_vs_full?: number;
@@ -114,8 +118,14 @@ export function buildReport(run: RunRecord, reference: readonly (readonly Detect
     throughput_fps: run.realtime ? (published.length * 1000) / Math.max(1, run.wallMs) : (published.length * 1000) / Math.max(1e-9, run.busyMs),
     work_fraction: published.length ? published.reduce((a, f) => a + f.workFraction, 0) / published.length : 0,
     slo_attainment: run.realtime ? run.frames.filter((f) => f.published && f.e2eMs <= deadlineMs).length / Math.max(1, n) : null,
+    control_ms: controlOf(published),
     realtime: run.realtime,
   };
+}
+
+function controlOf(frames: readonly FrameRecord[]): LatencySummary | null {
+  const ms = frames.flatMap((f) => (f.controlMs === undefined ? [] : [f.controlMs]));
+  return ms.length ? latency(ms) : null;
 }
 
 /** Ratios against the `full` report of the same video (bench). */
@@ -162,6 +172,7 @@ export const reportSchema = {
     throughput_fps: { type: 'number', minimum: 0 },
     work_fraction: { type: 'number', minimum: 0, description: 'model work per published frame relative to the unsplit model' },
     slo_attainment: { ...nullableRatio, description: 'share of source frames published within one frame interval of capture; null when unpaced' },
+    control_ms: { anyOf: [latencySchema, { type: 'null' }], description: "the strategy's importance + DEMUX time per frame; null for strategies that plan no tiles" },
     realtime: { type: 'boolean' },
     latency_ratio_vs_full: { type: 'number', minimum: 0 },
     work_ratio_vs_full: { type: 'number', minimum: 0 },

@@ -165,7 +165,27 @@ export class CostModel {
     return out;
   }
 
+  /**
+   * Window planning is the costly part of a prediction (a greedy pairwise
+   * merge), and DEMUX asks about the same few plans frame after frame:
+   * features are memoised per plan.
+   */
+  private readonly windowMemo = new Map<string, Float64Array>();
+
   private windowFeatures(levels: readonly number[], tiles: readonly Tile[], g: WindowGeometry, out: Float64Array): Float64Array {
+    const key = levels.join(',');
+    const hit = this.windowMemo.get(key);
+    if (hit) {
+      out.set(hit);
+      return out;
+    }
+    this.planWindowFeatures(levels, tiles, g, out);
+    if (this.windowMemo.size >= 4096) this.windowMemo.clear();
+    this.windowMemo.set(key, Float64Array.from(out));
+    return out;
+  }
+
+  private planWindowFeatures(levels: readonly number[], tiles: readonly Tile[], g: WindowGeometry, out: Float64Array): Float64Array {
     const m = this.m;
     out.fill(0);
     out[2 * m + 1] = 1;

@@ -67,7 +67,7 @@ interface State {
 export class AracAdaptiveStrategy implements Strategy {
   readonly name: string;
   readonly models = 'arac' as const;
-  private readonly motion = new MotionDetector();
+  private readonly motion: MotionDetector;
   private readonly change = new ChangeMap();
   private readonly refresh: RefreshScheduler;
   private state: State | undefined;
@@ -75,6 +75,9 @@ export class AracAdaptiveStrategy implements Strategy {
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
     this.name = (o.path === 'stitched' ? 'arac-stitched' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs });
+    // With the change map deciding untracked tiles, motion only flags warm-up and lighting
+    // changes: its blob labelling (about half the map's time) would go unused.
+    this.motion = new MotionDetector({ components: !(o.change ?? o.path === 'windowed') });
   }
 
   private stateFor(frame: Frame, ctx: StrategyContext): State {

@@ -62,7 +62,17 @@ interface State {
   controller: DemuxController;
   /** Detections of the last frame that computed anything. */
   last: Detection[];
+  /** Frames dropped in a row. */
+  drops: number;
 }
+
+/**
+ * After this many frames dropped in a row, the next one runs the single most
+ * important tile anyway: a camera must not stay blind, and the cost model
+ * learns nothing from frames it refused (a model that over-predicts after a
+ * burst of contention would otherwise refuse everything for ever).
+ */
+const MAX_BLIND_FRAMES = 5;
 
 export class AracAdaptiveStrategy implements Strategy {
   readonly name: string;
@@ -93,6 +103,7 @@ export class AracAdaptiveStrategy implements Strategy {
       model: undefined,
       controller: new DemuxController({ grid: this.o.grid, levels }),
       last: [],
+      drops: 0,
     };
     return this.state;
   }
@@ -127,7 +138,17 @@ export class AracAdaptiveStrategy implements Strategy {
     const model = st.model;
     const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
     const overheadMs = performance.now() - t0;
-    const plan = { grid: this.o.grid, levels: r.plan.levels, overheadMs };
+    const probe = r.dropped && ++st.drops >= MAX_BLIND_FRAMES;
+    if (!r.dropped || probe) st.drops = 0;
+    if (probe) {
+      // The most important tile importance asked for: the lowest confidence that a cheaper level is safe.
+      const want = decisions.map((d, i) => ({ i, d })).filter((x) => x.d.level < 1);
+      const top = want.reduce((a, b) => (b.d.confidence < a.d.confidence ? b : a), want[0] ?? { i: 0, d: decisions[0] as (typeof decisions)[number] });
+      r.plan = { grid: this.o.grid, levels: decisions.map((_, i) => (i === top.i ? 0 : 1)) };
+      r.computedTiles = 1;
+      r.dropped = false;
+    }
+    const plan = { grid: this.o.grid, levels: r.plan.levels, overheadMs, ...(probe ? { probe: true } : {}) };
     if (r.dropped || r.computedTiles === 0) {
       // Still this camera's demand: a camera whose frames are all dropped must not look idle
       // to the fair share, or its share would shrink to nothing and it would never run again.

@@ -4,9 +4,10 @@
  * frame only when no level matches), while computing less than every tile.
  */
 import path from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/core/log.js';
 import { runBench } from '../../src/eval/bench.js';
 import { PACK_DIR, ROOT } from '../helpers/pack.js';
@@ -35,5 +36,19 @@ describe('arac-oracle on samples/parade.mp4', () => {
     expect(oracle.work_fraction).toBeLessThan(0.8);
     const plans = res.runs.find((r) => r.strategy === 'arac-oracle')!.frames;
     expect(plans.some((f) => f.workFraction < 1)).toBe(true);
+  }, 120_000);
+
+  it('neulens label writes one line of tile levels per frame', async () => {
+    tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
+    const out = path.join(tmp, 'labels.jsonl');
+    expect(await main(['label', path.join(ROOT, 'samples/parade.mp4'), '--frames', '5', '--grid', '3x3', '--out', out])).toBe(0);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { seq: number; grid: number[]; levels: number[] });
+    expect(lines.map((l) => l.seq)).toEqual([0, 1, 2, 3, 4]);
+    for (const l of lines) {
+      expect(l.grid).toEqual([3, 3]);
+      expect(l.levels).toHaveLength(9);
+      for (const v of l.levels) expect([0, 0.25, 0.5, 0.75, 1]).toContain(v);
+    }
+    expect(await main(['label', path.join(ROOT, 'samples/parade.mp4')])).toBe(2); // no --out
   }, 120_000);
 });

@@ -1,0 +1,106 @@
+/**
+ * `neulens label`: the labeling rule over videos, as training labels for a
+ * compression controller. Each frame runs through `arac-oracle` (the unsplit
+ * reference, every level on the whole frame, the plan probed in its real
+ * windows), and one JSON line per frame records the tiles' levels: what the
+ * controller should have chosen. The tiles' pixels are not written: the
+ * video and the grid give them back.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { computeLevels, loadModelPack } from '../../arac/manifest.js';
+import { InputError } from '../../core/errors.js';
+import { createLogger } from '../../core/log.js';
+import { DEFAULT_PACK_DIR } from '../../core/paths.js';
+import { chooseInputSize } from '../../detect/input-size.js';
+import { SCORE_FLOOR } from '../../eval/bench.js';
+import { readVideoFrames } from '../../eval/frame-reader.js';
+import { FrameProcessor } from '../../eval/processor.js';
+import { InferencePool } from '../../inference/pool.js';
+import { probeSize } from '../../ingest/still.js';
+import { AracOracleStrategy } from '../../strategy/arac-oracle.js';
+import { DEFAULT_TRACKER_OPTIONS } from '../../track/tracker.js';
+import { parseNumber } from '../args.js';
+import { EXIT, type Command } from '../command.js';
+import { progressBar } from '../progress.js';
+
+const usage = `usage: neulens label <video...> --out FILE.jsonl [--grid CxR] [--frames N] [--min-score X]
+
+Runs the labeling rule (arac-oracle) over each video and writes one JSON line
+per frame: {"video", "seq", "ptsMs", "width", "height", "grid": [C, R],
+"levels": [...]} with each tile's label (row-major; 0 = full width ... 1 =
+skip), the highest level at which the tile's detections still match the
+unsplit model's. Default grid 4x4, every frame, operating point 0.5.`;
+
+export interface LabelLine {
+  video: string;
+  seq: number;
+  ptsMs: number;
+  width: number;
+  height: number;
+  grid: [number, number];
+  levels: number[];
+}
+
+export const labelCommand: Command = {
+  name: 'label',
+  summary: 'write the labeling rule\'s per-tile levels over videos (compression-controller training labels)',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        grid: { type: 'string', default: '4x4' },
+        frames: { type: 'string' },
+        'min-score': { type: 'string', default: String(DEFAULT_TRACKER_OPTIONS.highThresh) },
+      },
+    });
+    if (positionals.length === 0) throw new InputError('give at least one video');
+    if (!values.out) throw new InputError('--out FILE.jsonl is required');
+    const g = /^(\d+)x(\d+)$/.exec(values.grid);
+    if (!g) throw new InputError(`--grid: '${values.grid}' must look like 4x4`);
+    const grid = { cols: Number(g[1]), rows: Number(g[2]) };
+    const maxFrames = values.frames === undefined ? Infinity : parseNumber('--frames', values.frames, { integer: true, min: 1 });
+    const minScore = parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
+
+    const pack = await loadModelPack(DEFAULT_PACK_DIR);
+    const pool = await InferencePool.open({ packDir: DEFAULT_PACK_DIR, provider: 'cpu', workers: 1, models: 'arac', verifyChecksums: false, detect: { minScore: SCORE_FLOOR, nmsIou: 0.6, maxDetections: 100 } });
+    await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
+    const out = createWriteStream(values.out);
+    const log = createLogger('warn');
+    let lines = 0;
+    try {
+      for (const [vi, video] of positionals.entries()) {
+        const src = await probeSize(video);
+        const size = chooseInputSize(pack.manifest, src.width, src.height);
+        const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / (src.fps ?? 25), paced: false, minScore };
+        const proc = new FrameProcessor(new AracOracleStrategy(grid), pool, `label-${vi}`, info, log);
+        const bar = progressBar(`label ${path.basename(video)}`, Number.isFinite(maxFrames) ? maxFrames : 0);
+        try {
+          for await (const frame of readVideoFrames(video, size, `label-${vi}`)) {
+            if (frame.seq >= maxFrames) break;
+            const r = await proc.process(frame);
+            const levels = r?.result.plan?.['levels'];
+            if (!Array.isArray(levels)) throw new InputError(`${video}: frame ${frame.seq} has no plan (the oracle failed on it)`);
+            const line: LabelLine = { video: path.basename(video), seq: frame.seq, ptsMs: frame.ptsMs, width: frame.width, height: frame.height, grid: [grid.cols, grid.rows], levels: levels as number[] };
+            out.write(JSON.stringify(line) + '\n');
+            lines++;
+            bar.tick(1);
+          }
+        } finally {
+          bar.done();
+          proc.close();
+        }
+      }
+    } finally {
+      await new Promise<void>((resolve) => out.end(resolve));
+      await pool.close();
+    }
+    console.log(`label: ${lines} frames -> ${values.out}`);
+    return EXIT.ok;
+  },
+};

@@ -1,8 +1,15 @@
 /**
- * ARAC executor: runs the per-tile micro-flows (front), stitches their
- * features into the stride-8 map, fills skipped tiles from the feature cache,
- * then runs the cross-tile rest of the network once.
+ * ARAC executor, two paths (TilePlan.path):
  *
+ * - stitched (`run`, exact): runs the per-tile micro-flows (front), stitches
+ *   their features into the stride-8 map, fills skipped tiles from the
+ *   feature cache, then runs the cross-tile rest of the network once;
+ * - windowed (`runWindowed`, approximate, cost follows the active tiles):
+ *   the whole network on context windows around the active tiles (see
+ *   windows.ts); the detector keeps the detections centred in those tiles
+ *   and skipped tiles keep their cached detections.
+ *
+ * Stitched path details:
  * Per frame, tiles are grouped by level and each level is one batched call
  * (per-call overhead dominates small tiles on CPU). A level's windows are
  * merged when that computes fewer pixels (planWindows); a level-0 window as

@@ -8,6 +8,10 @@
  *      + calls * perCall                               (one call per distinct level)
  *      + fixed                                         (the rest of the network, stitching)
  *
+ * For the windowed path (option `windowed`) the per-tile term is instead the
+ * area of the windows the executor would run at that level, as a share of
+ * the frame (window planning is shared with the executor: planWindowed).
+ *
  * Batched windows are padded to one size, so a tile's cost does not depend
  * on which tile it is: counts per level are enough. When every tile shares
  * a level the executor merges them into one frame window (at level 0 that is

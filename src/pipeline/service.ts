@@ -54,6 +54,20 @@ export interface ServiceOptions {
   onFrame?: (r: ProcessedFrame) => void;
 }
 
+/**
+ * The strategy a camera runs under this model config: `model.strategy` if
+ * given, else arac on the grid, or full. A name the registry does not know
+ * is a ConfigError on `model.strategy` (also raised by `config validate`).
+ */
+export function strategyForModel(m: Config['model']): Strategy {
+  const spec = m.mode === 'arac' ? (m.strategy ?? `arac:${m.grid[0]}x${m.grid[1]}`) : 'full';
+  try {
+    return createStrategy(spec);
+  } catch (err) {
+    throw new ConfigError('model.strategy', errorMessage(err));
+  }
+}
+
 export class NeulensService {
   private readonly cameras = new Map<string, CameraRuntime>();
   private pool: InferencePool | undefined;
@@ -68,6 +82,7 @@ export class NeulensService {
 
   /** Starts the server first (so /healthz answers while the model loads), then the pool, then the cameras. */
   static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
+    strategyForModel(config.model); // a bad model.strategy fails before anything starts
     const log = opts.log ?? createLogger(config.logging.level);
     // The routes ask the service, which needs the server first: a late-bound reference.
     const ref: { service?: NeulensService } = {};
@@ -139,14 +154,8 @@ export class NeulensService {
     this.camerasStarted = true;
   }
 
-  /** The configured strategy: `model.strategy` if given, else arac on the grid, or full. */
   private strategyFor(m: Config['model']): Strategy {
-    const spec = m.mode === 'arac' ? (m.strategy ?? `arac:${m.grid[0]}x${m.grid[1]}`) : 'full';
-    try {
-      return createStrategy(spec);
-    } catch (err) {
-      throw new ConfigError('model.strategy', errorMessage(err));
-    }
+    return strategyForModel(m);
   }
 
   private startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): void {

@@ -266,6 +266,16 @@ describe('neulens config (CLI)', () => {
     expect(r.out).toBe('');
   });
 
+  it('validate: exits 2 naming model.strategy when the strategy is unknown', async () => {
+    const file = join(dir, 'bad-strategy.yaml');
+    await writeFile(file, 'model: { strategy: arac-turbo }\ncameras:\n  - { id: a, url: rtsp://x/1 }\n');
+    const r = await run(['config', 'validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/model\.strategy: unknown strategy 'arac-turbo'/);
+    await writeFile(file, 'model: { strategy: "skip-track:3" }\ncameras:\n  - { id: a, url: rtsp://x/1 }\n');
+    expect((await run(['config', 'validate', file])).code).toBe(0);
+  });
+
   it('validate: exits 2 for a missing file', async () => {
     const r = await run(['config', 'validate', join(dir, 'nope.yaml')]);
     expect(r.code).toBe(2);

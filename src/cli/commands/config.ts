@@ -1,3 +1,4 @@
+import { strategyForModel } from '../../pipeline/service.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -30,6 +31,7 @@ export const configCommand: Command = {
         console.log(stringify(redacted(config)));
         return EXIT.ok;
       }
+      strategyForModel(config.model);
       for (const warning of await missingFiles(config)) console.error(`warning: ${warning}`);
       const disabled = config.cameras.filter((c) => !c.enabled).length;
       const n = config.cameras.length;

@@ -45,6 +45,11 @@ export interface RefreshOptions {
   everyMs: number;
   /** Most warm tiles forced in one frame (never-computed tiles are not capped). Default: no cap. */
   maxPerFrame?: number;
+  /**
+   * Spread refreshes over frames (default true: ceil(tiles / bound) a frame,
+   * earliest deadline first). Off, only tiles at their bound are forced.
+   */
+  stagger?: boolean;
 }
 
 export interface RefreshStats {
@@ -62,6 +67,7 @@ export class RefreshScheduler {
   private readonly everyFrames: number;
   private readonly everyMs: number;
   private readonly maxPerFrame: number;
+  private readonly stagger: boolean;
   private n = 0;
   private frame = -1;
   private lastFrame = new Float64Array(0);
@@ -80,6 +86,7 @@ export class RefreshScheduler {
     this.everyFrames = o.everyFrames;
     this.everyMs = o.everyMs;
     this.maxPerFrame = o.maxPerFrame ?? Infinity;
+    this.stagger = o.stagger ?? true;
   }
 
   get stats(): Readonly<RefreshStats> {
@@ -131,7 +138,7 @@ export class RefreshScheduler {
     warm.sort((a, b) => slack[a]! - slack[b]! || this.lastFrame[a]! - this.lastFrame[b]! || a - b);
     let must = 0;
     while (must < warm.length && slack[warm[must]!]! <= 0) must++;
-    const take = Math.min(this.maxPerFrame, Math.max(quota, must), warm.length);
+    const take = Math.min(this.maxPerFrame, Math.max(this.stagger ? quota : 0, must), warm.length);
     for (let k = 0; k < take; k++) out.add(warm[k]!);
     this.counters.forced += out.size;
     return out;

@@ -40,6 +40,14 @@ export interface AdaptiveOptions {
   /** Revisit every tile at least every N frames / T ms. */
   refreshFrames: number;
   refreshMs: number;
+  /**
+   * How the refresh bound is kept. 'staggered': a few tiles a frame, earliest
+   * deadline first. 'frame': when any tile reaches its bound, the whole frame
+   * runs (the unsplit model, exact, and every tile's cache reset). Default:
+   * 'frame' on the windowed path, where one lone tile's context window costs
+   * about 0.3-0.4 of a whole frame but 16 tiles refreshed at once cost 1.
+   */
+  refreshMode?: 'staggered' | 'frame';
   importance?: Partial<ImportanceOptions>;
   /** Use the motion map (default true). Off, only tracks and the refresh rule choose tiles (a PTZ camera, tests of the refresh bound). */
   motion?: boolean;
@@ -80,11 +88,13 @@ export class AracAdaptiveStrategy implements Strategy {
   private readonly motion: MotionDetector;
   private readonly change = new ChangeMap();
   private readonly refresh: RefreshScheduler;
+  private readonly refreshWhole: boolean;
   private state: State | undefined;
 
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
     this.name = (o.path === 'stitched' ? 'arac-stitched' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
-    this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs });
+    this.refreshWhole = (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
+    this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs, stagger: !this.refreshWhole });
     // With the change map deciding untracked tiles, motion only flags warm-up and lighting
     // changes: its blob labelling (about half the map's time) would go unused.
     this.motion = new MotionDetector({ components: !(o.change ?? o.path === 'windowed') });
@@ -116,7 +126,8 @@ export class AracAdaptiveStrategy implements Strategy {
     const m = useMotion ? this.motion.update(frame.data, frame.width, frame.height) : undefined;
     const useChange = useMotion && (this.o.change ?? this.o.path === 'windowed');
     if (useChange) this.change.update(this.motion.luma());
-    const due = this.refresh.due(frame.ptsMs, st.tiles.length);
+    let due = this.refresh.due(frame.ptsMs, st.tiles.length);
+    if (this.refreshWhole && due.size > 0) due = new Set(st.tiles.map((t) => t.index));
     const decisions = tileImportance({
       tiles: st.tiles,
       frame: { width: frame.width, height: frame.height },

@@ -76,6 +76,14 @@ describe('RefreshScheduler', () => {
     }
   });
 
+  it('without staggering forces nothing until tiles reach their bound, then exactly those', () => {
+    const s = new RefreshScheduler({ everyFrames: 4, everyMs: 1e9, stagger: false });
+    const r = simulate(s, { tiles: 16, frames: 13, intervalMs: 100 });
+    // Frame 0: all (never computed); then idle until the bound: all 16 again at frames 4, 8, 12.
+    expect(r.forced).toEqual([16, 0, 0, 0, 16, 0, 0, 0, 16, 0, 0, 0, 16]);
+    expect(r.maxGapF).toBeLessThanOrEqual(4);
+  });
+
   it('respects maxPerFrame and counts the breaches a too-small cap causes', () => {
     const s = new RefreshScheduler({ everyFrames: 4, everyMs: 60_000, maxPerFrame: 1 });
     const r = simulate(s, { tiles: 16, frames: 100, intervalMs: 40 });

@@ -8,11 +8,14 @@
  * A background-subtraction motion map instead flags every moving pixel every
  * frame, even where the held detections are still right.
  *
- * Works on the motion detector's downscaled luma (no second pass over the
- * frame); `commit` records a computed tile's cells as its new reference.
+ * It needs no background model: a lighting change or a new camera makes
+ * every tile differ from its reference, so every tile is recomputed, and a
+ * tile never computed counts as wholly changed. `updateFrame` downscales the
+ * frame itself; `update` takes luma someone else already made. `commit`
+ * records a computed tile's cells as its new reference.
  */
 import type { Box } from '../core/types.js';
-import { maskFractionInRect } from './motion-ops.js';
+import { downscaleLuma, maskFractionInRect } from './motion-ops.js';
 
 export interface LumaView {
   data: Uint8Array;
@@ -36,6 +39,18 @@ export class ChangeMap {
     this.known = new Uint8Array(0);
     this.changed = new Uint8Array(0);
     this.view = undefined;
+  }
+
+  private own = new Uint8Array(0);
+
+  /** Downscale an RGB24 frame to about `targetHeight` rows of luma (as the motion map does), then `update`. */
+  updateFrame(rgb: Uint8Array, width: number, height: number, targetHeight = 120): void {
+    const factor = Math.max(1, Math.min(Math.round(height / targetHeight), width, height));
+    const w = Math.floor(width / factor);
+    const h = Math.floor(height / factor);
+    if (this.own.length !== w * h) this.own = new Uint8Array(w * h);
+    downscaleLuma(rgb, width, height, factor, this.own);
+    this.update({ data: this.own, width: w, height: h, factor });
   }
 
   /** This frame's luma; marks changed cells (a cell with no reference counts as changed). */

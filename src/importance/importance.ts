@@ -127,8 +127,8 @@ export interface ImportanceInput {
   /**
    * Change since each tile was last computed (ChangeMap.fractionIn). Given,
    * it replaces the motion rule (2'): a tile whose unexplained change reaches
-   * `changeThreshold` is computed at the motion level; the motion map then
-   * only says when nothing is known (`unreliable`).
+   * `changeThreshold` is computed at the motion level; a motion map, if one
+   * is given too, then only says when nothing is known (`unreliable`).
    */
   change?: { fractionIn(rect: Box): number };
   /** Available compute levels, sorted (checkLevels); 1 = skip is implied. */

@@ -38,12 +38,6 @@ export interface MotionOptions {
   lightingThreshold?: number;
   /** Frames after the first (background) frame that report no motion while the background settles. Default 5. */
   warmupFrames?: number;
-  /**
-   * Group changed cells into blobs and boxes (default true). Off, `boxes` is
-   * empty and the mask is every changed cell: enough for a share of motion
-   * per tile, and it saves the labelling pass (about half the map's time).
-   */
-  components?: boolean;
 }
 
 export interface MotionResult {
@@ -80,7 +74,6 @@ interface Resolved {
   mergeGap: number | undefined;
   lightingThreshold: number;
   warmupFrames: number;
-  components: boolean;
 }
 
 function resolve(o: MotionOptions): Resolved {
@@ -107,7 +100,6 @@ function resolve(o: MotionOptions): Resolved {
     minAreaFraction: o.minAreaFraction ?? 0.0005,
     mergeGap: o.mergeGap,
     lightingThreshold: o.lightingThreshold ?? 0.5,
-    components: o.components ?? true,
     warmupFrames: o.warmupFrames ?? 5,
   };
 }
@@ -204,10 +196,6 @@ export class MotionDetector {
       return result({ changedFraction, warmingUp }, mask);
     }
 
-    if (!this.opts.components) {
-      mask.set(raw);
-      return result({ motionFraction: changedFraction, changedFraction }, mask);
-    }
     const comps = labelComponents(raw, sw, sh, 2 * this.opts.dilateRadius + 1, this.labels, this.stack);
     const cellArea = factor * factor;
     const minArea = this.opts.minArea ?? this.opts.minAreaFraction * width * height;
@@ -227,11 +215,6 @@ export class MotionDetector {
     for (let i = 0; i < n; i++) mask[i] = keep[labels[i]!]!;
     const gap = this.opts.mergeGap ?? 2 * factor;
     return result({ boxes: mergeBoxes(boxes, gap), motionFraction: kept / n, changedFraction }, mask);
-  }
-
-  /** The last frame's downscaled luma (valid until the next update): one cell per `factor` x `factor` pixels. */
-  luma(): { data: Uint8Array; width: number; height: number; factor: number } {
-    return { data: this.cur, width: this.sw, height: this.sh, factor: this.factor };
   }
 
   /**

@@ -72,7 +72,12 @@ interface State {
   last: Detection[];
   /** Frames dropped in a row. */
   drops: number;
+  /** Frames seen since the stream (or the input size) started. */
+  frames: number;
 }
+
+/** Frames at the start of a stream that run whole (see process). */
+const WARMUP_FRAMES = 6;
 
 /**
  * After this many frames dropped in a row, the next one runs the single most
@@ -85,7 +90,8 @@ const MAX_BLIND_FRAMES = 5;
 export class AracAdaptiveStrategy implements Strategy {
   readonly name: string;
   readonly models = 'arac' as const;
-  private readonly motion: MotionDetector;
+  private readonly motion = new MotionDetector();
+  private readonly useChange: boolean;
   private readonly change = new ChangeMap();
   private readonly refresh: RefreshScheduler;
   private readonly refreshWhole: boolean;
@@ -95,9 +101,7 @@ export class AracAdaptiveStrategy implements Strategy {
     this.name = (o.path === 'stitched' ? 'arac-stitched' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
     this.refreshWhole = (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs, stagger: !this.refreshWhole });
-    // With the change map deciding untracked tiles, motion only flags warm-up and lighting
-    // changes: its blob labelling (about half the map's time) would go unused.
-    this.motion = new MotionDetector({ components: !(o.change ?? o.path === 'windowed') });
+    this.useChange = o.change ?? o.path === 'windowed';
   }
 
   private stateFor(frame: Frame, ctx: StrategyContext): State {
@@ -114,6 +118,7 @@ export class AracAdaptiveStrategy implements Strategy {
       controller: new DemuxController({ grid: this.o.grid, levels }),
       last: [],
       drops: 0,
+      frames: 0,
     };
     return this.state;
   }
@@ -123,11 +128,16 @@ export class AracAdaptiveStrategy implements Strategy {
     const st = this.stateFor(frame, ctx);
     const levels = st.levels;
     const useMotion = this.o.motion ?? true;
-    const m = useMotion ? this.motion.update(frame.data, frame.width, frame.height) : undefined;
-    const useChange = useMotion && (this.o.change ?? this.o.path === 'windowed');
-    if (useChange) this.change.update(this.motion.luma());
+    // The change map replaces the motion map where it decides (it needs no background model).
+    const useChange = useMotion && this.useChange;
+    if (useChange) this.change.updateFrame(frame.data, frame.width, frame.height);
+    const m = useMotion && !useChange ? this.motion.update(frame.data, frame.width, frame.height) : undefined;
     let due = this.refresh.due(frame.ptsMs, st.tiles.length);
-    if (this.refreshWhole && due.size > 0) due = new Set(st.tiles.map((t) => t.index));
+    // The first frames of a stream run whole: the tracker confirms its tracks on consecutive
+    // full detections (what the motion map's warm-up gave when it decided), and then the
+    // settled and change rules have something to hold.
+    const warming = st.frames++ < WARMUP_FRAMES;
+    if ((this.refreshWhole && due.size > 0) || warming) due = new Set(st.tiles.map((t) => t.index));
     const decisions = tileImportance({
       tiles: st.tiles,
       frame: { width: frame.width, height: frame.height },

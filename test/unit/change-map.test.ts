@@ -46,4 +46,18 @@ describe('ChangeMap', () => {
       expect(c.fractionIn(A)).toBe(0);
     }
   });
+
+  it('updateFrame downscales an RGB frame itself: a lighting change makes every tile changed', () => {
+    const c = new ChangeMap(24);
+    const frame = (v: number) => new Uint8Array(64 * 48 * 3).fill(v);
+    c.updateFrame(frame(90), 64, 48, 12); // factor 4: the 16x12 grid above
+    expect(c.fractionIn(A)).toBe(1);
+    c.commit(A);
+    c.commit(B);
+    c.updateFrame(frame(95), 64, 48, 12);
+    expect(c.fractionIn(A)).toBe(0);
+    c.updateFrame(frame(160), 64, 48, 12);
+    expect(c.fractionIn(A)).toBe(1);
+    expect(c.fractionIn(B)).toBe(1);
+  });
 });

@@ -84,21 +84,6 @@ describe('MotionDetector', () => {
     expect(d.motionInRect({ x: 400, y: 200, w: 64, h: 64 })).toBe(0);
   });
 
-  it('without components: no boxes, but the same share of motion per rect', () => {
-    const rand = rng(2);
-    const d = warmed(rand, 10, { components: false });
-    const truth = { x: 140, y: 100, w: 40, h: 40 };
-    const f = scene(rand);
-    paint(f, truth, 240);
-    const r = d.update(f, W, H);
-    expect(r.boxes).toEqual([]);
-    expect(r.motionFraction).toBeGreaterThan(0);
-    expect(d.motionInRect(truth)).toBeGreaterThan(0.8);
-    expect(d.motionInRect({ x: 400, y: 200, w: 64, h: 64 })).toBe(0);
-    // The luma it worked on is there for the change map.
-    expect(d.luma()).toMatchObject({ width: 256, height: 144, factor: 2 });
-  });
-
   it('gives two boxes for two well-separated movers', () => {
     const rand = rng(3);
     const d = warmed(rand);

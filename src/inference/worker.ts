@@ -40,8 +40,19 @@ port.on('message', (msg: ToWorker) => {
   void handle(msg);
 });
 
+/**
+ * Detections in progress. ORT runs are asynchronous, so a 'close' can arrive
+ * while one is still inside a session: releasing the sessions under it is a
+ * use-after-free that takes the whole process down. Close waits for them.
+ */
+let inFlight = 0;
+let drained: (() => void) | undefined;
+let closing = false;
+
 async function handle(msg: ToWorker): Promise<void> {
   if (msg.type === 'close') {
+    closing = true;
+    if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
     await runner?.close();
     send({ type: 'closed' });
     return;
@@ -52,7 +63,9 @@ async function handle(msg: ToWorker): Promise<void> {
   }
   const { req } = msg;
   const t0 = performance.now();
+  inFlight++;
   try {
+    if (closing) throw new Error('inference worker is closing');
     if (!detector) throw new Error('detector not initialised');
     const frame = { data: new Uint8Array(req.data), width: req.width, height: req.height, srcWidth: req.srcWidth, srcHeight: req.srcHeight };
     let cache = caches.get(req.cameraId);
@@ -65,5 +78,7 @@ async function handle(msg: ToWorker): Promise<void> {
     });
   } catch (err) {
     send({ type: 'failed', id: req.id, error: serialize(err) });
+  } finally {
+    if (--inFlight === 0) drained?.();
   }
 }

@@ -36,6 +36,25 @@ describe('inference worker pool', () => {
     await expect(pool.detect({ cameraId: 'a', data: new Uint8Array(3), width: 1, height: 1, srcWidth: 1, srcHeight: 1, mode: 'full' })).rejects.toBeInstanceOf(InferenceError);
   });
 
+  it('close() while detections are running waits for them: every request settles, the process survives', async () => {
+    const pool = await InferencePool.open(base);
+    const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+    // Several in flight (one running inside an ORT session, the rest queued), then close at once.
+    const pending = Array.from({ length: 4 }, (_, i) => pool.detect({ cameraId: `c${i}`, ...frame, mode: 'full' }).then(
+      (r) => ({ ok: true as const, labels: r.detections.map((d) => d.label) }),
+      (err: unknown) => ({ ok: false as const, err }),
+    ));
+    await new Promise((r) => setTimeout(r, 5));
+    await pool.close();
+    const settled = await Promise.all(pending);
+    for (const s of settled) {
+      if (s.ok) expect(s.labels).toContain('person');
+      else expect(s.err).toBeInstanceOf(InferenceError);
+    }
+    // Closed means closed.
+    await expect(pool.detect({ cameraId: 'x', ...frame, mode: 'full' })).rejects.toBeInstanceOf(InferenceError);
+  });
+
   it('a bad input size is a typed error for that request only', async () => {
     const pool = await InferencePool.open(base);
     try {

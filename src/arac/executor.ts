@@ -23,7 +23,7 @@ import type { HeadOutput } from '../detect/decode.js';
 import type { ModelRunner, Outputs, Tensor } from '../inference/tensor.js';
 import { InputError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
-import { area, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from './windows.js';
+import { area, batchesBySize, isFrame, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from './windows.js';
 
 /** Per-tile level: 0 = full width ... 1 = skip (reuse cached results). */
 export interface TilePlan {
@@ -177,13 +177,18 @@ export class AracExecutor {
     this.frontShare = cut < 0 ? 0.32 : parts.slice(0, cut + 1).reduce((a, p) => a + p.share, 0);
   }
 
+  /** Every level is a compute level of the pack or 1 (skip). */
+  private checkLevels(levels: readonly number[]): void {
+    levels.forEach((lvl, i) => {
+      if (lvl < 1 && !this.computeLevels.has(lvl)) throw new InputError(`tile ${i}: level ${lvl} is not in the model pack (have ${[...this.computeLevels].join(', ')}, 1)`);
+    });
+  }
+
   private groupByLevel(levels: readonly number[], tiles: readonly Tile[]): Map<number, Tile[]> {
+    this.checkLevels(levels);
     const byLevel = new Map<number, Tile[]>();
     levels.forEach((lvl, i) => {
-      if (lvl >= 1) return;
-      if (!this.computeLevels.has(lvl)) throw new InputError(`tile ${i}: level ${lvl} is not in the model pack (have ${[...this.computeLevels].join(', ')}, 1)`);
-      const t = tiles[i] as Tile;
-      byLevel.set(lvl, [...(byLevel.get(lvl) ?? []), t]);
+      if (lvl < 1) byLevel.set(lvl, [...(byLevel.get(lvl) ?? []), tiles[i] as Tile]);
     });
     return byLevel;
   }
@@ -213,11 +218,11 @@ export class AracExecutor {
     const tiles = makeTiles(width, height, plan.grid);
     if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
     const frameArea = width * height;
-    this.groupByLevel(plan.levels, tiles); // validates the levels
+    this.checkLevels(plan.levels);
     if (plan.halo !== undefined && !(Number.isInteger(plan.halo) && plan.halo >= 0 && plan.halo % 32 === 0)) throw new InputError(`plan halo ${plan.halo} must be a non-negative multiple of 32`);
     const geometry = this.windowGeometry(width, height);
     const plans = planWindowed(plan.levels, tiles, plan.halo === undefined ? geometry : { ...geometry, halo: plan.halo });
-    if (plans.some((p) => p.level === 0 && p.windows.some((w) => area(w.rect) === frameArea))) {
+    if (plans.some((p) => p.level === 0 && p.windows.some((w) => isFrame(w.rect, width, height)))) {
       const r = await this.runFrame(image, width, height, tiles, cache);
       return { windows: [{ rect: { x: 0, y: 0, w: width, h: height }, level: 0, keep: tiles.map((t) => t.index), heads: r.heads }], stats: r.stats };
     }
@@ -230,10 +235,7 @@ export class AracExecutor {
     let frontMs = 0;
     let restMs = 0;
     for (const p of plans) {
-      // Windows of one size batch into one call.
-      const bySize = new Map<string, typeof p.windows>();
-      for (const w of p.windows) bySize.set(`${w.rect.w}x${w.rect.h}`, [...(bySize.get(`${w.rect.w}x${w.rect.h}`) ?? []), w]);
-      for (const batch of bySize.values()) {
+      for (const batch of batchesBySize(p.windows)) {
         const rects = batch.map((w) => w.rect);
         const r0 = rects[0] as Rect;
         const { images, masks } = gatherRects(image, width, height, rects);

@@ -75,7 +75,7 @@ export function mergeWindows(tiles: readonly Tile[], halo: number, width: number
 export const isFrame = (r: Rect, width: number, height: number): boolean => r.x === 0 && r.y === 0 && r.w === width && r.h === height;
 
 /** Tiles wholly inside a rect. */
-export function tilesInside(rect: Rect, tiles: readonly Tile[]): Tile[] {
+function tilesInside(rect: Rect, tiles: readonly Tile[]): Tile[] {
   return tiles.filter((t) => t.x >= rect.x && t.y >= rect.y && t.x + t.w <= rect.x + rect.w && t.y + t.h <= rect.y + rect.h);
 }
 
@@ -121,4 +121,14 @@ export function planWindowed(levels: readonly number[], tiles: readonly Tile[], 
   });
   const callPixels = g.callFraction * g.width * g.height;
   return [...byLevel].map(([level, group]) => ({ level, windows: planLevelWindows(group, tiles, levels, g.width, g.height, g.halo, callPixels) }));
+}
+
+/** Windows of one size run as one batched call: the batches, in first-seen order. */
+export function batchesBySize<W extends { rect: Rect }>(windows: readonly W[]): W[][] {
+  const bySize = new Map<string, W[]>();
+  for (const w of windows) {
+    const key = `${w.rect.w}x${w.rect.h}`;
+    bySize.set(key, [...(bySize.get(key) ?? []), w]);
+  }
+  return [...bySize.values()];
 }

@@ -43,3 +43,11 @@ export function progressBar(label: string, initialTotal: number, stream: NodeJS.
     },
   };
 }
+
+/** Sleeps `seconds`, ticking the bar once a second (benchmarks' measured windows). */
+export async function tickFor(seconds: number, bar: Progress, note: string): Promise<void> {
+  for (let s = 0; s < seconds; s++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    bar.tick(1, note);
+  }
+}

@@ -26,7 +26,7 @@
  */
 import type { TilePlan } from '../arac/executor.js';
 import type { Tile } from '../arac/geometry.js';
-import { area, planWindowed, type WindowGeometry } from '../arac/windows.js';
+import { area, batchesBySize, isFrame, planWindowed, type WindowGeometry } from '../arac/windows.js';
 import { InputError } from '../core/errors.js';
 import { checkLevels } from '../importance/levels.js';
 import { ridgeFit } from './least-squares.js';
@@ -198,7 +198,7 @@ export class CostModel {
     for (const p of planWindowed(levels, tiles, g)) {
       const j = this.levelIndex.get(p.level);
       if (j === undefined) throw new InputError(`cost model: level ${p.level} is not one of ${this.levels.join(', ')} or 1`);
-      if (p.level === 0 && p.windows.some((w) => area(w.rect) === frameArea)) {
+      if (p.level === 0 && p.windows.some((w) => isFrame(w.rect, g.width, g.height))) {
         // The executor runs the unsplit model on the frame and nothing else.
         out.fill(0);
         out[m + j] = 1;
@@ -206,8 +206,7 @@ export class CostModel {
         out[2 * m + 1] = 1;
         return out;
       }
-      const sizes = new Set(p.windows.map((w) => `${w.rect.w}x${w.rect.h}`));
-      calls += sizes.size * (p.level === 0 ? 1 : 2);
+      calls += batchesBySize(p.windows).length * (p.level === 0 ? 1 : 2);
       for (const w of p.windows) out[j] = out[j]! + area(w.rect) / frameArea;
     }
     out[2 * m] = calls;

@@ -22,6 +22,20 @@ function device(coef: CostCoefficients, noise: number, seed: number) {
   return (levels: readonly number[]) => truth.predict(levels) * Math.max(0.2, 1 + noise * gauss(rand));
 }
 
+/** A fake device whose runs advance a fake clock by the time they take (calibration's runner and clock). */
+function clockedDevice(coef: CostCoefficients, noise: number, seed: number) {
+  const run = device(coef, noise, seed);
+  let clock = 0;
+  return {
+    run: async (plan: { levels: readonly number[] }) => {
+      const ms = run(plan.levels);
+      clock += ms;
+      return ms;
+    },
+    now: () => clock,
+  };
+}
+
 function randomPlan(rand: () => number, n = 16): number[] {
   const pSkip = rand();
   return Array.from({ length: n }, () => (rand() < pSkip ? 1 : LEVELS[Math.floor(rand() * LEVELS.length)]!));
@@ -67,16 +81,8 @@ describe('CostModel', () => {
   });
 
   it('calibrate recovers known coefficients from noisy timings within tolerance', async () => {
-    const run = device(TRUE, 0.04, 7);
-    let clock = 0;
-    const result = await calibrate(
-      async (plan) => {
-        const ms = run(plan.levels);
-        clock += ms;
-        return ms;
-      },
-      { grid: { cols: 4, rows: 4 }, levels: LEVELS, repeats: 5, random: rng(3), now: () => clock },
-    );
+    const dev = clockedDevice(TRUE, 0.04, 7);
+    const result = await calibrate(dev.run, { grid: { cols: 4, rows: 4 }, levels: LEVELS, repeats: 5, random: rng(3), now: dev.now });
     const c = result.model.coefficients;
     expect(c.perTile[0]).toBeCloseTo(TRUE.perTile[0]!, 0);
     expect(Math.abs(c.perTile[0]! - 1.6)).toBeLessThan(0.15);
@@ -100,16 +106,8 @@ describe('CostModel', () => {
   });
 
   it('calibrate stops starting runs at maxMs and still fits', async () => {
-    const run = device(TRUE, 0, 1);
-    let clock = 0;
-    const result = await calibrate(
-      async (plan) => {
-        const ms = run(plan.levels);
-        clock += ms;
-        return ms;
-      },
-      { grid: { cols: 4, rows: 4 }, levels: LEVELS, random: rng(5), now: () => clock, maxMs: 150 },
-    );
+    const dev = clockedDevice(TRUE, 0, 1);
+    const result = await calibrate(dev.run, { grid: { cols: 4, rows: 4 }, levels: LEVELS, random: rng(5), now: dev.now, maxMs: 150 });
     expect(result.runs).toBeLessThan(calibrationPlans(16, LEVELS, rng(5)).length * 3);
     expect(result.samples.length).toBeGreaterThan(3);
     let tick = 0;

@@ -22,7 +22,7 @@ import { InferencePool } from '../../inference/pool.js';
 import { probeSize } from '../../ingest/still.js';
 import { AracOracleStrategy } from '../../strategy/arac-oracle.js';
 import { DEFAULT_TRACKER_OPTIONS } from '../../track/tracker.js';
-import { parseNumber } from '../args.js';
+import { parseGrid, parseNumber } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
@@ -61,9 +61,7 @@ export const labelCommand: Command = {
     });
     if (positionals.length === 0) throw new InputError('give at least one video');
     if (!values.out) throw new InputError('--out FILE.jsonl is required');
-    const g = /^(\d+)x(\d+)$/.exec(values.grid);
-    if (!g) throw new InputError(`--grid: '${values.grid}' must look like 4x4`);
-    const grid = { cols: Number(g[1]), rows: Number(g[2]) };
+    const grid = parseGrid('--grid', values.grid);
     const maxFrames = values.frames === undefined ? Infinity : parseNumber('--frames', values.frames, { integer: true, min: 1 });
     const minScore = parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
 

@@ -26,7 +26,7 @@ import { NeulensService } from '../../pipeline/service.js';
 import type { FrameMessage, ServerMessage } from '../../serve/protocol.js';
 import { parseNumber } from '../args.js';
 import { EXIT, type Command } from '../command.js';
-import { progressBar, type Progress } from '../progress.js';
+import { progressBar, tickFor, type Progress } from '../progress.js';
 
 const usage = `usage: neulens serve-bench [--clip FILE] [--seconds N] [--warmup N] [--json]
 
@@ -90,13 +90,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Sleeps `seconds`, ticking the progress bar once a second. */
-async function tickFor(seconds: number, bar: Progress, note: string): Promise<void> {
-  for (let s = 0; s < seconds; s++) {
-    await sleep(1000);
-    bar.tick(1, note);
-  }
-}
 
 async function connectClient(url: string, onFrame: (r: Received) => void): Promise<WebSocket> {
   const ws = new WebSocket(url, { perMessageDeflate: false });

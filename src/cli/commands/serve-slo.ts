@@ -21,7 +21,7 @@ import { NeulensService } from '../../pipeline/service.js';
 import type { ServerMessage } from '../../serve/protocol.js';
 import { parseNumber } from '../args.js';
 import { EXIT, type Command } from '../command.js';
-import { progressBar, type Progress } from '../progress.js';
+import { progressBar, tickFor, type Progress } from '../progress.js';
 
 const usage = `usage: neulens serve-slo [--clips A,B,...] [--cameras N] [--fps F] [--modes arac,full] [--seconds S] [--warmup W] [--json]
 
@@ -52,15 +52,6 @@ export interface ModeSlo {
   cameras: CameraSlo[];
   minAttainment: number;
   medianAttainment: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function tickFor(seconds: number, bar: Progress, note: string): Promise<void> {
-  for (let s = 0; s < seconds; s++) {
-    await sleep(1000);
-    bar.tick(1, note);
-  }
 }
 
 function sloConfig(mode: string, clips: readonly string[], n: number, fps: number) {

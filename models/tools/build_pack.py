@@ -271,6 +271,11 @@ def main() -> None:
         json.dump(manifest, f, indent=1)
         f.write("\n")
     print(f"wrote {args.out}: " + ", ".join(f"{e['file']} {e['bytes'] / 1e6:.1f} MB" for e in manifest["files"]))
+    # The compression controller is trained separately (train-cgg.sh); a rebuild keeps shipping it.
+    cgg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cgg.json")
+    if os.path.exists(cgg):
+        import train_cgg
+        train_cgg.install(cgg, args.out)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,18 @@ export const manifestSchema = z.object({
     .strict()
     .optional(),
   files: z.array(fileSchema).min(1),
+  /** The compression controller (src/importance/cgg.ts), trained by models/tools/train_cgg.py. */
+  controller: z
+    .object({
+      kind: z.literal('cgg'),
+      file: z.string().min(1),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      bytes: z.number().int().positive(),
+      levels: z.array(z.number().min(0).max(1)).min(2),
+      skipThreshold: z.number().gt(0).lt(1),
+      trainedOn: z.array(z.string()),
+    })
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -154,22 +166,8 @@ export async function loadModelPack(dir: string, opts: { verifyChecksums?: boole
   const manifest = parsed.data;
   checkConsistency(manifest);
 
-  for (const f of manifest.files) {
-    const p = path.join(dir, f.file);
-    let size: number;
-    try {
-      size = (await stat(p)).size;
-    } catch (err) {
-      throw new ModelPackError('MODEL_FILE_MISSING', f.file, `listed in the manifest (role ${f.role}) but not found at ${p}`, { cause: err });
-    }
-    if (size !== f.bytes) {
-      throw new ModelPackError('MODEL_FILE_CORRUPT', f.file, `size ${size} bytes, manifest says ${f.bytes}`);
-    }
-    if (opts.verifyChecksums !== false) {
-      const sum = await sha256(p);
-      if (sum !== f.sha256) throw new ModelPackError('MODEL_FILE_CORRUPT', f.file, `sha256 ${sum.slice(0, 12)}… does not match the manifest's ${f.sha256.slice(0, 12)}…`);
-    }
-  }
+  for (const f of manifest.files) await checkFile(dir, f, `role ${f.role}`, opts.verifyChecksums !== false);
+  if (manifest.controller) await checkFile(dir, manifest.controller, 'the compression controller', opts.verifyChecksums !== false);
 
   const find = (role: PackFile['role'], level?: number): PackFile => {
     const f = manifest.files.find((x) => x.role === role && (level === undefined || x.level === level));
@@ -182,6 +180,24 @@ export async function loadModelPack(dir: string, opts: { verifyChecksums?: boole
     file: find,
     filePath: (role, level) => path.join(dir, find(role, level).file),
   };
+}
+
+/** A file the manifest lists is there, with its size and (when asked) its sha256. */
+async function checkFile(dir: string, f: { file: string; bytes: number; sha256: string }, what: string, verify: boolean): Promise<void> {
+  const p = path.join(dir, f.file);
+  let size: number;
+  try {
+    size = (await stat(p)).size;
+  } catch (err) {
+    throw new ModelPackError('MODEL_FILE_MISSING', f.file, `listed in the manifest (${what}) but not found at ${p}`, { cause: err });
+  }
+  if (size !== f.bytes) {
+    throw new ModelPackError('MODEL_FILE_CORRUPT', f.file, `size ${size} bytes, manifest says ${f.bytes}`);
+  }
+  if (verify) {
+    const sum = await sha256(p);
+    if (sum !== f.sha256) throw new ModelPackError('MODEL_FILE_CORRUPT', f.file, `sha256 ${sum.slice(0, 12)}… does not match the manifest's ${f.sha256.slice(0, 12)}…`);
+  }
 }
 
 /** The pack's compute levels (0 = full width), sorted; skip (c = 1) is implied. */

@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { take } from 'rxjs';
 import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
+import { loadPackController } from '../importance/cgg.js';
+import type { StreamInfo } from '../strategy/types.js';
 import type { Logger } from '../core/log.js';
 import type { Detection } from '../core/types.js';
 import { chooseInputSize } from '../detect/input-size.js';
@@ -70,6 +72,8 @@ async function countFrames(video: string, size: { width: number; height: number 
 
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const pack = await loadModelPack(o.packDir);
+  const controller = await loadPackController(pack);
+  const base: PackBasics = { computeLevels: computeLevels(pack), ...(controller ? { controller } : {}) };
   const needsArac = o.strategies.some((s) => createStrategy(s).models === 'arac');
   const pool = await InferencePool.open({
     packDir: o.packDir,
@@ -85,7 +89,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     for (const [vi, video] of o.videos.entries()) {
       const gtFile = o.gt?.[vi];
       const gt = gtFile ? parseMotGt(await readFile(gtFile, 'utf8'), gtFile) : undefined;
-      const { runs, refFrom } = await benchVideo(o, pack, pool, video, vi);
+      const { runs, refFrom } = await benchVideo(o, pack, base, pool, video, vi);
       const reference = refFrom.frames;
       result.referenceFrom.push(refFrom.from);
       const reports = runs.map((run) => buildReport(run, reference, { minScore: o.minScore, ...(gt ? { gt } : {}) }));
@@ -99,7 +103,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   return result;
 }
 
-async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool, video: string, vi: number): Promise<{ runs: RunRecord[]; refFrom: { frames: Detection[][]; from: 'cache' | 'computed' } }> {
+/** What every camera of a bench knows about the pack. */
+type PackBasics = Pick<StreamInfo, 'computeLevels' | 'controller'>;
+
+async function benchVideo(o: BenchOptions, pack: ModelPack, base: PackBasics, pool: InferencePool, video: string, vi: number): Promise<{ runs: RunRecord[]; refFrom: { frames: Detection[][]; from: 'cache' | 'computed' } }> {
   const src = await probeSize(video);
   const fps = src.fps ?? 25;
   const size = o.inputSize ?? chooseInputSize(pack.manifest, src.width, src.height);
@@ -112,7 +119,7 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
   const wantRef = !cached && !(o.strategies.includes('full') && !o.realtime);
   const unpaced = o.realtime ? [] : [...o.strategies];
   if (wantRef) unpaced.push('full#reference');
-  const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / fps, paced: false, minScore: o.minScore };
+  const info = { ...base, frameIntervalMs: 1000 / fps, paced: false, minScore: o.minScore };
   const procs = unpaced.map((s) => new FrameProcessor(createStrategy(s.split('#')[0] as string), pool, `${vi}:${s}`, info, o.log));
   const frames: FrameRecord[][] = unpaced.map(() => []);
   const busy = unpaced.map(() => 0);
@@ -153,13 +160,13 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, pool: InferencePool,
     .filter((r) => !r.strategy.endsWith('#reference'));
 
   if (o.realtime) {
-    for (const s of o.strategies) runs.push(await realtimeRun(o, pool, computeLevels(pack), video, vi, s, size, fps, reference.length));
+    for (const s of o.strategies) runs.push(await realtimeRun(o, pool, base, video, vi, s, size, fps, reference.length));
   }
   return { runs, refFrom: { frames: reference, from } };
 }
 
 /** The live path: source-paced ffmpeg, the latest-frame gate, real drops and deadlines. */
-async function realtimeRun(o: BenchOptions, pool: InferencePool, levels: number[], video: string, vi: number, spec: string, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
+async function realtimeRun(o: BenchOptions, pool: InferencePool, base: PackBasics, video: string, vi: number, spec: string, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
   const strategy = createStrategy(spec);
   const source = new CameraSource({ cameraId: `rt-${vi}`, url: video, width: size.width, height: size.height, pace: 'source', loop: false });
   const frames: FrameRecord[] = Array.from({ length: total }, (_, seq) => record(undefined, seq, 0));
@@ -173,7 +180,7 @@ async function realtimeRun(o: BenchOptions, pool: InferencePool, levels: number[
     cameraFlow(source.frames$.pipe(take(total)), {
       key: `${vi}:${spec}:rt`,
       strategy,
-      info: { computeLevels: levels, frameIntervalMs: 1000 / fps, paced: true },
+      info: { ...base, frameIntervalMs: 1000 / fps, paced: true },
       pool,
       tracker: new Tracker(),
       log: o.log,

@@ -80,6 +80,41 @@ export class ChangeMap {
     return maskFractionInRect(this.changed, v.width, v.height, v.factor, rect);
   }
 
+  /**
+   * Sample `rect` (input pixels) at size x size points (nearest cell) into two
+   * planes from `offset`: this frame's luma and its absolute difference from
+   * the reference where that exceeds `delta` (0 below: noise), both scaled to
+   * 0..1. A cell with no reference differs by its own value (its reference
+   * counts as black). The compression controller's pixel input; returns
+   * whether any sampled cell changed, false too before the first frame.
+   */
+  patch(rect: Box, size: number, cur: Float32Array, diff: Float32Array, offset = 0): boolean {
+    const v = this.view;
+    if (!v) return false;
+    const f = v.factor;
+    const delta = this.delta;
+    let any = false;
+    for (let j = 0; j < size; j++) {
+      const cy = Math.min(v.height - 1, Math.max(0, Math.floor((rect.y + ((j + 0.5) * rect.h) / size) / f)));
+      const row = cy * v.width;
+      for (let i = 0; i < size; i++) {
+        const cx = Math.min(v.width - 1, Math.max(0, Math.floor((rect.x + ((i + 0.5) * rect.w) / size) / f)));
+        const c = row + cx;
+        const now = v.data[c] as number;
+        const ref = this.known[c] === 0 ? 0 : (this.ref[c] as number);
+        const d = now > ref ? now - ref : ref - now;
+        cur[offset + j * size + i] = now / 255;
+        if (d > delta) {
+          diff[offset + j * size + i] = d / 255;
+          any = true;
+        } else {
+          diff[offset + j * size + i] = 0;
+        }
+      }
+    }
+    return any;
+  }
+
   /** The detector ran on `rect` this frame: its cells become the reference. */
   commit(rect: Box): void {
     const v = this.view;

@@ -23,6 +23,9 @@
  *     non-track tile counts as moving: nothing is known, so nothing is skipped.
  *  3. refresh: idle but the refresh scheduler forces it -> `refreshLevel` (0).
  *  4. idle -> skip (1): reuse the cached features.
+ * A learnt controller (`learnt`, the paper's CGG) replaces rules 2 and 4:
+ * its P(skip) decides every tile the track rule leaves (and, with
+ * `learntTracks`, those too), refresh still forcing.
  *
  * Confidence says how safe a cheaper level than the chosen one would be; the
  * DEMUX controller spends it when the frame does not fit its budget. Bands:
@@ -38,7 +41,7 @@ import type { Tile } from '../arac/geometry.js';
 import { searchRegion, type PredictedTrack } from '../track/tracker.js';
 import { levelAtMost, middleLevel, SKIP } from './levels.js';
 
-export type ImportanceReason = 'track' | 'motion' | 'change' | 'settled' | 'refresh' | 'idle';
+export type ImportanceReason = 'track' | 'motion' | 'change' | 'settled' | 'refresh' | 'idle' | 'learnt' | 'quiet';
 
 export interface TileDecision {
   /** A compute level from the input's `levels`, or 1 (skip). */
@@ -87,6 +90,12 @@ export interface ImportanceOptions {
   settledIou: number;
   /** Rule 0: a track not updated for this long is never settled (keep it under the tracker's maxAgeMs). Default 500 ms. */
   settledMaxMs: number;
+  /**
+   * With a learnt controller: it decides tiles that unsettled tracks touch
+   * too (its input holds the tracks' prime). Off, the track rule keeps
+   * those and the controller decides the rest. Default false.
+   */
+  learntTracks: boolean;
 }
 
 export const DEFAULT_IMPORTANCE: Readonly<ImportanceOptions> = Object.freeze({
@@ -103,6 +112,7 @@ export const DEFAULT_IMPORTANCE: Readonly<ImportanceOptions> = Object.freeze({
   nearTiles: 1.5,
   settledIou: 0.8,
   settledMaxMs: 500,
+  learntTracks: false,
 });
 
 export interface MotionInput {
@@ -131,6 +141,14 @@ export interface ImportanceInput {
    * is given too, then only says when nothing is known (`unreliable`).
    */
   change?: { fractionIn(rect: Box): number };
+  /**
+   * The learnt compression controller's verdict per tile (Cgg): P(skip is
+   * safe), and the probability at which it skips. Given, it replaces the
+   * change and motion rules (2, 2'): a tile is skipped when P(skip) reaches
+   * the threshold ('quiet'), else computed ('learnt'); its confidence is
+   * P(skip), so DEMUX first gives up the tiles it nearly skipped.
+   */
+  learnt?: { skip: readonly number[]; threshold: number };
   /** Available compute levels, sorted (checkLevels); 1 = skip is implied. */
   levels: readonly number[];
   /** Tile indices the refresh scheduler forces this frame. */
@@ -238,9 +256,15 @@ export function tileImportance(input: ImportanceInput): TileDecision[] {
       }
     }
     const nearTrack = trackGap === 0 ? 1 : 1 - clamp01(trackGap / reach);
-    if (trackGap === 0) return { level: trackLevel, confidence: 0.25 * (1 - clamp01(cover)), reason: 'track' };
+    const learnt = input.learnt;
+    if (trackGap === 0 && !(learnt && o.learntTracks)) return { level: trackLevel, confidence: 0.25 * (1 - clamp01(cover)), reason: 'track' };
 
     if (motion?.unreliable) return { level: motionLevel, confidence: 0.45 * (1 - 0.5 * nearTrack), reason: 'motion' };
+    if (learnt) {
+      const p = clamp01(learnt.skip[tile.index] ?? 0);
+      if (input.refresh?.has(tile.index)) return { level: refreshLevel, confidence: p, reason: 'refresh' };
+      return p >= learnt.threshold ? { level: SKIP, confidence: p, reason: 'quiet' } : { level: trackGap === 0 ? trackLevel : motionLevel, confidence: p, reason: 'learnt' };
+    }
     if (input.change) {
       const changed = unexplainedMotion(tile, explained, input.change);
       if (changed >= o.changeThreshold) {

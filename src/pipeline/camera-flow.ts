@@ -43,10 +43,11 @@ export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Ob
       // Predictions published by the strategy itself must not be fed back as measurements,
       // nor boxes held over from skipped tiles: those keep the ids they had.
       if (result.fromTracker) return dets;
-      const fresh = dets.filter((d) => !d.stale);
-      const held = dets.filter((d) => d.stale);
-      const tracked = o.tracker.update(fresh, tsMs);
-      return held.length > 0 ? [...tracked, ...o.tracker.identify(held)] : tracked;
+      return o.tracker.updateHolding(
+        dets.filter((d) => !d.stale),
+        dets.filter((d) => d.stale),
+        tsMs,
+      );
     },
   });
 }

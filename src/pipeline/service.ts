@@ -6,6 +6,7 @@
  */
 import type { Subscription } from 'rxjs';
 import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
+import { loadPackController, type Cgg } from '../importance/cgg.js';
 import type { CameraConfig, Config } from '../config/index.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { makeTiles } from '../arac/geometry.js';
@@ -75,6 +76,7 @@ export class NeulensService {
   private share = new FairShare();
 
   private pack: ModelPack | undefined;
+  private controller: Cgg | undefined;
   private camerasStarted = false;
   private closing: Promise<void> | undefined;
 
@@ -114,6 +116,11 @@ export class NeulensService {
   private async startPool(): Promise<void> {
     const m = this.config.model;
     this.pack = await loadModelPack(m.pack);
+    this.controller = await loadPackController(this.pack);
+    const wanted = strategyForModel(m).name;
+    if (!this.controller && wanted.startsWith('arac-cgg')) {
+      throw new ConfigError('model.strategy', `${wanted} needs a model pack with a compression controller; ${m.pack} has none (manifest.json controller)`);
+    }
     const t0 = Date.now();
     this.share = new FairShare({ workers: m.workers });
     this.pool = await InferencePool.open({
@@ -241,6 +248,7 @@ export class NeulensService {
         strategy,
         info: {
           computeLevels: computeLevels(this.pack as ModelPack),
+          ...(this.controller ? { controller: this.controller } : {}),
           frameIntervalMs: 1000 / fps,
           paced: cam.kind !== 'file' || cam.pace === 'source',
           share: { budgetMs: (now) => this.share.budgetFor(cam.id, now), report: (ms, wanted) => this.share.report(cam.id, ms, wanted) },

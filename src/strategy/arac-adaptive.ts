@@ -7,17 +7,19 @@
  * On the default windowed path, tiles left at c = 1 show the detections they
  * showed when last computed (marked stale, so the tracker ignores them).
  *
- * No learnt compression controller (the paper's CGG) yet: importance is the
- * tracker and motion rules only; the labeling rule (arac-oracle) gives the
- * labels one would be trained on.
+ * With `learnt` (strategy `arac-cgg`), the pack's learnt compression
+ * controller (the paper's CGG, src/importance/cgg.ts) decides tiles in place
+ * of the change rule; otherwise the change (or motion) rule does.
  */
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
+import { ModelPackError } from '../core/errors.js';
 import type { Box, Detection, Frame } from '../core/types.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
 import { CostModel, priorFromFullCost, priorWindowed } from '../demux/cost-model.js';
 import { DemuxController, frameBudget } from '../demux/controller.js';
 import { tileImportance, type ImportanceOptions } from '../importance/importance.js';
 import { ChangeMap } from '../importance/change.js';
+import { cggInput } from '../importance/cgg.js';
 import { MotionDetector } from '../importance/motion.js';
 import { RefreshScheduler } from '../importance/refresh.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
@@ -57,6 +59,16 @@ export interface AdaptiveOptions {
    * windowed path, where a skipped tile shows its held detections.
    */
   change?: boolean;
+  /**
+   * Let the pack's learnt controller (StreamInfo.controller) decide tiles in
+   * place of the change rule (with importance.learntTracks, tracked tiles
+   * too). Needs the change map (its input) and a pack that ships one.
+   * Default false: on the development clips it did not beat the rules (see
+   * the README's architecture section).
+   */
+  learnt?: boolean;
+  /** Windowed path: context around the active tiles, input pixels (a multiple of 32). Default DEFAULT_WINDOW_HALO (64). */
+  halo?: number;
 }
 
 export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, path: 'windowed', refreshFrames: 16, refreshMs: 2000, importance: {} };
@@ -74,6 +86,8 @@ interface State {
   drops: number;
   /** Frames seen since the stream (or the input size) started. */
   frames: number;
+  /** The controller's input buffer, reused frame to frame. */
+  cggInput: Float32Array | undefined;
 }
 
 /** Frames at the start of a stream that run whole (see process). */
@@ -98,7 +112,7 @@ export class AracAdaptiveStrategy implements Strategy {
   private state: State | undefined;
 
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
-    this.name = (o.path === 'stitched' ? 'arac-stitched' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
+    this.name = (o.path === 'stitched' ? 'arac-stitched' : o.learnt ? 'arac-cgg' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
     this.refreshWhole = (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs, stagger: !this.refreshWhole });
     this.useChange = o.change ?? o.path === 'windowed';
@@ -119,6 +133,7 @@ export class AracAdaptiveStrategy implements Strategy {
       last: [],
       drops: 0,
       frames: 0,
+      cggInput: undefined,
     };
     return this.state;
   }
@@ -138,11 +153,23 @@ export class AracAdaptiveStrategy implements Strategy {
     // settled and change rules have something to hold.
     const warming = st.frames++ < WARMUP_FRAMES;
     if ((this.refreshWhole && due.size > 0) || warming) due = new Set(st.tiles.map((t) => t.index));
+    const scale = { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height };
+    const tracks = ctx.predictTracks(frame.ptsMs);
+    if (this.o.learnt && !ctx.info.controller) throw new ModelPackError('MODEL_PACK_INVALID', 'manifest.json controller', `strategy ${this.name} needs a pack that ships a compression controller (models/tools/train-cgg.sh)`);
+    // The learnt controller, unless every tile is forced anyway (warm-up, whole-frame refresh).
+    const cgg = useChange && this.o.learnt === true && due.size < st.tiles.length ? ctx.info.controller : undefined;
+    let learnt: { skip: number[]; threshold: number } | undefined;
+    if (cgg) {
+      const input = cggInput(st.tiles, this.change, tracks, scale, st.cggInput);
+      st.cggInput = input.x;
+      learnt = { skip: cgg.skipProbabilities(input.x, st.tiles.length, input.evidence), threshold: cgg.skipThreshold };
+    }
     const decisions = tileImportance({
       tiles: st.tiles,
       frame: { width: frame.width, height: frame.height },
-      scale: { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height },
-      tracks: ctx.predictTracks(frame.ptsMs),
+      scale,
+      tracks,
+      ...(learnt ? { learnt } : {}),
       ...(m ? { motion: { boxes: m.boxes, fractionIn: (r: Box) => this.motion.motionInRect(r), unreliable: m.warmingUp || m.lightingChange } } : {}),
       ...(useChange ? { change: this.change } : {}),
       levels,
@@ -185,7 +212,7 @@ export class AracAdaptiveStrategy implements Strategy {
       // frame, so the rest of the network would return exactly its detections. Reuse them.
       return { detections: st.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
     }
-    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', { ...r.plan, path: this.o.path });
+    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', { ...r.plan, path: this.o.path, ...(this.o.halo === undefined ? {} : { halo: this.o.halo }) });
     st.model ??= this.costModel(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1));
     st.model.observe(r.plan, res.inferenceMs);
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
@@ -209,7 +236,7 @@ export class AracAdaptiveStrategy implements Strategy {
   private costModel(st: State, fullMs: number): CostModel {
     const base = { levels: st.levels, tileCount: st.tiles.length };
     if (this.o.path === 'stitched') return new CostModel({ ...base, coefficients: priorFromFullCost(fullMs, st.levels, st.tiles.length) });
-    const geometry = { width: st.width, height: st.height, halo: DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION };
+    const geometry = { width: st.width, height: st.height, halo: this.o.halo ?? DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION };
     return new CostModel({ ...base, windowed: { tiles: st.tiles, geometry }, coefficients: priorWindowed(fullMs, st.levels) });
   }
 

@@ -11,6 +11,8 @@
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
 import { bucketByTile, bucketMatches, DEFAULT_LABELING, labelTiles } from '../arac/labeling.js';
 import type { Detection, Frame } from '../core/types.js';
+import { ChangeMap } from '../importance/change.js';
+import { cggInput } from '../importance/cgg.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
 
 /**
@@ -27,7 +29,28 @@ export class AracOracleStrategy implements Strategy {
   private last: Detection[] = [];
   private tiles: { key: string; tiles: Tile[] } | undefined;
 
-  constructor(private readonly grid: Grid = { cols: 4, rows: 4 }) {
+  /** Only with `record`: each tile's change since the oracle last computed it. */
+  private readonly change = new ChangeMap();
+
+  private frames = 0;
+  private readonly record: ((input: Float32Array) => void) | undefined;
+  private readonly wholeEvery: number;
+
+  /**
+   * @param o.record given, receives the compression controller's input for
+   *   every frame (cggInput, before the plan), from the oracle's own history
+   *   of computed tiles: `neulens label --patches` writes it beside the labels.
+   * @param o.wholeEvery run every N-th frame (the first included) whole, as
+   *   `arac`'s warm-up and whole-frame refresh do, so the controller's input
+   *   is recorded under the regime it will run in. The labels (plan.labels)
+   *   are still the rule's. Default: never.
+   */
+  constructor(
+    private readonly grid: Grid = { cols: 4, rows: 4 },
+    o: { record?: (input: Float32Array) => void; wholeEvery?: number } = {},
+  ) {
+    this.record = o.record;
+    this.wholeEvery = o.wholeEvery ?? Infinity;
     this.name = 'arac-oracle' + (grid.cols === 4 && grid.rows === 4 ? '' : `:${grid.cols}x${grid.rows}`);
   }
 
@@ -39,6 +62,10 @@ export class AracOracleStrategy implements Strategy {
     const sx = frame.srcWidth / frame.width;
     const sy = frame.srcHeight / frame.height;
     const rects = tiles.map((t) => ({ x: t.x * sx, y: t.y * sy, w: t.w * sx, h: t.h * sy }));
+    if (this.record) {
+      this.change.updateFrame(frame.data, frame.width, frame.height);
+      this.record(cggInput(tiles, this.change, ctx.predictTracks(frame.ptsMs), { sx, sy }).x);
+    }
 
     const reference = (await ctx.detect(image, 'full')).detections;
     const candidates = [{ level: 1, detections: this.last }];
@@ -49,6 +76,7 @@ export class AracOracleStrategy implements Strategy {
     }
     const o = { ...DEFAULT_LABELING, minScore: ctx.info.minScore ?? DEFAULT_LABELING.minScore };
     let levels = labelTiles(rects, reference, candidates, o);
+    let labels = levels;
     // The candidates saw the whole frame; the plan runs in windows, whose cut context can
     // change a detection. Probe the plan on a copy of the camera's cache; tiles that differ
     // from the reference try each compute level in the plan's real context (most compressed
@@ -71,16 +99,21 @@ export class AracOracleStrategy implements Strategy {
       }
       // Still wrong at every level: the window's cut context itself is the cause, and only the
       // whole frame (every tile at 0: the unsplit model) reproduces the reference.
+      labels = fixed.map((l, t) => (open.includes(t) ? 0 : l));
       levels = open.length > 0 ? levels.map(() => 0) : fixed;
     }
+    if (this.frames++ % this.wholeEvery === 0) levels = levels.map(() => 0);
     const plan = { grid: this.grid, levels, path: 'windowed' as const, halo: ORACLE_HALO };
     const r = await ctx.detect(image, 'arac', plan);
     this.last = r.detections;
-    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { mode: 'arac', grid: this.grid, levels } };
+    if (this.record) for (const c of r.arac?.calls ?? []) for (const t of c.tiles) if (tiles[t]) this.change.commit(tiles[t]);
+    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { mode: 'arac', grid: this.grid, levels, labels } };
   }
 
   reset(): void {
     this.last = [];
     this.tiles = undefined;
+    this.change.reset();
+    this.frames = 0;
   }
 }

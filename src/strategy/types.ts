@@ -6,6 +6,7 @@
  */
 import type { TilePlan } from '../arac/executor.js';
 import type { Detection, Frame } from '../core/types.js';
+import type { Cgg } from '../importance/cgg.js';
 import type { DetectReply } from '../inference/protocol.js';
 import type { PredictedTrack } from '../track/tracker.js';
 
@@ -35,6 +36,8 @@ export interface StreamInfo {
    * unconstrained plan would have cost. Absent: the camera has the device.
    */
   share?: DeviceShare;
+  /** The pack's learnt compression controller, when it ships one (stateless; cameras share it). */
+  controller?: Cgg;
 }
 
 export interface DeviceShare {

@@ -290,6 +290,22 @@ export class Tracker {
     });
   }
 
+  /**
+   * One frame of fresh detections and boxes held over from skipped tiles.
+   * The held boxes take their ids first (identify, against the tracks' last
+   * boxes before this frame: a held box is such a last box), then the fresh
+   * ones update the tracks. A held box whose track a fresh detection has just
+   * extended is dropped: the object moved on into a computed tile, and
+   * showing both would show it twice.
+   */
+  updateHolding(fresh: readonly Detection[], held: readonly Detection[], tsMs: number): TrackedDetection[] {
+    const ided = held.length > 0 ? this.identify(held) : [];
+    const tracked = this.update(fresh, tsMs);
+    if (ided.length === 0) return tracked;
+    const extended = new Set(tracked.flatMap((d) => (d.trackId === undefined ? [] : [d.trackId])));
+    return [...tracked, ...ided.filter((d) => d.trackId === undefined || !extended.has(d.trackId))];
+  }
+
   /** Forget every track (e.g. after a stream restart); ids keep increasing. */
   reset(): void {
     this.tracks = [];

@@ -9,7 +9,13 @@ import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/core/log.js';
+import { computeLevels, loadModelPack } from '../../src/arac/manifest.js';
 import { runBench } from '../../src/eval/bench.js';
+import { readVideoFrames } from '../../src/eval/frame-reader.js';
+import { FrameProcessor } from '../../src/eval/processor.js';
+import { loadPackController } from '../../src/importance/cgg.js';
+import { InferencePool } from '../../src/inference/pool.js';
+import { createStrategy } from '../../src/strategy/registry.js';
 import { PACK_DIR, ROOT } from '../helpers/pack.js';
 
 describe('arac-oracle on samples/parade.mp4', () => {
@@ -38,6 +44,46 @@ describe('arac-oracle on samples/parade.mp4', () => {
     expect(plans.some((f) => f.workFraction < 1)).toBe(true);
   }, 120_000);
 
+  it('arac-cgg: the learnt controller decides tiles live and stays close to the reference', async () => {
+    tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
+    const res = await runBench({
+      videos: [path.join(ROOT, 'samples/parade.mp4')],
+      strategies: ['full', 'arac-cgg'],
+      minScore: 0.5,
+      packDir: PACK_DIR,
+      cacheDir: tmp,
+      log: silentLogger,
+      maxFrames: 30,
+    });
+    const report = res.reports.find((r) => r.strategy === 'arac-cgg')!;
+    expect(report.processed).toBe(30);
+    expect(report.f1_vs_reference).toBeGreaterThanOrEqual(0.9);
+    // The plans, frame by frame through the same pipeline.
+    const pack = await loadModelPack(PACK_DIR);
+    const controller = (await loadPackController(pack))!;
+    const pool = await InferencePool.open({ packDir: PACK_DIR, provider: 'cpu', workers: 1, models: 'arac', verifyChecksums: false, detect: { minScore: 0.05, nmsIou: 0.6, maxDetections: 100 } });
+    const info = { computeLevels: computeLevels(pack), controller, frameIntervalMs: 40, paced: false };
+    const proc = new FrameProcessor(createStrategy('arac-cgg'), pool, 'cgg', info, silentLogger);
+    const reasons: string[] = [];
+    try {
+      for await (const f of readVideoFrames(path.join(ROOT, 'samples/parade.mp4'), { width: 512, height: 384 }, 'cgg')) {
+        if (f.seq >= 30) break;
+        const r = (await proc.process(f))?.result.plan?.['reasons'];
+        reasons.push(typeof r === 'string' ? r : '');
+      }
+    } finally {
+      proc.close();
+      await pool.close();
+    }
+    // Warm-up and whole-frame refresh frames compute everything without asking it; on the
+    // others, 'q' is a tile skipped on its word, 'l' one computed on it, 't' a new track,
+    // and the change and idle rules ('c', 'i') never decide.
+    const asked = reasons.filter((r) => /[ql]/.test(r));
+    expect(asked.length).toBeGreaterThan(10);
+    expect(asked.join('')).toMatch(/q/);
+    for (const r of asked) expect(r).not.toMatch(/[ci]/);
+  }, 120_000);
+
   it('neulens label writes one line of tile levels per frame', async () => {
     tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
     const out = path.join(tmp, 'labels.jsonl');
@@ -50,5 +96,25 @@ describe('arac-oracle on samples/parade.mp4', () => {
       for (const v of l.levels) expect([0, 0.25, 0.5, 0.75, 1]).toContain(v);
     }
     expect(await main(['label', path.join(ROOT, 'samples/parade.mp4')])).toBe(2); // no --out
+  }, 120_000);
+
+  it('neulens label --patches writes the controller input of each line, under the live regime with --whole-every', async () => {
+    tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
+    const out = path.join(tmp, 'p.jsonl');
+    const patches = path.join(tmp, 'p.u8');
+    expect(await main(['label', path.join(ROOT, 'samples/parade.mp4'), '--frames', '3', '--grid', '3x3', '--whole-every', '2', '--out', out, '--patches', patches])).toBe(0);
+    const bytes = await readFile(patches);
+    const per = 9 * 3 * 28 * 28;
+    expect(bytes.length).toBe(3 * per);
+    // Plane 1 (change since last computed): frame 0 has no reference, so it all counts; frame 0
+    // ran whole (--whole-every), so frame 1 compares with it and barely changed.
+    const changeOf = (frame: number) => {
+      let sum = 0;
+      for (let t = 0; t < 9; t++) for (let i = 0; i < 784; i++) sum += bytes[frame * per + t * 3 * 784 + 784 + i]!;
+      return sum / (9 * 784);
+    };
+    expect(changeOf(0)).toBeGreaterThan(40);
+    expect(changeOf(1)).toBeLessThan(changeOf(0) / 4);
+    expect(await main(['label', path.join(ROOT, 'samples/parade.mp4'), '--out', out, '--whole-every', '0'])).toBe(2);
   }, 120_000);
 });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadModelPack, type Manifest } from '../../src/arac/manifest.js';
 import { ModelPackError } from '../../src/core/errors.js';
 import { packModelSpecs } from '../../src/detect/detector.js';
+import { loadPackController } from '../../src/importance/cgg.js';
 import { OrtRunner } from '../../src/inference/ort-runner.js';
 import { PACK_DIR } from '../helpers/pack.js';
 
@@ -109,6 +110,27 @@ describe('model pack validation', () => {
     const err = await rejection(openAll());
     expect(err.code).toBe('MODEL_PACK_INVALID');
     expect(err.message).toContain('input.mean');
+  });
+
+  it('a broken compression controller: typed errors naming cgg.json, and a pack without one still loads', async () => {
+    const file = path.join(dir, 'cgg.json');
+    const spec = JSON.parse(await readFile(file, 'utf8')) as { weights: { fcB: string } };
+    spec.weights.fcB = Buffer.from(new Float32Array([1, 2]).buffer).toString('base64');
+    const text = JSON.stringify(spec);
+    await writeFile(file, text);
+    // The checksum catches it first; with the manifest updated, the controller's own check does.
+    expect((await rejection(loadModelPack(dir))).message).toContain('cgg.json');
+    await editManifest((m) => {
+      m.controller!.sha256 = createHash('sha256').update(text).digest('hex');
+      m.controller!.bytes = Buffer.byteLength(text);
+    });
+    const err = await rejection(loadModelPack(dir).then(loadPackController));
+    expect(err.code).toBe('MODEL_PACK_INVALID');
+    expect(err.message).toMatch(/cgg\.json weights\.fcB: has 2 values/);
+    await editManifest((m) => {
+      delete m.controller;
+    });
+    expect(await loadPackController(await loadModelPack(dir))).toBeUndefined();
   });
 
   it('inconsistent fields: MODEL_PACK_INVALID naming them', async () => {

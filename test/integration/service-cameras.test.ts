@@ -4,14 +4,17 @@
  * with ffmpeg's reason and retry on their backoff schedule, while the WebSocket
  * client keeps getting the good camera's frames the whole time.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { backoffBaseMs } from '../../src/ingest/backoff.js';
 import { NeulensService } from '../../src/pipeline/service.js';
 import type { StatsBody } from '../../src/serve/routes.js';
+import { createServer } from '../../src/serve/server.js';
+import { PACK_DIR } from '../helpers/pack.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
 import { PARADE, WsProbe, freePort, getJson, testConfig, waitForAsync } from '../helpers/service.js';
 
@@ -118,5 +121,32 @@ cameras:
 
     await service.close();
     expect(ffmpegDescendants()).toEqual([]);
+  });
+});
+
+describe('NeulensService with a strategy the pack cannot serve', () => {
+  it('arac-cgg on a pack without a compression controller: a ConfigError naming model.strategy, nothing left open', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'neulens-nocgg-'));
+    open.push({ close: () => rm(dir, { recursive: true, force: true }) });
+    await cp(PACK_DIR, dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    delete manifest['controller'];
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const port = await freePort();
+    const err = await NeulensService.start(
+      testConfig(`
+server: { port: ${port} }
+model: { pack: ${dir}, strategy: arac-cgg }
+cameras:
+  - id: good
+    url: ${PARADE}
+`),
+      { log: silentLogger },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toMatch(/^model\.strategy: arac-cgg needs a model pack with a compression controller/);
+    // The port was given back: a second server can take it.
+    const again = await createServer({ port });
+    await again.close();
   });
 });

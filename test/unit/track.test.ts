@@ -45,6 +45,23 @@ describe('Tracker', () => {
     expect(tr.predict(40 * FRAME_MS)).toEqual([]);
   });
 
+  it('updateHolding drops a held box whose track a fresh detection extends, keeps the others', () => {
+    const tr = new Tracker();
+    const a = walker(100, 200, 10, 0);
+    const b = walker(600, 200, 0, 0);
+    for (let f = 0; f < 10; f++) tr.update([a(f), b(f)], f * FRAME_MS);
+    // Frame 12: walker a is seen afresh 30 px on from its box of frame 9, which a skipped tile
+    // still holds; b's tile was skipped too and nothing fresh covers it.
+    const out = tr.updateHolding([a(12)], [{ ...a(9), stale: true }, { ...b(9), stale: true }], 12 * FRAME_MS);
+    expect(out.map((d) => [d.trackId, d.x, Boolean(d.stale)])).toEqual([
+      [1, a(12).x, false],
+      [2, b(9).x, true],
+    ]);
+    // Without a fresh detection for it, a's held box stays (with its id).
+    const next = tr.updateHolding([], [{ ...a(12), stale: true }], 13 * FRAME_MS);
+    expect(next.map((d) => d.trackId)).toEqual([1]);
+  });
+
   it('identify gives held-over boxes the ids they had without touching any track', () => {
     const tr = new Tracker();
     const at = walker(100, 200, 8, 0);

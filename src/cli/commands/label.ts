@@ -26,13 +26,21 @@ import { parseGrid, parseNumber } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens label <video...> --out FILE.jsonl [--grid CxR] [--frames N] [--min-score X]
+const usage = `usage: neulens label <video...> --out FILE.jsonl [--patches FILE.u8 [--whole-every N]] [--grid CxR] [--frames N] [--min-score X]
 
 Runs the labeling rule (arac-oracle) over each video and writes one JSON line
 per frame: {"video", "seq", "ptsMs", "width", "height", "grid": [C, R],
 "levels": [...]} with each tile's label (row-major; 0 = full width ... 1 =
 skip), the highest level at which the tile's detections still match the
-unsplit model's. Default grid 4x4, every frame, operating point 0.5.`;
+unsplit model's. Default grid 4x4, every frame, operating point 0.5.
+
+--patches also writes the compression controller's input for each line, in
+line order: tiles x 3 x 28 x 28 bytes a frame (value x 255, rounded; see
+src/importance/cgg.ts). models/tools/train_cgg.py trains on both files.
+--whole-every N runs every N-th frame whole (the first included), as the
+live arac does (warm-up, whole-frame refresh every 16 frames), so the
+input is recorded under the regime the controller runs in; labels are
+unchanged.`;
 
 export interface LabelLine {
   video: string;
@@ -54,6 +62,8 @@ export const labelCommand: Command = {
       allowPositionals: true,
       options: {
         out: { type: 'string' },
+        patches: { type: 'string' },
+        'whole-every': { type: 'string' },
         grid: { type: 'string', default: '4x4' },
         frames: { type: 'string' },
         'min-score': { type: 'string', default: String(DEFAULT_TRACKER_OPTIONS.highThresh) },
@@ -63,12 +73,15 @@ export const labelCommand: Command = {
     if (!values.out) throw new InputError('--out FILE.jsonl is required');
     const grid = parseGrid('--grid', values.grid);
     const maxFrames = values.frames === undefined ? Infinity : parseNumber('--frames', values.frames, { integer: true, min: 1 });
+    const wholeEvery = values['whole-every'] === undefined ? Infinity : parseNumber('--whole-every', values['whole-every'], { integer: true, min: 1 });
     const minScore = parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
 
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
     const pool = await InferencePool.open({ packDir: DEFAULT_PACK_DIR, provider: 'cpu', workers: 1, models: 'arac', verifyChecksums: false, detect: { minScore: SCORE_FLOOR, nmsIou: 0.6, maxDetections: 100 } });
     await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
     const out = createWriteStream(values.out);
+    const patches = values.patches ? createWriteStream(values.patches) : undefined;
+    let input: Float32Array | undefined;
     const log = createLogger('warn');
     let lines = 0;
     try {
@@ -76,16 +89,22 @@ export const labelCommand: Command = {
         const src = await probeSize(video);
         const size = chooseInputSize(pack.manifest, src.width, src.height);
         const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / (src.fps ?? 25), paced: false, minScore };
-        const proc = new FrameProcessor(new AracOracleStrategy(grid), pool, `label-${vi}`, info, log);
+        const record = patches ? (x: Float32Array) => void (input = x) : undefined;
+        const proc = new FrameProcessor(new AracOracleStrategy(grid, { ...(record ? { record } : {}), wholeEvery }), pool, `label-${vi}`, info, log);
         const bar = progressBar(`label ${path.basename(video)}`, Number.isFinite(maxFrames) ? maxFrames : 0);
         try {
           for await (const frame of readVideoFrames(video, size, `label-${vi}`)) {
             if (frame.seq >= maxFrames) break;
             const r = await proc.process(frame);
-            const levels = r?.result.plan?.['levels'];
+            const levels = r?.result.plan?.['labels'];
             if (!Array.isArray(levels)) throw new InputError(`${video}: frame ${frame.seq} has no plan (the oracle failed on it)`);
             const line: LabelLine = { video: path.basename(video), seq: frame.seq, ptsMs: frame.ptsMs, width: frame.width, height: frame.height, grid: [grid.cols, grid.rows], levels: levels as number[] };
             out.write(JSON.stringify(line) + '\n');
+            if (patches) {
+              if (!input) throw new InputError(`${video}: frame ${frame.seq} has no controller input`);
+              patches.write(Buffer.from(Uint8Array.from(input, (v) => Math.round(v * 255))));
+              input = undefined;
+            }
             lines++;
             bar.tick(1);
           }
@@ -96,9 +115,10 @@ export const labelCommand: Command = {
       }
     } finally {
       await new Promise<void>((resolve) => out.end(resolve));
+      if (patches) await new Promise<void>((resolve) => patches.end(resolve));
       await pool.close();
     }
-    console.log(`label: ${lines} frames -> ${values.out}`);
+    console.log(`label: ${lines} frames -> ${values.out}${values.patches ? ` (controller input -> ${values.patches})` : ''}`);
     return EXIT.ok;
   },
 };

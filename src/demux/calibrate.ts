@@ -14,9 +14,9 @@
  */
 import type { Grid } from '../arac/geometry.js';
 import type { TilePlan } from '../arac/executor.js';
-import { InputError } from '../core/errors.js';
+import { errorMessage, InputError } from '../core/errors.js';
 import { checkLevels, SKIP } from '../importance/levels.js';
-import { CostModel, type CostCoefficients, type CostSample, type FitReport } from './cost-model.js';
+import { CostModel, type CostCoefficients, type CostModelOptions, type CostSample, type FitReport } from './cost-model.js';
 
 export interface CalibrateOptions {
   grid: Grid;
@@ -31,6 +31,8 @@ export interface CalibrateOptions {
   maxMs?: number;
   /** Coefficients the fit is pulled toward where samples say little. Default zeros. */
   prior?: CostCoefficients;
+  /** Price windowed plans (CostModelOptions.windowed); the plans run with path 'windowed'. */
+  windowed?: CostModelOptions['windowed'];
   random?: () => number;
   now?: () => number;
 }
@@ -100,7 +102,7 @@ export async function calibrate(runPlan: (plan: TilePlan) => Promise<number>, o:
   const maxMs = o.maxMs ?? 4000;
   const plans = calibrationPlans(n, levels, random);
   const start = now();
-  const run = async (levelsOfPlan: number[]) => runPlan({ grid: o.grid, levels: levelsOfPlan });
+  const run = async (levelsOfPlan: number[]) => runPlan({ grid: o.grid, levels: levelsOfPlan, ...(o.windowed ? { path: 'windowed' as const } : {}) });
 
   for (let i = 0; i < (o.warmup ?? 2); i++) await run(plans[(1 + i) % plans.length]!);
   const times: number[][] = plans.map(() => []);
@@ -115,7 +117,55 @@ export async function calibrate(runPlan: (plan: TilePlan) => Promise<number>, o:
   }
   const samples: CostSample[] = plans.flatMap((levelsOfPlan, i) => (times[i]!.length > 0 ? [{ levels: levelsOfPlan, ms: median(times[i]!) }] : []));
   if (samples.length === 0) throw new InputError(`calibrate: no plan finished within ${maxMs} ms`);
-  const model = new CostModel({ levels, tileCount: n, mergeUniform: o.mergeUniform ?? true });
+  const model = new CostModel({ levels, tileCount: n, mergeUniform: o.mergeUniform ?? true, ...(o.windowed ? { windowed: o.windowed } : {}) });
   const report = model.fit(samples, o.prior);
   return { model, samples, report, runs, elapsedMs: now() - start };
+}
+
+/**
+ * Start-up calibration shared by the cameras of one machine: the first
+ * camera to need a (grid, input size, path) runs `calibrate` on its first
+ * frame; cameras of the same shape wait for that run instead of timing the
+ * device at once (they would only slow each other down and fit noise).
+ * Each camera then builds its own CostModel from the coefficients, since the
+ * online correction is per camera. A failed calibration is remembered as
+ * failed (callers fall back to their prior): retrying every frame would
+ * stall the camera.
+ */
+export class CalibrationCache {
+  private readonly runs = new Map<string, Promise<CostCoefficients | undefined>>();
+  private readonly reports = new Map<string, FitReport & { elapsedMs: number; runs: number; error?: string }>();
+
+  constructor(private readonly onDone?: (key: string, r: { report?: FitReport; elapsedMs?: number; runs?: number; error?: string }) => void) {}
+
+  static key(grid: Grid, width: number, height: number, variant = ''): string {
+    return `${grid.cols}x${grid.rows}@${width}x${height}${variant ? `/${variant}` : ''}`;
+  }
+
+  /** The coefficients for `key`, calibrating with `run` the first time; undefined when that failed. */
+  coefficients(key: string, run: () => Promise<CalibrationResult>): Promise<CostCoefficients | undefined> {
+    let p = this.runs.get(key);
+    if (!p) {
+      p = run().then(
+        (r) => {
+          this.reports.set(key, { ...r.report, elapsedMs: r.elapsedMs, runs: r.runs });
+          this.onDone?.(key, { report: r.report, elapsedMs: r.elapsedMs, runs: r.runs });
+          return r.model.coefficients;
+        },
+        (err: unknown) => {
+          const error = errorMessage(err);
+          this.reports.set(key, { samples: 0, rmseMs: NaN, mape: NaN, elapsedMs: 0, runs: 0, error });
+          this.onDone?.(key, { error });
+          return undefined;
+        },
+      );
+      this.runs.set(key, p);
+    }
+    return p;
+  }
+
+  /** What each finished calibration measured (for /api/stats). */
+  get done(): ReadonlyMap<string, FitReport & { elapsedMs: number; runs: number; error?: string }> {
+    return this.reports;
+  }
 }

@@ -152,9 +152,11 @@ export class DemuxController {
         raised.push({ tile: t, from });
       }
       steps++;
-      if (computed === 0) return result(true, 0, wanted, steps);
-      let cost = model.predict(levels);
-      if (cost > budget) continue;
+      // A step that raised the last computed tiles still gets its refinement: the coarse step
+      // may have thrown away a plan that fits (a one-tile plan when stepping five at a time).
+      if (computed === 0 && !this.refine) return result(true, 0, wanted, steps);
+      let cost = computed === 0 ? 0 : model.predict(levels);
+      if (computed > 0 && cost > budget) continue;
       if (this.refine) {
         for (let k = raised.length - 1; k >= 0; k--) {
           const { tile, from } = raised[k]!;
@@ -170,6 +172,7 @@ export class DemuxController {
           if (was >= SKIP) computed++;
         }
       }
+      if (computed === 0) return result(true, 0, wanted, steps);
       return result(false, cost, wanted, steps);
     }
   }

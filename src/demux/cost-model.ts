@@ -314,30 +314,3 @@ export function priorWindowed(fullMs: number, levels: readonly number[], o: { fr
   const perArea = levels.map((c) => fullMs * (front * (1 - c) ** 2 + (1 - front)));
   return { perTile: perArea, merged: levels.map((c, j) => (c === 0 ? fullMs : (perArea[j] as number))), perCall: o.perCallMs ?? 0.5, fixed: 0 };
 }
-
-/** One model per (grid, input size): a plan's cost means nothing for another shape. */
-export class CostModelRegistry {
-  private readonly models = new Map<string, CostModel>();
-
-  static key(grid: { cols: number; rows: number }, width: number, height: number): string {
-    return `${grid.cols}x${grid.rows}@${width}x${height}`;
-  }
-
-  get(grid: { cols: number; rows: number }, width: number, height: number): CostModel | undefined {
-    return this.models.get(CostModelRegistry.key(grid, width, height));
-  }
-
-  getOrCreate(grid: { cols: number; rows: number }, width: number, height: number, create: () => CostModel): CostModel {
-    const k = CostModelRegistry.key(grid, width, height);
-    let m = this.models.get(k);
-    if (!m) {
-      m = create();
-      this.models.set(k, m);
-    }
-    return m;
-  }
-
-  set(grid: { cols: number; rows: number }, width: number, height: number, model: CostModel): void {
-    this.models.set(CostModelRegistry.key(grid, width, height), model);
-  }
-}

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { take } from 'rxjs';
 import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
+import { CalibrationCache } from '../demux/calibrate.js';
 import { loadPackController } from '../importance/cgg.js';
 import type { StreamInfo } from '../strategy/types.js';
 import type { Logger } from '../core/log.js';
@@ -18,7 +19,7 @@ import { InferencePool } from '../inference/pool.js';
 import type { Provider } from '../inference/tensor.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { probeSize } from '../ingest/still.js';
-import { cameraFlow } from '../pipeline/camera-flow.js';
+import { cameraFlow, strategyContext } from '../pipeline/camera-flow.js';
 import type { ProcessedFrame } from '../pipeline/camera-pipeline.js';
 import { createStrategy } from '../strategy/registry.js';
 import { Tracker } from '../track/tracker.js';
@@ -172,17 +173,22 @@ async function realtimeRun(o: BenchOptions, pool: InferencePool, base: PackBasic
   const frames: FrameRecord[] = Array.from({ length: total }, (_, seq) => record(undefined, seq, 0));
   let first = Infinity;
   let last = 0;
+  const key = `${vi}:${spec}:rt`;
+  const info = { ...base, frameIntervalMs: 1000 / fps, paced: true, calibration: new CalibrationCache() };
+  const tracker = new Tracker();
+  // A live camera's start-up (DEMUX calibration) happens before its stream starts, here too.
+  await strategy.prepare?.(size, strategyContext({ key, info, pool, tracker }));
   await new Promise<void>((resolve, reject) => {
     const failed = source.status$.subscribe((st) => {
       if (st.state === 'offline') reject(new Error(`${video}: ${st.error ?? 'decoding failed'}`));
     });
     // Stop with the frames the reference covers (--frames): the rest would not be scored.
     cameraFlow(source.frames$.pipe(take(total)), {
-      key: `${vi}:${spec}:rt`,
+      key,
       strategy,
-      info: { ...base, frameIntervalMs: 1000 / fps, paced: true },
+      info,
       pool,
-      tracker: new Tracker(),
+      tracker,
       log: o.log,
       publish: (r) => {
         const now = Date.now();

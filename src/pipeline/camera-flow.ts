@@ -7,7 +7,7 @@ import type { Observable } from 'rxjs';
 import type { Logger } from '../core/log.js';
 import type { Frame } from '../core/types.js';
 import type { InferencePool } from '../inference/pool.js';
-import type { Strategy, StreamInfo } from '../strategy/types.js';
+import type { Strategy, StrategyContext, StreamInfo } from '../strategy/types.js';
 import type { Tracker } from '../track/tracker.js';
 import { cameraPipeline, type ProcessedFrame } from './camera-pipeline.js';
 
@@ -23,6 +23,15 @@ export interface CameraFlowOptions {
   onDrop(frame: Frame, reason: 'gate' | 'error'): void;
 }
 
+/** What a strategy may use of its camera (also for Strategy.prepare, before frames flow). */
+export function strategyContext(o: Pick<CameraFlowOptions, 'key' | 'info' | 'pool' | 'tracker'>): StrategyContext {
+  return {
+    info: o.info,
+    detect: (image, mode, plan, opts) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}), ...(opts?.scratch ? { scratch: opts.scratch } : {}) }),
+    predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],
+  };
+}
+
 export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Observable<ProcessedFrame> {
   let lastPts = -Infinity;
   return cameraPipeline(frames$, {
@@ -30,11 +39,7 @@ export function cameraFlow(frames$: Observable<Frame>, o: CameraFlowOptions): Ob
     log: o.log,
     publish: (r) => o.publish(r),
     onDrop: (f, reason) => o.onDrop(f, reason),
-    ctx: {
-      info: o.info,
-      detect: (image, mode, plan, opts) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}), ...(opts?.scratch ? { scratch: opts.scratch } : {}) }),
-      predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],
-    },
+    ctx: strategyContext(o),
     track: (dets, tsMs, result) => {
       if (!o.tracker) return dets;
       // A looping file restarts its clock: start the tracks afresh rather than feed a negative dt.

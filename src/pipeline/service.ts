@@ -7,6 +7,7 @@
 import type { Subscription } from 'rxjs';
 import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
 import { loadPackController, type Cgg } from '../importance/cgg.js';
+import { CalibrationCache } from '../demux/calibrate.js';
 import type { CameraConfig, Config } from '../config/index.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { makeTiles } from '../arac/geometry.js';
@@ -22,9 +23,9 @@ import { createServer, type ServeHandle } from '../serve/server.js';
 import { quantile } from '../eval/stats.js';
 import { Tracker } from '../track/tracker.js';
 import type { ProcessedFrame } from './camera-pipeline.js';
-import { cameraFlow } from './camera-flow.js';
+import { cameraFlow, strategyContext } from './camera-flow.js';
 import { createStrategy } from '../strategy/registry.js';
-import type { Strategy } from '../strategy/types.js';
+import type { Strategy, StreamInfo } from '../strategy/types.js';
 import { RateMeter, RecentValues } from './rate.js';
 import { FairShare } from '../demux/fair-share.js';
 
@@ -77,6 +78,11 @@ export class NeulensService {
 
   private pack: ModelPack | undefined;
   private controller: Cgg | undefined;
+  /** DEMUX cost-model calibration, one per (grid, input size), shared by the cameras. */
+  private readonly calibration = new CalibrationCache((key, r) => {
+    if (r.error) this.log.warn('cost model calibration failed; starting from a prior', { key, error: r.error });
+    else this.log.info('cost model calibrated', { key, ms: Math.round(r.elapsedMs ?? 0), runs: r.runs, rmseMs: Number(r.report?.rmseMs.toFixed(2)), mape: Number(r.report?.mape.toFixed(3)) });
+  });
   private camerasStarted = false;
   private closing: Promise<void> | undefined;
 
@@ -157,7 +163,9 @@ export class NeulensService {
     const cams = this.config.cameras.filter((c) => c.enabled);
     // Probe every camera at once: start-up takes the slowest probe, not their sum.
     const sizes = await Promise.all(cams.map((c) => this.inputSizeFor(c)));
-    cams.forEach((cam, i) => this.startCamera(cam, sizes[i] as { width: number; height: number; fps?: number }));
+    // One camera after the other: a camera's start-up calibration (Strategy.prepare) times the
+    // device, and cameras of the same shape then reuse it instead of timing it all at once.
+    for (const [i, cam] of cams.entries()) await this.startCamera(cam, sizes[i] as { width: number; height: number; fps?: number });
     this.camerasStarted = true;
   }
 
@@ -165,7 +173,7 @@ export class NeulensService {
     return strategyForModel(m);
   }
 
-  private startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): void {
+  private async startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): Promise<void> {
     const input = { width: probed.width, height: probed.height };
     // The frame-rate SLO: the configured cap, else the source's own rate, else 10 fps.
     const fps = cam.fps ?? probed.fps ?? DEFAULT_FPS;
@@ -242,18 +250,22 @@ export class NeulensService {
         metrics.observeFrameIn(cam.id);
       }),
     );
+    const info: StreamInfo = {
+      computeLevels: computeLevels(this.pack as ModelPack),
+      ...(this.controller ? { controller: this.controller } : {}),
+      calibration: this.calibration,
+      frameIntervalMs: 1000 / fps,
+      paced: cam.kind !== 'file' || cam.pace === 'source',
+      share: { budgetMs: (now) => this.share.budgetFor(cam.id, now), report: (ms, wanted) => this.share.report(cam.id, ms, wanted) },
+    };
+    const pool = this.pool as InferencePool;
+    if (info.paced) await strategy.prepare?.(input, strategyContext({ key: cam.id, info, pool, tracker: rt.tracker }));
     rt.subscriptions.push(
       cameraFlow(frames$, {
         key: cam.id,
         strategy,
-        info: {
-          computeLevels: computeLevels(this.pack as ModelPack),
-          ...(this.controller ? { controller: this.controller } : {}),
-          frameIntervalMs: 1000 / fps,
-          paced: cam.kind !== 'file' || cam.pace === 'source',
-          share: { budgetMs: (now) => this.share.budgetFor(cam.id, now), report: (ms, wanted) => this.share.report(cam.id, ms, wanted) },
-        },
-        pool: this.pool as InferencePool,
+        info,
+        pool,
         tracker: rt.tracker,
         log,
         publish: (r) => {

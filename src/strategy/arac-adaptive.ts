@@ -15,14 +15,16 @@ import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
 import { ModelPackError } from '../core/errors.js';
 import type { Box, Detection, Frame } from '../core/types.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
-import { CostModel, priorFromFullCost, priorWindowed } from '../demux/cost-model.js';
+import { calibrate, CalibrationCache } from '../demux/calibrate.js';
+import { CostModel, priorFromFullCost, priorWindowed, type CostCoefficients } from '../demux/cost-model.js';
 import { DemuxController, frameBudget } from '../demux/controller.js';
 import { tileImportance, type ImportanceOptions } from '../importance/importance.js';
 import { ChangeMap } from '../importance/change.js';
 import { cggInput } from '../importance/cgg.js';
 import { MotionDetector } from '../importance/motion.js';
 import { RefreshScheduler } from '../importance/refresh.js';
-import type { Strategy, StrategyContext, StrategyResult } from './types.js';
+import type { TilePlan } from '../arac/executor.js';
+import type { DetectorImage, Strategy, StrategyContext, StrategyResult } from './types.js';
 
 export interface AdaptiveOptions {
   grid: Grid;
@@ -88,6 +90,8 @@ interface State {
   frames: number;
   /** The controller's input buffer, reused frame to frame. */
   cggInput: Float32Array | undefined;
+  /** Start-up calibration was tried (it runs once per stream and shape). */
+  calibrated: boolean;
 }
 
 /** Frames at the start of a stream that run whole (see process). */
@@ -118,7 +122,7 @@ export class AracAdaptiveStrategy implements Strategy {
     this.useChange = o.change ?? o.path === 'windowed';
   }
 
-  private stateFor(frame: Frame, ctx: StrategyContext): State {
+  private stateFor(frame: { width: number; height: number }, ctx: StrategyContext): State {
     const s = this.state;
     if (s && s.width === frame.width && s.height === frame.height) return s;
     this.refresh.reset();
@@ -134,13 +138,19 @@ export class AracAdaptiveStrategy implements Strategy {
       drops: 0,
       frames: 0,
       cggInput: undefined,
+      calibrated: false,
     };
     return this.state;
   }
 
   async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
-    const t0 = performance.now();
     const st = this.stateFor(frame, ctx);
+    if (!st.model && !st.calibrated && ctx.info.paced && ctx.info.calibration) {
+      // Live without `prepare` (or after a reset): the calibration for this shape, run now on
+      // this frame if no camera has run it yet (prepare normally has: then this is instant).
+      await this.calibrate(st, frame, ctx, ctx.info.calibration);
+    }
+    const t0 = performance.now();
     const levels = st.levels;
     const useMotion = this.o.motion ?? true;
     // The change map replaces the motion map where it decides (it needs no background model).
@@ -213,7 +223,7 @@ export class AracAdaptiveStrategy implements Strategy {
       return { detections: st.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
     }
     const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', { ...r.plan, path: this.o.path, ...(this.o.halo === undefined ? {} : { halo: this.o.halo }) });
-    st.model ??= this.costModel(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1));
+    st.model ??= this.costModel(st, this.prior(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1)));
     st.model.observe(r.plan, res.inferenceMs);
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
     this.refresh.computedLevels(r.plan.levels, frame.ptsMs);
@@ -232,12 +242,46 @@ export class AracAdaptiveStrategy implements Strategy {
     };
   }
 
-  /** The cost model, seeded from the first measured frame (its time scaled to the whole frame). */
-  private costModel(st: State, fullMs: number): CostModel {
-    const base = { levels: st.levels, tileCount: st.tiles.length };
-    if (this.o.path === 'stitched') return new CostModel({ ...base, coefficients: priorFromFullCost(fullMs, st.levels, st.tiles.length) });
-    const geometry = { width: st.width, height: st.height, halo: this.o.halo ?? DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION };
-    return new CostModel({ ...base, windowed: { tiles: st.tiles, geometry }, coefficients: priorWindowed(fullMs, st.levels) });
+  /** Windowed plans' pricing (CostModelOptions.windowed); undefined on the stitched path. */
+  private windowed(st: State) {
+    if (this.o.path === 'stitched') return undefined;
+    return { tiles: st.tiles, geometry: { width: st.width, height: st.height, halo: this.o.halo ?? DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION } };
+  }
+
+  /** Rough coefficients from the unsplit model's time (the first measured frame, scaled to the whole frame). */
+  private prior(st: State, fullMs: number): CostCoefficients {
+    return this.o.path === 'stitched' ? priorFromFullCost(fullMs, st.levels, st.tiles.length) : priorWindowed(fullMs, st.levels);
+  }
+
+  private costModel(st: State, coefficients: CostCoefficients): CostModel {
+    const windowed = this.windowed(st);
+    return new CostModel({ levels: st.levels, tileCount: st.tiles.length, coefficients, ...(windowed ? { windowed } : {}) });
+  }
+
+  /** Calibrates DEMUX's cost model for this input size on a grey frame before the camera starts. */
+  async prepare(size: { width: number; height: number }, ctx: StrategyContext): Promise<void> {
+    const cache = ctx.info.calibration;
+    if (!cache) return;
+    const st = this.stateFor(size, ctx);
+    if (st.model || st.calibrated) return;
+    // Convolution time does not depend on the pixels; a grey frame is as good as a real one.
+    const data = new Uint8Array(size.width * size.height * 3).fill(128);
+    await this.calibrate(st, { data, width: size.width, height: size.height, srcWidth: size.width, srcHeight: size.height }, ctx, cache);
+  }
+
+  /** Calibration on this image (on throwaway caches), or the shared result of one for the same shape. */
+  private async calibrate(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<void> {
+    st.calibrated = true;
+    const coefficients = await this.calibrated(st, image, ctx, cache);
+    if (coefficients) st.model = this.costModel(st, coefficients);
+  }
+
+  private calibrated(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<CostCoefficients | undefined> {
+    const windowed = this.windowed(st);
+    const halo = this.o.halo;
+    const key = CalibrationCache.key(this.o.grid, st.width, st.height, `${this.o.path}${windowed ? `:${windowed.geometry.halo}` : ''}:${st.levels.join(',')}`);
+    const run = async (plan: TilePlan) => (await ctx.detect(image, 'arac', { ...plan, path: this.o.path, ...(halo === undefined ? {} : { halo }) }, { scratch: 'empty' })).inferenceMs;
+    return cache.coefficients(key, () => calibrate(run, { grid: this.o.grid, levels: st.levels, ...(windowed ? { windowed } : {}) }));
   }
 
   reset(): void {

@@ -6,6 +6,7 @@
  */
 import type { TilePlan } from '../arac/executor.js';
 import type { Detection, Frame } from '../core/types.js';
+import type { CalibrationCache } from '../demux/calibrate.js';
 import type { Cgg } from '../importance/cgg.js';
 import type { DetectReply } from '../inference/protocol.js';
 import type { PredictedTrack } from '../track/tracker.js';
@@ -38,6 +39,13 @@ export interface StreamInfo {
   share?: DeviceShare;
   /** The pack's learnt compression controller, when it ships one (stateless; cameras share it). */
   controller?: Cgg;
+  /**
+   * Start-up calibration of DEMUX's cost model, shared by the cameras of
+   * this machine. Paced streams with it calibrate on their first frame
+   * (a few seconds); without it, the model starts from a prior scaled by
+   * the first measured frame.
+   */
+  calibration?: CalibrationCache;
 }
 
 export interface DeviceShare {
@@ -74,6 +82,12 @@ export interface Strategy {
   /** Which models the inference pool must load for it. */
   readonly models: 'full' | 'arac';
   process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult>;
+  /**
+   * Optional, before frames flow (a live camera's start-up): work that would
+   * otherwise delay the first frames, such as calibrating DEMUX's cost model
+   * for this input size. Must not fail for a reason a frame would not.
+   */
+  prepare?(size: { width: number; height: number }, ctx: StrategyContext): Promise<void>;
   /** Forget per-camera state (a reconnect, a new video). */
   reset(): void;
 }

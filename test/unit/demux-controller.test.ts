@@ -115,6 +115,20 @@ describe('DemuxController', () => {
     expect(r.predictedMs).toBeLessThanOrEqual(17);
   });
 
+  it('a step that raises the last computed tiles still gives back what fits (no needless drop)', () => {
+    // Level 0 only: 5 + 2 per tile + 0.5. Fourteen tiles, five raised a step: 14 -> 9 -> 4 -> 0.
+    // A budget of 10 fits two tiles (9.5 ms); the coarse steps alone would have dropped the frame.
+    const flat = new CostModel({ levels: [0], tileCount: 16, mergeUniform: false, coefficients: { perTile: [2], merged: [0], perCall: 0.5, fixed: 5 }, refitEvery: 0 });
+    const c = new DemuxController({ grid: GRID, levels: [0] });
+    const decisions = [...Array.from({ length: 14 }, (_, i) => track(0.2 - i / 100)), idle(), idle()];
+    const r = c.plan({ decisions, budgetMs: 10, model: flat });
+    expect(r).toMatchObject({ dropped: false, computedTiles: 2 });
+    expect(r.predictedMs).toBeCloseTo(9.5);
+    // The two kept are the least confident (the most important).
+    expect(r.plan.levels.slice(12, 14)).toEqual([0, 0]);
+    expect(c.stats.dropped).toBe(0);
+  });
+
   it('drops and counts frames when not even one tile fits', () => {
     const c = new DemuxController({ grid: GRID, levels: [0, 0.5] });
     const rand = rng(3);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TilePlan } from '../../src/arac/executor.js';
 import { InputError } from '../../src/core/errors.js';
 import { calibrate, calibrationPlans } from '../../src/demux/calibrate.js';
-import { CostModel, CostModelRegistry, priorFromFullCost, type CostCoefficients } from '../../src/demux/cost-model.js';
+import { CostModel, priorFromFullCost, type CostCoefficients } from '../../src/demux/cost-model.js';
 import { ridgeFit, solveLinear } from '../../src/demux/least-squares.js';
 import { rng } from '../helpers/rng.js';
 
@@ -172,14 +172,9 @@ describe('CostModel', () => {
     expect(m.scale).toBeLessThan(1.3);
   });
 
-  it('keeps one model per grid and input size; has a usable prior before calibration', () => {
-    const reg = new CostModelRegistry();
-    const make = () => new CostModel({ levels: [0], tileCount: 16, coefficients: priorFromFullCost(20, [0], 16) });
-    const a = reg.getOrCreate({ cols: 4, rows: 4 }, 512, 384, make);
-    expect(reg.getOrCreate({ cols: 4, rows: 4 }, 512, 384, make)).toBe(a);
-    expect(reg.get({ cols: 4, rows: 4 }, 512, 288)).toBeUndefined();
-    expect(CostModelRegistry.key({ cols: 3, rows: 2 }, 320, 256)).toBe('3x2@320x256');
+  it('has a usable prior before calibration', () => {
+    const m = new CostModel({ levels: [0], tileCount: 16, coefficients: priorFromFullCost(20, [0], 16) });
     // Prior: the whole frame at level 0 costs the unsplit model.
-    expect(a.predict(Array<number>(16).fill(0))).toBeCloseTo(20 + 0.5);
+    expect(m.predict(Array<number>(16).fill(0))).toBeCloseTo(20 + 0.5);
   });
 });

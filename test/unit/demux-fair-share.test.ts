@@ -68,10 +68,10 @@ describe('FairShare', () => {
     for (const c of s.fair.snapshot(10_000)) expect(c.budgetMs).toBeGreaterThanOrEqual(c.demandMs);
   });
 
-  it('degrades both cameras proportionally when the device is overloaded; neither starves', () => {
+  it('proportional policy: degrades both cameras by the same fraction when overloaded; neither starves', () => {
     const model = deviceModel(8);
     // A wants 101.5 ms x 10 = 1015 ms/s, B 117.5 ms x 5 = 587.5 ms/s: 1.8x the 900 ms/s capacity.
-    const s = simulate([{ id: 'a', fps: 10, busy: 12 }, { id: 'b', fps: 5, busy: 14 }], model, 10);
+    const s = simulate([{ id: 'a', fps: 10, busy: 12 }, { id: 'b', fps: 5, busy: 14 }], model, 10, { policy: 'proportional' });
     const a = s.served('a');
     const b = s.served('b');
     expect(a).toBeGreaterThan(0.4);
@@ -85,20 +85,42 @@ describe('FairShare', () => {
     expect(ratios[0]).toBeCloseTo(ratios[1]!, 2);
   });
 
-  it('max-min protects a light camera from a heavy one', () => {
+  it('max-min (the default) protects a light camera from a heavy one', () => {
     const model = deviceModel(8);
     const cams = [{ id: 'heavy', fps: 25, busy: 16 }, { id: 'light', fps: 5, busy: 4 }];
     // heavy: 133.5 x 25 = 3337 ms/s; light: 37.5 x 5 = 187.5 ms/s.
-    const prop = simulate(cams, model, 6);
-    const maxMin = simulate(cams, model, 6, { policy: 'max-min' });
+    const prop = simulate(cams, model, 6, { policy: 'proportional' });
+    const maxMin = simulate(cams, model, 6);
     expect(prop.served('light')).toBeLessThan(0.5);
     expect(maxMin.served('light')).toBeCloseTo(1);
     expect(maxMin.perS('heavy') + maxMin.perS('light')).toBeLessThanOrEqual(900);
     expect(maxMin.served('heavy')).toBeGreaterThan(0.1);
   });
 
+  it('max-min keeps one-tile cameras running where a proportional cut drops all their frames', () => {
+    // What serve-slo showed live: six cameras that need one tile (5 + 4 + 0.5 = 9.5 ms, 95 ms/s)
+    // and two that need fourteen (61.5 ms, 615 ms/s): 1800 ms/s against 900.
+    const model = deviceModel(4);
+    const cams = [
+      ...Array.from({ length: 6 }, (_, i) => ({ id: `light${i}`, fps: 10, busy: 1 })),
+      { id: 'heavy0', fps: 10, busy: 14 },
+      { id: 'heavy1', fps: 10, busy: 14 },
+    ];
+    const prop = simulate(cams, model, 6, { policy: 'proportional' });
+    const maxMin = simulate(cams, model, 6);
+    // Proportional: half of 9.5 ms fits no plan, so every light frame is dropped; the heavy ones step down and run.
+    expect(prop.served('light0')).toBeLessThan(0.05);
+    expect(prop.stats('light0').dropped).toBeGreaterThan(50);
+    expect(prop.served('heavy0')).toBeGreaterThan(0.3);
+    // Max-min: light cameras are served in full, the heavy ones share the rest; nobody starves.
+    for (let i = 0; i < 6; i++) expect(maxMin.served(`light${i}`)).toBeCloseTo(1);
+    expect(maxMin.served('heavy0')).toBeGreaterThan(0.1);
+    expect(maxMin.served('heavy1')).toBeGreaterThan(0.1);
+    expect(cams.reduce((sum, c) => sum + maxMin.perS(c.id), 0)).toBeLessThanOrEqual(900);
+  });
+
   it('keeps a reserve for a quiet camera so it is not starved when it wakes', () => {
-    const fair = new FairShare();
+    const fair = new FairShare({ policy: 'proportional' });
     fair.setCamera('busy', { fps: 10 });
     fair.setCamera('quiet', { fps: 5 });
     for (let t = 0; t < 3000; t += 100) {
@@ -117,6 +139,15 @@ describe('FairShare', () => {
     fair.report('quiet', 12, 120);
     expect(fair.snapshot(3000).find((c) => c.cameraId === 'quiet')!.demandMs).toBeCloseTo(60);
     expect(fair.budgetFor('quiet', 3100)).toBeCloseTo((900 * 300) / 1800 / 5);
+    // Max-min gives the reserve in full: a quarter of an equal split (450 ms/s) at 5 fps.
+    const mm = new FairShare();
+    mm.setCamera('busy', { fps: 10 });
+    mm.setCamera('quiet', { fps: 5 });
+    mm.budgetFor('busy', 0);
+    mm.report('busy', 150, 150);
+    mm.budgetFor('quiet', 0);
+    mm.report('quiet', 0, 0);
+    expect(mm.budgetFor('quiet', 100)).toBeCloseTo(112.5 / 5);
   });
 
   it('frees the share of a camera that stopped asking', () => {

@@ -1,0 +1,80 @@
+/**
+ * DEMUX start-up calibration on the real model: `prepare` times windowed
+ * plans on the inference pool before the camera's frames flow, cameras of
+ * the same shape share one calibration, and the first live frame is planned
+ * with a fitted cost model rather than none.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeLevels, loadModelPack } from '../../src/arac/manifest.js';
+import type { Frame } from '../../src/core/types.js';
+import { CalibrationCache } from '../../src/demux/calibrate.js';
+import { InferencePool } from '../../src/inference/pool.js';
+import { strategyContext } from '../../src/pipeline/camera-flow.js';
+import { AracAdaptiveStrategy, DEFAULT_ADAPTIVE } from '../../src/strategy/arac-adaptive.js';
+import type { StrategyContext, StreamInfo } from '../../src/strategy/types.js';
+import { PACK_DIR } from '../helpers/pack.js';
+
+const W = 512;
+const H = 384;
+
+describe('DEMUX start-up calibration', () => {
+  let pool: InferencePool;
+  beforeAll(async () => {
+    pool = await InferencePool.open({ packDir: PACK_DIR, provider: 'cpu', threads: 2, workers: 1, models: 'arac', verifyChecksums: false, detect: { minScore: 0.35, nmsIou: 0.6, maxDetections: 100 } });
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('prepare calibrates once per shape; the first paced frame is planned with the fitted model', async () => {
+    const pack = await loadModelPack(PACK_DIR);
+    const done: string[] = [];
+    const cache = new CalibrationCache((key, r) => done.push(`${key} ${r.error ?? 'ok'}`));
+    const info: StreamInfo = { computeLevels: computeLevels(pack), frameIntervalMs: 100, paced: true, calibration: cache };
+    const counted = (key: string): StrategyContext & { calls: number } => {
+      const ctx = strategyContext({ key, info, pool, tracker: undefined });
+      const c = { ...ctx, calls: 0 };
+      c.detect = (...args) => {
+        c.calls++;
+        return ctx.detect(...args);
+      };
+      return c;
+    };
+
+    const a = new AracAdaptiveStrategy(DEFAULT_ADAPTIVE);
+    const ctxA = counted('cal-a');
+    await a.prepare({ width: W, height: H }, ctxA);
+    expect(ctxA.calls).toBeGreaterThanOrEqual(10); // warm-up + the plan set, at least once
+    expect(done).toEqual([`4x4@${W}x${H}/windowed:64:0 ok`]);
+    const report = cache.done.get(`4x4@${W}x${H}/windowed:64:0`)!;
+    expect(report.samples).toBeGreaterThanOrEqual(5);
+    expect(Number.isFinite(report.rmseMs)).toBe(true);
+
+    // A second camera of the same shape reuses it: no device time.
+    const b = new AracAdaptiveStrategy(DEFAULT_ADAPTIVE);
+    const ctxB = counted('cal-b');
+    await b.prepare({ width: W, height: H }, ctxB);
+    expect(ctxB.calls).toBe(0);
+
+    // B's first frame: warm-up runs the whole frame, and DEMUX already predicts its cost.
+    const frame: Frame = { cameraId: 'cal-b', seq: 0, ptsMs: 0, captureWallMs: Date.now(), width: W, height: H, srcWidth: W, srcHeight: H, data: new Uint8Array(W * H * 3).fill(90) };
+    const r = await b.process(frame, ctxB);
+    expect(ctxB.calls).toBe(1);
+    const predicted = r.plan?.['predictedMs'];
+    expect(typeof predicted).toBe('number');
+    expect(predicted as number).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a calibration that fails leaves the camera on its prior, and is not retried every frame', async () => {
+    const cache = new CalibrationCache();
+    let tries = 0;
+    const failing = () => {
+      tries++;
+      return Promise.reject(new Error('device lost'));
+    };
+    expect(await cache.coefficients('k', failing)).toBeUndefined();
+    expect(await cache.coefficients('k', failing)).toBeUndefined();
+    expect(tries).toBe(1);
+    expect(cache.done.get('k')?.error).toBe('device lost');
+  });
+});

@@ -97,7 +97,14 @@ export const AracModelSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("Expert override: any strategy `neulens bench --help` lists (e.g. 'arac-c0', 'arac-stitched', 'skip-track:3'). Default: arac on `grid`."),
+      .describe("Expert override: any strategy `neulens bench --help` lists (e.g. 'arac-cgg', 'arac-c0', 'arac-stitched', 'skip-track:3'). Default: arac on `grid`."),
+    refresh: z
+      .strictObject({
+        frames: z.number().int().min(1).max(10_000).default(16).describe('At most this many frames between two computations of a tile. Default: 16.'),
+        ms: ms(1).default(2000).describe('At most this long between two computations of a tile, ms. Default: 2000.'),
+      })
+      .prefault({})
+      .describe('Refresh bound of the arac strategies: every tile is computed at least this often, whichever bound comes first, so that an object appearing in a skipped tile is found. On the windowed path the whole frame runs when a tile reaches it.'),
   })
   .describe('ARAC executor over a tile grid.');
 

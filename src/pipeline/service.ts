@@ -64,7 +64,7 @@ export interface ServiceOptions {
 export function strategyForModel(m: Config['model']): Strategy {
   const spec = m.mode === 'arac' ? (m.strategy ?? `arac:${m.grid[0]}x${m.grid[1]}`) : 'full';
   try {
-    return createStrategy(spec);
+    return createStrategy(spec, m.mode === 'arac' ? { refreshFrames: m.refresh.frames, refreshMs: m.refresh.ms } : {});
   } catch (err) {
     throw new ConfigError('model.strategy', errorMessage(err));
   }

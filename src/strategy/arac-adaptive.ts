@@ -122,6 +122,11 @@ export class AracAdaptiveStrategy implements Strategy {
     this.useChange = o.change ?? o.path === 'windowed';
   }
 
+  /** The refresh bound this instance keeps (config `model.refresh`). */
+  get refreshBound(): { frames: number; ms: number } {
+    return { frames: this.o.refreshFrames, ms: this.o.refreshMs };
+  }
+
   private stateFor(frame: { width: number; height: number }, ctx: StrategyContext): State {
     const s = this.state;
     if (s && s.width === frame.width && s.height === frame.height) return s;

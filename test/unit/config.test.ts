@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { main } from '../../src/cli/main.js';
+import { strategyForModel } from '../../src/pipeline/service.js';
 
 const BASE = '/srv/neulens';
 const SOURCE = `${BASE}/neulens.yaml`;
@@ -79,6 +80,15 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(parse(CAMS).model).toMatchObject({ mode: 'arac', grid: [4, 4] });
     expect(parse(`model: { mode: full }\n${CAMS}`).model).toMatchObject({ mode: 'full' });
     expect(parse(`model: { mode: arac, grid: [4, 3] }\n${CAMS}`).model).toMatchObject({ grid: [4, 3] });
+  });
+
+  it('reads the refresh bound and hands it to the arac strategies', () => {
+    expect(parse(CAMS).model).toMatchObject({ refresh: { frames: 16, ms: 2000 } });
+    const m = parse(`model: { refresh: { frames: 4 } }\n${CAMS}`).model;
+    expect(m).toMatchObject({ refresh: { frames: 4, ms: 2000 } });
+    // The bound reaches the strategy, the default one and an override alike.
+    expect(strategyForModel(m)).toMatchObject({ name: 'arac', refreshBound: { frames: 4, ms: 2000 } });
+    expect(strategyForModel(parse(`model: { strategy: arac-cgg, refresh: { ms: 500 } }\n${CAMS}`).model)).toMatchObject({ name: 'arac-cgg', refreshBound: { frames: 16, ms: 500 } });
   });
 
   it('treats an empty key (YAML null) as "use the default"', () => {
@@ -156,6 +166,7 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['out of range', `server: { port: 70000 }\n${CAMS}`, 'server.port', /must be <= 65535/],
     ['bad enum', `model: { provider: tpu }\n${CAMS}`, 'model.provider', /must be one of cpu, webgpu, cuda, got 'tpu'/],
     ['bad discriminator', `model: { mode: tiles }\n${CAMS}`, 'model.mode', /must be one of full, arac/],
+    ['refresh bound of zero frames', `model: { refresh: { frames: 0 } }\n${CAMS}`, 'model.refresh.frames', /must be >= 1/],
     ['unknown COCO class', `model: { classes: [persn] }\n${CAMS}`, 'model.classes[0]', /did you mean 'person'/],
     ['missing required cameras', 'server: {}\n', 'cameras', /required/],
     ['no cameras', 'cameras: []\n', 'cameras', /at least 1 item/],

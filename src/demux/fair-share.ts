@@ -82,7 +82,7 @@ export class FairShare {
   private readonly rise: number;
   private readonly fall: number;
   private readonly staleMs: number;
-  private readonly policy: 'proportional' | 'max-min';
+  readonly policy: 'proportional' | 'max-min';
 
   constructor(o: FairShareOptions = {}) {
     const workers = o.workers ?? 1;

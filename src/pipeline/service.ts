@@ -18,7 +18,7 @@ import { InferencePool } from '../inference/pool.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { probeSize } from '../ingest/still.js';
 import { buildFrameMessage } from '../serve/protocol.js';
-import type { CameraStats } from '../serve/routes.js';
+import type { CameraStats, DemuxStats } from '../serve/routes.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
 import { quantile } from '../eval/stats.js';
 import { Tracker } from '../track/tracker.js';
@@ -102,6 +102,7 @@ export class NeulensService {
       hub: { maxQueue: config.server.clientQueue, maxBufferedBytes: config.server.clientMaxBufferedBytes, stuckTimeoutMs: config.server.clientStuckTimeoutMs },
       ready: () => ({ modelLoaded: ref.service?.pool !== undefined, camerasStarted: ref.service?.camerasStarted ?? false }),
       stats: () => ref.service?.stats() ?? [],
+      demux: () => ref.service?.demuxStats() ?? { policy: 'max-min', capacityMsPerS: 0, calibrations: [] },
     });
     const service = new NeulensService(config, server, log, opts);
     ref.service = service;
@@ -290,6 +291,14 @@ export class NeulensService {
     );
     source.start();
     log.info('camera started', { url: redact(cam.url), input: `${input.width}x${input.height}`, strategy: strategy.name });
+  }
+
+  demuxStats(): DemuxStats {
+    return {
+      policy: this.share.policy,
+      capacityMsPerS: this.share.capacityMsPerS,
+      calibrations: [...this.calibration.done].map(([key, r]) => ({ key, samples: r.samples, runs: r.runs, elapsedMs: Math.round(r.elapsedMs), rmseMs: Number.isFinite(r.rmseMs) ? r.rmseMs : null, mape: Number.isFinite(r.mape) ? r.mape : null, ...(r.error ? { error: r.error } : {}) })),
+    };
   }
 
   stats(): CameraStats[] {

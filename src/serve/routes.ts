@@ -40,11 +40,21 @@ export interface CameraStats {
   lastError?: string;
 }
 
+/** DEMUX's machine-wide state: how the device is shared, and what start-up calibration measured. */
+export interface DemuxStats {
+  policy: 'max-min' | 'proportional';
+  /** Device ms per second handed out to the cameras. */
+  capacityMsPerS: number;
+  /** One entry per calibrated (grid, input size, path): the fit's error on its own samples. */
+  calibrations: Array<{ key: string; samples: number; runs: number; elapsedMs: number; rmseMs: number | null; mape: number | null; error?: string }>;
+}
+
 export interface StatsBody {
   serverTimeMs: number;
   uptimeMs: number;
   cameras: CameraStats[];
   ws: HubStats;
+  demux?: DemuxStats;
 }
 
 export interface RouteDeps {
@@ -53,6 +63,7 @@ export interface RouteDeps {
   startedAt: number;
   ready?: () => Readiness | Promise<Readiness>;
   stats?: () => CameraStats[] | Promise<CameraStats[]>;
+  demux?: () => DemuxStats;
 }
 
 type Handler = (deps: RouteDeps, res: ServerResponse) => Promise<void>;
@@ -85,7 +96,7 @@ const routes: Record<string, Handler> = {
     sendJson(res, 503, { ready: false, modelLoaded: r.modelLoaded, camerasStarted: r.camerasStarted, reason: r.reason ?? missing });
   },
 
-  '/api/stats': async ({ hub, stats, startedAt }, res) => {
+  '/api/stats': async ({ hub, stats, demux, startedAt }, res) => {
     let cameras: CameraStats[] = [];
     try {
       cameras = stats ? await stats() : [];
@@ -93,7 +104,7 @@ const routes: Record<string, Handler> = {
       return sendJson(res, 500, { error: `stats unavailable: ${errorMessage(err)}` });
     }
     const now = Date.now();
-    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats() };
+    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}) };
     sendJson(res, 200, body);
   },
 

@@ -13,7 +13,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { WsHub, type HubOptions } from './hub.js';
 import { Metrics } from './metrics.js';
 import { ProtocolError, parseCameraQuery, type CameraSelection } from './protocol.js';
-import { handleHttp, type CameraStats, type Readiness } from './routes.js';
+import { handleHttp, type CameraStats, type DemuxStats, type Readiness } from './routes.js';
 
 export interface ServeOptions {
   /** Default 127.0.0.1: exposing detections beyond the host is an explicit choice. */
@@ -26,6 +26,7 @@ export interface ServeOptions {
   token?: string;
   ready?: () => Readiness | Promise<Readiness>;
   stats?: () => CameraStats[] | Promise<CameraStats[]>;
+  demux?: () => DemuxStats;
   /** Created when absent; pass one to share it with the pipeline. */
   metrics?: Metrics;
   hub?: HubOptions;
@@ -110,7 +111,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
   metrics.bindClientCount(() => hub.clientCount);
   const expectedToken = opts.token === undefined ? null : sha256(opts.token);
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
-  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats };
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}) };
   const sockets = new Set<Socket>();
   let closing = false;
 

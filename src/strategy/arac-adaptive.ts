@@ -277,11 +277,11 @@ export class AracAdaptiveStrategy implements Strategy {
   /** Calibration on this image (on throwaway caches), or the shared result of one for the same shape. */
   private async calibrate(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<void> {
     st.calibrated = true;
-    const coefficients = await this.calibrated(st, image, ctx, cache);
+    const coefficients = await this.coefficientsFor(st, image, ctx, cache);
     if (coefficients) st.model = this.costModel(st, coefficients);
   }
 
-  private calibrated(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<CostCoefficients | undefined> {
+  private coefficientsFor(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<CostCoefficients | undefined> {
     const windowed = this.windowed(st);
     const halo = this.o.halo;
     const key = CalibrationCache.key(this.o.grid, st.width, st.height, `${this.o.path}${windowed ? `:${windowed.geometry.halo}` : ''}:${st.levels.join(',')}`);

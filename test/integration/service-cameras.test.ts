@@ -69,6 +69,17 @@ cameras:
       'four failures of each bad camera',
     );
     const first = await cameraStats(service);
+    // DEMUX's cost model was calibrated before the cameras started, once per input shape
+    // (the unreadable cameras fall back to the default size, the clip has its own).
+    const demux = ((await getJson(`${service.server.httpUrl}/api/stats`)).body as StatsBody).demux!;
+    expect(demux.policy).toBe('max-min');
+    expect(demux.calibrations.length).toBeGreaterThanOrEqual(1);
+    expect(demux.calibrations.length).toBeLessThanOrEqual(2);
+    for (const c of demux.calibrations) {
+      expect(c.key).toMatch(/^4x4@\d+x\d+\/windowed:64:0$/);
+      expect(c.samples).toBeGreaterThanOrEqual(5);
+      expect(c.rmseMs).toEqual(expect.any(Number));
+    }
 
     for (const [id, why] of [
       // ffmpeg's own words differ between builds (4.1 static, distro 5.x): only their presence is checked.

@@ -4,7 +4,7 @@
  * frame only when no level matches), while computing less than every tile.
  */
 import path from 'node:path';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -116,5 +116,9 @@ describe('arac-oracle on samples/parade.mp4', () => {
     expect(changeOf(0)).toBeGreaterThan(40);
     expect(changeOf(1)).toBeLessThan(changeOf(0) / 4);
     expect(await main(['label', path.join(ROOT, 'samples/parade.mp4'), '--out', out, '--whole-every', '0'])).toBe(2);
+    // A path that cannot be written is a usage error before any work, not a crash.
+    const blocker = path.join(tmp, 'a-file');
+    await writeFile(blocker, 'x');
+    expect(await main(['label', path.join(ROOT, 'samples/parade.mp4'), '--out', out, '--patches', path.join(blocker, 'p.u8')])).toBe(2);
   }, 120_000);
 });

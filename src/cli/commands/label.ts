@@ -6,12 +6,12 @@
  * controller should have chosen. The tiles' pixels are not written: the
  * video and the grid give them back.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeLevels, loadModelPack } from '../../arac/manifest.js';
-import { InputError } from '../../core/errors.js';
+import { errorMessage, InputError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { DEFAULT_PACK_DIR } from '../../core/paths.js';
 import { chooseInputSize } from '../../detect/input-size.js';
@@ -52,6 +52,27 @@ export interface LabelLine {
   levels: number[];
 }
 
+/**
+ * A file to write, created (with its folder) before any work starts: a path
+ * that cannot be written is an InputError naming the option, not a crash
+ * from a stream's unhandled 'error' an hour into labelling.
+ */
+async function openOutput(file: string, option: string): Promise<WriteStream> {
+  try {
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    const stream = createWriteStream(file);
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    // A later write error (a full disk) is seen through `errored` after each write.
+    stream.on('error', () => undefined);
+    return stream;
+  } catch (err) {
+    throw new InputError(`${option} ${file}: cannot write (${errorMessage(err)})`, { cause: err });
+  }
+}
+
 export const labelCommand: Command = {
   name: 'label',
   summary: 'write the labeling rule\'s per-tile levels over videos (compression-controller training labels)',
@@ -78,9 +99,8 @@ export const labelCommand: Command = {
 
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
     const pool = await InferencePool.open({ packDir: DEFAULT_PACK_DIR, provider: 'cpu', workers: 1, models: 'arac', verifyChecksums: false, detect: { minScore: SCORE_FLOOR, nmsIou: 0.6, maxDetections: 100 } });
-    await mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-    const out = createWriteStream(values.out);
-    const patches = values.patches ? createWriteStream(values.patches) : undefined;
+    const out = await openOutput(values.out, '--out');
+    const patches = values.patches ? await openOutput(values.patches, '--patches') : undefined;
     let input: Float32Array | undefined;
     const log = createLogger('warn');
     let lines = 0;
@@ -100,9 +120,11 @@ export const labelCommand: Command = {
             if (!Array.isArray(levels)) throw new InputError(`${video}: frame ${frame.seq} has no plan (the oracle failed on it)`);
             const line: LabelLine = { video: path.basename(video), seq: frame.seq, ptsMs: frame.ptsMs, width: frame.width, height: frame.height, grid: [grid.cols, grid.rows], levels: levels as number[] };
             out.write(JSON.stringify(line) + '\n');
+            if (out.errored) throw new InputError(`--out ${values.out}: write failed (${errorMessage(out.errored)})`);
             if (patches) {
               if (!input) throw new InputError(`${video}: frame ${frame.seq} has no controller input`);
               patches.write(Buffer.from(Uint8Array.from(input, (v) => Math.round(v * 255))));
+              if (patches.errored) throw new InputError(`--patches ${values.patches}: write failed (${errorMessage(patches.errored)})`);
               input = undefined;
             }
             lines++;

@@ -1,5 +1,8 @@
 /** Small typed parsers for CLI option values; each names the option in its error. */
-import { InputError } from '../core/errors.js';
+import { constants } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { errorMessage, InputError } from '../core/errors.js';
 
 export function parseNumber(name: string, raw: string, o: { integer?: boolean; min?: number; max?: number } = {}): number {
   const v = Number(raw);
@@ -25,4 +28,21 @@ export function parseGrid(name: string, raw: string): { cols: number; rows: numb
   const m = /^(\d+)x(\d+)$/.exec(raw);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InputError(`${name} must look like 4x4 (columns x rows), got '${raw}'`);
   return { cols: Number(m[1]), rows: Number(m[2]) };
+}
+
+/**
+ * An output file option, checked before any work: its folder is created and
+ * must be writable, and the path must not be a folder. A bad path is then a
+ * usage error naming the option, not a failure after a long run.
+ */
+export async function prepareOutput(name: string, file: string): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new InputError(`${name} ${file}: cannot write there (${errorMessage(err)})`, { cause: err });
+  }
+  const st = await stat(file).catch(() => undefined);
+  if (st?.isDirectory()) throw new InputError(`${name} ${file}: is a folder, not a file`);
 }

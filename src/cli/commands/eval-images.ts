@@ -6,6 +6,7 @@ import { createLogger } from '../../core/log.js';
 import { DEFAULT_PACK_DIR } from '../../core/paths.js';
 import { evalImages } from '../../eval/images.js';
 import { EXIT, type Command } from '../command.js';
+import { prepareOutput } from '../args.js';
 import { progressBar } from '../progress.js';
 
 const usage = `usage: neulens eval-images <dir> --labels <yolo-dir | coco.json> [--strategy S] [--json OUT]
@@ -25,6 +26,7 @@ export const evalImagesCommand: Command = {
       options: { labels: { type: 'string' }, strategy: { type: 'string', default: 'full' }, json: { type: 'string' }, pack: { type: 'string', default: DEFAULT_PACK_DIR } },
     });
     if (positionals.length !== 1 || !values.labels) throw new InputError('eval-images needs an image folder and --labels (see --help)');
+    if (values.json) await prepareOutput('--json', values.json);
     const bar = progressBar('eval-images', 1);
     const r = await evalImages({ dir: positionals[0] as string, labels: values.labels, strategy: values.strategy, packDir: values.pack, log: createLogger('warn'), onProgress: (d, t) => bar.set(d, t) });
     bar.done();

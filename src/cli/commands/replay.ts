@@ -14,7 +14,7 @@ import { runBench, type BenchResult } from '../../eval/bench.js';
 import type { Report } from '../../eval/report.js';
 import { benchPlots } from '../../eval/bench-plot.js';
 import { createStrategy, strategyNames } from '../../strategy/registry.js';
-import { parseNumber, parseSize } from '../args.js';
+import { parseNumber, parseSize, prepareOutput } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
@@ -48,6 +48,8 @@ interface Common {
 
 async function execute(c: Common, label: string): Promise<BenchResult> {
   for (const s of c.strategies) createStrategy(s); // unknown names fail before any work
+  if (c.json) await prepareOutput('--json', c.json);
+  if (c.plot) await prepareOutput('--plot', c.plot);
   const log = createLogger('warn');
   const bar = progressBar(label, 1);
   let lastTotal = 1;

@@ -18,9 +18,22 @@ export interface LabelOptions {
   iou: number;
   /** Only detections at or above this score count (the operating point). */
   minScore: number;
+  /**
+   * Tolerance around the operating point (default 0: exact). A detection
+   * scoring at least minScore + band must be matched by one scoring at least
+   * minScore - band, both ways; detections inside the band need no partner.
+   * Score flicker across the operating point then no longer makes a tile
+   * "changed": labels for a controller that cannot see such flicker.
+   */
+  band?: number;
 }
 
 export const DEFAULT_LABELING: LabelOptions = { iou: 0.5, minScore: 0.5 };
+
+/** The score at which detections are bucketed: the operating point, or the bottom of its band. */
+export function bucketFloor(o: LabelOptions): number {
+  return o.minScore - (o.band ?? 0);
+}
 
 /**
  * Index of the rect holding the box's centre. A centre outside every rect
@@ -55,8 +68,21 @@ export function bucketByTile(dets: readonly Detection[], rects: readonly Rect[],
   return out;
 }
 
-/** A tile matches when every reference detection is matched one to one and nothing else was found. */
-export function bucketMatches(cands: readonly Detection[], refs: readonly Detection[], iou: number): boolean {
+/**
+ * A tile matches when every reference detection is matched one to one and
+ * nothing else was found; with a band (LabelOptions.band), when every
+ * detection above the band on either side is matched by one above its floor.
+ */
+export function bucketMatches(cands: readonly Detection[], refs: readonly Detection[], iou: number, band?: { minScore: number; band: number }): boolean {
+  if (band && band.band > 0) {
+    const hi = band.minScore + band.band;
+    const lo = band.minScore - band.band;
+    const covered = (strict: readonly Detection[], loose: readonly Detection[]) => {
+      const need = strict.filter((d) => d.score >= hi);
+      return need.length === 0 || matchGreedy(loose.filter((d) => d.score >= lo), need, iou).matches.length === need.length;
+    };
+    return covered(refs, cands) && covered(cands, refs);
+  }
   if (cands.length !== refs.length) return false;
   if (refs.length === 0) return true;
   return matchGreedy(cands, refs, iou).matches.length === refs.length;
@@ -74,12 +100,13 @@ export function labelTiles(
   candidates: ReadonlyArray<{ level: number; detections: readonly Detection[] }>,
   o: LabelOptions = DEFAULT_LABELING,
 ): number[] {
-  const refs = bucketByTile(reference, rects, o.minScore);
+  const refs = bucketByTile(reference, rects, bucketFloor(o));
   const order = [...candidates].sort((a, b) => b.level - a.level);
-  const buckets = order.map((c) => bucketByTile(c.detections, rects, o.minScore));
+  const buckets = order.map((c) => bucketByTile(c.detections, rects, bucketFloor(o)));
   const floor = Math.min(0, ...order.map((c) => c.level));
+  const band = o.band ? { minScore: o.minScore, band: o.band } : undefined;
   return rects.map((_, t) => {
-    const k = order.findIndex((_, j) => bucketMatches((buckets[j] as Detection[][])[t] as Detection[], refs[t] as Detection[], o.iou));
+    const k = order.findIndex((_, j) => bucketMatches((buckets[j] as Detection[][])[t] as Detection[], refs[t] as Detection[], o.iou, band));
     return k < 0 ? floor : (order[k] as { level: number }).level;
   });
 }

@@ -9,7 +9,7 @@
  * knows for free.
  */
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
-import { bucketByTile, bucketMatches, DEFAULT_LABELING, labelTiles } from '../arac/labeling.js';
+import { bucketByTile, bucketFloor, bucketMatches, DEFAULT_LABELING, labelTiles } from '../arac/labeling.js';
 import type { Detection, Frame } from '../core/types.js';
 import { ChangeMap } from '../importance/change.js';
 import { cggInput } from '../importance/cgg.js';
@@ -35,6 +35,7 @@ export class AracOracleStrategy implements Strategy {
   private frames = 0;
   private readonly record: ((input: Float32Array) => void) | undefined;
   private readonly wholeEvery: number;
+  private readonly band: number;
 
   /**
    * @param o.record given, receives the compression controller's input for
@@ -44,13 +45,15 @@ export class AracOracleStrategy implements Strategy {
    *   `arac`'s warm-up and whole-frame refresh do, so the controller's input
    *   is recorded under the regime it will run in. The labels (plan.labels)
    *   are still the rule's. Default: never.
+   * @param o.band score tolerance of the labeling rule (LabelOptions.band). Default 0.
    */
   constructor(
     private readonly grid: Grid = { cols: 4, rows: 4 },
-    o: { record?: (input: Float32Array) => void; wholeEvery?: number } = {},
+    o: { record?: (input: Float32Array) => void; wholeEvery?: number; band?: number } = {},
   ) {
     this.record = o.record;
     this.wholeEvery = o.wholeEvery ?? Infinity;
+    this.band = o.band ?? 0;
     this.name = 'arac-oracle' + (grid.cols === 4 && grid.rows === 4 ? '' : `:${grid.cols}x${grid.rows}`);
   }
 
@@ -74,17 +77,18 @@ export class AracOracleStrategy implements Strategy {
       const uniform = { grid: this.grid, levels: tiles.map(() => level), path: 'windowed' as const, halo: ORACLE_HALO };
       candidates.push({ level, detections: (await ctx.detect(image, 'arac', uniform, { scratch: 'empty' })).detections });
     }
-    const o = { ...DEFAULT_LABELING, minScore: ctx.info.minScore ?? DEFAULT_LABELING.minScore };
+    const o = { ...DEFAULT_LABELING, minScore: ctx.info.minScore ?? DEFAULT_LABELING.minScore, ...(this.band ? { band: this.band } : {}) };
+    const band = this.band ? { minScore: o.minScore, band: this.band } : undefined;
     let levels = labelTiles(rects, reference, candidates, o);
     let labels = levels;
     // The candidates saw the whole frame; the plan runs in windows, whose cut context can
     // change a detection. Probe the plan on a copy of the camera's cache; tiles that differ
     // from the reference try each compute level in the plan's real context (most compressed
     // first) and keep the first that matches.
-    const refs = bucketByTile(reference, rects, o.minScore);
+    const refs = bucketByTile(reference, rects, bucketFloor(o));
     const probe = async (lv: readonly number[]): Promise<boolean[]> => {
-      const got = bucketByTile((await ctx.detect(image, 'arac', { grid: this.grid, levels: lv, path: 'windowed', halo: ORACLE_HALO }, { scratch: 'copy' })).detections, rects, o.minScore);
-      return rects.map((_, t) => bucketMatches(got[t] as Detection[], refs[t] as Detection[], o.iou));
+      const got = bucketByTile((await ctx.detect(image, 'arac', { grid: this.grid, levels: lv, path: 'windowed', halo: ORACLE_HALO }, { scratch: 'copy' })).detections, rects, bucketFloor(o));
+      return rects.map((_, t) => bucketMatches(got[t] as Detection[], refs[t] as Detection[], o.iou, band));
     };
     if (levels.some((l) => l > 0)) {
       const ok = await probe(levels);

@@ -49,6 +49,21 @@ describe('labelTiles', () => {
   });
 });
 
+describe('labelTiles with a score band', () => {
+  it('flicker across the operating point inside the band is no change; outside it, it is', () => {
+    // The reference's person in tile 0 scores 0.52; when skipped the tile shows it at 0.48.
+    const ref = [det(10, 10, 30, 60, 0.52)];
+    const flicker = [{ level: 1, detections: [det(10, 10, 30, 60, 0.48)] }];
+    expect(labelTiles(rects, ref, flicker)).toEqual([0, 1, 1, 1]); // exact: a miss
+    expect(labelTiles(rects, ref, flicker, { iou: 0.5, minScore: 0.5, band: 0.05 })).toEqual([1, 1, 1, 1]);
+    // A real disappearance (0.30) or a clear new object (0.70 against nothing) still counts.
+    expect(labelTiles(rects, [det(10, 10, 30, 60, 0.7)], [{ level: 1, detections: [det(10, 10, 30, 60, 0.3)] }], { iou: 0.5, minScore: 0.5, band: 0.05 })).toEqual([0, 1, 1, 1]);
+    expect(labelTiles(rects, [], [{ level: 1, detections: [det(10, 10, 30, 60, 0.7)] }], { iou: 0.5, minScore: 0.5, band: 0.05 })).toEqual([0, 1, 1, 1]);
+    // A moved box is a miss whatever its scores.
+    expect(labelTiles(rects, [det(10, 10, 30, 60, 0.9)], [{ level: 1, detections: [det(50, 10, 30, 60, 0.9)] }], { iou: 0.5, minScore: 0.5, band: 0.05 })).toEqual([0, 1, 1, 1]);
+  });
+});
+
 describe('bucketing by centre', () => {
   it('a box belongs to the tile holding its centre; a shared border goes right/down', () => {
     expect(rectOf(det(80, 10, 60, 20), rects)).toBe(1); // centre x = 110

@@ -26,7 +26,7 @@ import { parseGrid, parseNumber } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens label <video...> --out FILE.jsonl [--patches FILE.u8 [--whole-every N]] [--grid CxR] [--frames N] [--min-score X]
+const usage = `usage: neulens label <video...> --out FILE.jsonl [--patches FILE.u8 [--whole-every N]] [--band B] [--grid CxR] [--frames N] [--min-score X]
 
 Runs the labeling rule (arac-oracle) over each video and writes one JSON line
 per frame: {"video", "seq", "ptsMs", "width", "height", "grid": [C, R],
@@ -40,7 +40,10 @@ src/importance/cgg.ts). models/tools/train_cgg.py trains on both files.
 --whole-every N runs every N-th frame whole (the first included), as the
 live arac does (warm-up, whole-frame refresh every 16 frames), so the
 input is recorded under the regime the controller runs in; labels are
-unchanged.`;
+unchanged.
+--band B labels with a score tolerance: a detection at or above X + B must
+be matched by one at or above X - B, both ways (default 0: exact). Score
+flicker across X then does not count as change.`;
 
 export interface LabelLine {
   video: string;
@@ -85,6 +88,7 @@ export const labelCommand: Command = {
         out: { type: 'string' },
         patches: { type: 'string' },
         'whole-every': { type: 'string' },
+        band: { type: 'string' },
         grid: { type: 'string', default: '4x4' },
         frames: { type: 'string' },
         'min-score': { type: 'string', default: String(DEFAULT_TRACKER_OPTIONS.highThresh) },
@@ -95,6 +99,7 @@ export const labelCommand: Command = {
     const grid = parseGrid('--grid', values.grid);
     const maxFrames = values.frames === undefined ? Infinity : parseNumber('--frames', values.frames, { integer: true, min: 1 });
     const wholeEvery = values['whole-every'] === undefined ? Infinity : parseNumber('--whole-every', values['whole-every'], { integer: true, min: 1 });
+    const band = values.band === undefined ? 0 : parseNumber('--band', values.band, { min: 0, max: 0.5 });
     const minScore = parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
 
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
@@ -110,7 +115,7 @@ export const labelCommand: Command = {
         const size = chooseInputSize(pack.manifest, src.width, src.height);
         const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / (src.fps ?? 25), paced: false, minScore };
         const record = patches ? (x: Float32Array) => void (input = x) : undefined;
-        const proc = new FrameProcessor(new AracOracleStrategy(grid, { ...(record ? { record } : {}), wholeEvery }), pool, `label-${vi}`, info, log);
+        const proc = new FrameProcessor(new AracOracleStrategy(grid, { ...(record ? { record } : {}), wholeEvery, band }), pool, `label-${vi}`, info, log);
         const bar = progressBar(`label ${path.basename(video)}`, Number.isFinite(maxFrames) ? maxFrames : 0);
         try {
           for await (const frame of readVideoFrames(video, size, `label-${vi}`)) {

@@ -60,6 +60,9 @@ describe('Cgg', () => {
     expect(() => new Cgg(handSpec({ skipThreshold: 1 }))).toThrow(/skipThreshold/);
     expect(() => new Cgg(handSpec({ inputSize: 32 }))).toThrow(/inputSize/);
     expect(() => new Cgg(handSpec({ weights: { ...handSpec().weights, fcB: b64([0, NaN]) } }))).toThrow(/non-finite/);
+    expect(() => new Cgg(handSpec({ weights: { ...handSpec().weights, convB: 'AAA' } }))).toThrow(/weights\.convB: must be base64 of little-endian float32/);
+    expect(() => new Cgg({ ...handSpec(), weights: undefined } as unknown as CggSpec)).toThrow(ModelPackError);
+    expect(() => new Cgg({ ...handSpec(), conv: 7 } as unknown as CggSpec)).toThrow(/needs planes and levels/);
   });
 
   it('the shipped controller loads from the pack and reproduces the training framework on its check vector', async () => {

@@ -276,7 +276,7 @@ export class NeulensService {
           rt.processedRate.mark();
           rt.inferenceMs.push(r.result.detectorMs);
           rt.e2eMs.push(msg.latencyMs);
-          if (r.result.plan) rt.lastPlan = { ...r.result.plan, measuredMs: r.result.detectorMs };
+          if (r.result.plan) rt.lastPlan = { strategy: strategy.name, ...r.result.plan, measuredMs: r.result.detectorMs };
           metrics.observeFrame(cam.id, r.result.detectorMs, msg.latencyMs);
           this.opts.onFrame?.(r);
         },

@@ -72,6 +72,10 @@ cameras:
     // DEMUX's cost model was calibrated before the cameras started, once per input shape
     // (the unreadable cameras fall back to the default size, the clip has its own).
     const demux = ((await getJson(`${service.server.httpUrl}/api/stats`)).body as StatsBody).demux!;
+    // The healthy camera's last plan names its strategy, with DEMUX's prediction beside the measured time.
+    const healthy = first.find((c) => c.camera === 'good')!;
+    expect(healthy.lastPlan).toMatchObject({ strategy: 'arac', grid: { cols: 4, rows: 4 } });
+    expect(healthy.lastPlan?.['measuredMs']).toEqual(expect.any(Number));
     expect(demux.policy).toBe('max-min');
     expect(demux.calibrations.length).toBeGreaterThanOrEqual(1);
     expect(demux.calibrations.length).toBeLessThanOrEqual(2);

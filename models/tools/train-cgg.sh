@@ -17,3 +17,5 @@ node bin/neulens.js label "${TRAIN[@]}" --whole-every 16 --out "$OUT/train.jsonl
 node bin/neulens.js label "${VAL[@]}" --frames 200 --whole-every 16 --out "$OUT/val.jsonl" --patches "$OUT/val.u8"
 "$PY" models/tools/train_cgg.py --train "$OUT/train.jsonl:$OUT/train.u8" --val "$OUT/val.jsonl:$OUT/val.u8" \
   --out models/tools/cgg.json --pack models/nanodet-g "$@"
+"$PY" models/tools/plot_cgg.py --cgg models/tools/cgg.json --train "$OUT/train.jsonl:$OUT/train.u8" --val "$OUT/val.jsonl:$OUT/val.u8" \
+  --out docs/results/cgg-threshold.svg

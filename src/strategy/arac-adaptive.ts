@@ -227,7 +227,7 @@ export class AracAdaptiveStrategy implements Strategy {
       // frame, so the rest of the network would return exactly its detections. Reuse them.
       return { detections: st.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
     }
-    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', { ...r.plan, path: this.o.path, ...(this.o.halo === undefined ? {} : { halo: this.o.halo }) });
+    const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', this.executed(r.plan));
     st.model ??= this.costModel(st, this.prior(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1)));
     st.model.observe(r.plan, res.inferenceMs);
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
@@ -245,6 +245,11 @@ export class AracAdaptiveStrategy implements Strategy {
       workFraction: res.arac?.workFraction ?? 1,
       plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d) => d.reason[0]).join('') },
     };
+  }
+
+  /** A plan as this strategy has the executor run it (its path and context), live and in calibration alike. */
+  private executed(plan: TilePlan): TilePlan {
+    return { ...plan, path: this.o.path, ...(this.o.halo === undefined ? {} : { halo: this.o.halo }) };
   }
 
   /** Windowed plans' pricing (CostModelOptions.windowed); undefined on the stitched path. */
@@ -283,9 +288,8 @@ export class AracAdaptiveStrategy implements Strategy {
 
   private coefficientsFor(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<CostCoefficients | undefined> {
     const windowed = this.windowed(st);
-    const halo = this.o.halo;
     const key = CalibrationCache.key(this.o.grid, st.width, st.height, `${this.o.path}${windowed ? `:${windowed.geometry.halo}` : ''}:${st.levels.join(',')}`);
-    const run = async (plan: TilePlan) => (await ctx.detect(image, 'arac', { ...plan, path: this.o.path, ...(halo === undefined ? {} : { halo }) }, { scratch: 'empty' })).inferenceMs;
+    const run = async (plan: TilePlan) => (await ctx.detect(image, 'arac', this.executed(plan), { scratch: 'empty' })).inferenceMs;
     return cache.coefficients(key, () => calibrate(run, { grid: this.o.grid, levels: st.levels, ...(windowed ? { windowed } : {}) }));
   }
 

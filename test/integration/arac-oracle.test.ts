@@ -20,21 +20,17 @@ import { PACK_DIR, ROOT } from '../helpers/pack.js';
 
 describe('arac-oracle on samples/parade.mp4', () => {
   let tmp: string | undefined;
+  /** `strategy` against `full` on the first frames of the sample, scored at the tracker's operating point. */
+  const benchSample = async (strategy: string, maxFrames: number) => {
+    tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
+    return runBench({ videos: [path.join(ROOT, 'samples/parade.mp4')], strategies: ['full', strategy], minScore: 0.5, packDir: PACK_DIR, cacheDir: tmp, log: silentLogger, maxFrames });
+  };
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   it('matches the reference at F1 >= 0.97 and skips work', async () => {
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
-    const res = await runBench({
-      videos: [path.join(ROOT, 'samples/parade.mp4')],
-      strategies: ['full', 'arac-oracle'],
-      minScore: 0.5,
-      packDir: PACK_DIR,
-      cacheDir: tmp,
-      log: silentLogger,
-      maxFrames: 20,
-    });
+    const res = await benchSample('arac-oracle', 20);
     const oracle = res.reports.find((r) => r.strategy === 'arac-oracle')!;
     expect(oracle.processed).toBe(20);
     expect(oracle.f1_vs_reference).toBeGreaterThanOrEqual(0.97);
@@ -45,16 +41,7 @@ describe('arac-oracle on samples/parade.mp4', () => {
   }, 120_000);
 
   it('arac-cgg: the learnt controller decides tiles live and stays close to the reference', async () => {
-    tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
-    const res = await runBench({
-      videos: [path.join(ROOT, 'samples/parade.mp4')],
-      strategies: ['full', 'arac-cgg'],
-      minScore: 0.5,
-      packDir: PACK_DIR,
-      cacheDir: tmp,
-      log: silentLogger,
-      maxFrames: 30,
-    });
+    const res = await benchSample('arac-cgg', 30);
     const report = res.reports.find((r) => r.strategy === 'arac-cgg')!;
     expect(report.processed).toBe(30);
     expect(report.f1_vs_reference).toBeGreaterThanOrEqual(0.9);

@@ -7,7 +7,6 @@
  * video and the grid give them back.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { computeLevels, loadModelPack } from '../../arac/manifest.js';
@@ -22,7 +21,7 @@ import { InferencePool } from '../../inference/pool.js';
 import { probeSize } from '../../ingest/still.js';
 import { AracOracleStrategy } from '../../strategy/arac-oracle.js';
 import { DEFAULT_TRACKER_OPTIONS } from '../../track/tracker.js';
-import { parseGrid, parseNumber } from '../args.js';
+import { parseGrid, parseNumber, prepareOutput } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
@@ -56,13 +55,13 @@ export interface LabelLine {
 }
 
 /**
- * A file to write, created (with its folder) before any work starts: a path
- * that cannot be written is an InputError naming the option, not a crash
- * from a stream's unhandled 'error' an hour into labelling.
+ * A file to write, opened before any work starts (prepareOutput checks its
+ * folder): a path that cannot be written is an InputError naming the option,
+ * not a crash from a stream's unhandled 'error' an hour into labelling.
  */
 async function openOutput(file: string, option: string): Promise<WriteStream> {
+  await prepareOutput(option, file);
   try {
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
     const stream = createWriteStream(file);
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());

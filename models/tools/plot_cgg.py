@@ -17,7 +17,7 @@ import json
 import numpy as np
 import torch
 
-from train_cgg import Cgg, evidence, load
+from train_cgg import Cgg, load, skip_probabilities
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
@@ -97,14 +97,6 @@ def main() -> None:
     skip = len(levels) - 1
     model = load_model(spec)
 
-    def p_all(xs: np.ndarray) -> np.ndarray:
-        p = np.ones(len(xs), dtype=np.float32)
-        ev = evidence(xs)
-        if ev.any():
-            with torch.no_grad():
-                p[ev] = torch.softmax(model(torch.from_numpy(xs[ev])), 1)[:, skip].numpy()
-        return p
-
     series = []
     groups = []
     if args.train:
@@ -121,7 +113,7 @@ def main() -> None:
     t = spec["skipThreshold"]
     for name, x, y in groups:
         need = y != skip
-        p = p_all(x)
+        p = skip_probabilities(model, x, skip)
         skipped = p >= t
         chosen = (float((~skipped).mean()), float((skipped & need).sum() / max(1, need.sum())))
         r = rule(x, need)

@@ -70,6 +70,28 @@ def evidence(x: np.ndarray) -> np.ndarray:
     return (x[:, 1] > 0).any((1, 2)) | (x[:, 2] > 0).any((1, 2))
 
 
+def synthetic_tile() -> np.ndarray:
+    """The check vector's input: a fixed made-up tile (noise luma, sparse change, a track box),
+    so that the shipped file holds no piece of the footage it was trained on."""
+    rng = np.random.default_rng(0)
+    tile = np.zeros((len(PLANES), SIZE, SIZE), dtype=np.float32)
+    tile[0] = rng.random((SIZE, SIZE))
+    tile[1] = np.where(rng.random((SIZE, SIZE)) < 0.2, rng.random((SIZE, SIZE)), 0)
+    tile[2, 6:20, 9:17] = 0.6
+    return tile
+
+
+def skip_probabilities(model: nn.Module, xs: np.ndarray, skip: int, dev=torch.device("cpu")) -> np.ndarray:
+    """P(skip) per tile, as the live controller gives it: 1 without running the network for a
+    tile without evidence (Cgg.skipProbabilities)."""
+    p = np.ones(len(xs), dtype=np.float32)
+    ev = evidence(xs)
+    if ev.any():
+        with torch.no_grad():
+            p[ev] = torch.softmax(model(torch.from_numpy(xs[ev]).to(dev)), 1)[:, skip].cpu().numpy()
+    return p
+
+
 def skip_stats(p_skip: np.ndarray, y: np.ndarray, skip: int, threshold: float) -> dict:
     """p_skip is 1 for tiles without evidence (never asked)."""
     need = y != skip
@@ -151,17 +173,7 @@ def main() -> None:
     seconds = time.time() - t0
 
     model.eval()
-
-    def p_skip(xs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return torch.softmax(model(torch.from_numpy(xs).to(dev)), 1)[:, skip].cpu().numpy()
-
-    def p_all(xs: np.ndarray) -> np.ndarray:
-        p = np.ones(len(xs), dtype=np.float32)
-        ev = evidence(xs)
-        if ev.any():
-            p[ev] = p_skip(xs[ev])
-        return p
+    p_all = lambda xs: skip_probabilities(model, xs, skip, dev)
 
     p_cal = p_all(x_all[when >= 0.75])
     y_cal = y_all[when >= 0.75]
@@ -187,7 +199,7 @@ def main() -> None:
 
     sd = {k: v.detach().cpu().numpy().astype("<f4") for k, v in model.state_dict().items()}
     b64 = lambda a: base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
-    check = x[int(np.argmax(y != skip))] if (y != skip).any() else x[0]
+    check = synthetic_tile()
     with torch.no_grad():
         check_logits = model(torch.from_numpy(check[None]).to(dev))[0].cpu().numpy()
     spec = {

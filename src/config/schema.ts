@@ -61,7 +61,7 @@ const modelCommon = {
     .optional()
     .describe("Model input size [width, height], multiples of 32. Default: for each camera, the pack's working size closest to the camera's aspect ratio."),
   provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu').describe('ONNX Runtime execution provider. Default: cpu.'),
-  threads: z.number().int().min(1).max(256).optional().describe('Intra-op threads per inference session. Default: ONNX Runtime decides.'),
+  threads: z.number().int().min(1).max(256).optional().describe('Intra-op threads per inference session. Default: the CPU count divided between the workers (ONNX Runtime\'s own default ran one thread on 2-core machines).'),
   workers: z.number().int().min(1).max(64).default(1).describe('Inference worker threads. Default: 1.'),
   minScore: z.number().min(0).max(1).default(0.35).describe('Detections scoring below this are dropped. Default: 0.35.'),
   nmsIou: z.number().min(0).max(1).default(0.6).describe('IoU above which non-maximum suppression merges boxes of the same class. Default: 0.6.'),

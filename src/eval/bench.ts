@@ -57,7 +57,7 @@ export interface BenchResult {
 }
 
 const record = (r: ProcessedFrame | undefined, seq: number, e2eMs: number): FrameRecord =>
-  r ? { seq, published: true, detections: r.detections, detectorMs: r.result.detectorMs, e2eMs, workFraction: r.result.workFraction, ...controlMsOf(r) } : { seq, published: false, detections: [], detectorMs: 0, e2eMs: 0, workFraction: 0 };
+  r ? { seq, published: true, detections: r.detections, detectorMs: r.result.detectorMs, e2eMs, workFraction: r.result.workFraction, ...controlMsOf(r), ...(r.result.plan?.['dropped'] === true ? { demuxDropped: true } : {}) } : { seq, published: false, detections: [], detectorMs: 0, e2eMs: 0, workFraction: 0 };
 
 /** The strategy's control overhead, when its plan reports one. */
 function controlMsOf(r: ProcessedFrame): { controlMs?: number } {

@@ -19,6 +19,11 @@ export interface FrameRecord {
   workFraction: number;
   /** The strategy's own per-frame control work (importance + DEMUX), ms, when it reports it. */
   controlMs?: number;
+  /**
+   * DEMUX dropped it (no plan fit the deadline): tracker predictions were
+   * published in its place, which keeps boxes on screen but misses the SLO.
+   */
+  demuxDropped?: boolean;
 }
 
 export interface RunRecord {
@@ -43,6 +48,8 @@ export interface Report {
   frames: number;
   processed: number;
   dropped: number;
+  /** Published frames DEMUX dropped (tracker predictions in their place); they miss the SLO. */
+  demux_dropped: number;
   min_score: number;
   f1_vs_reference: number;
   precision_vs_reference: number;
@@ -105,6 +112,7 @@ export function buildReport(run: RunRecord, reference: readonly (readonly Detect
     frames: n,
     processed: published.length,
     dropped: n - published.length,
+    demux_dropped: run.frames.filter((f) => f.demuxDropped === true).length,
     min_score: opts.minScore,
     f1_vs_reference: s50.f1,
     precision_vs_reference: s50.precision,
@@ -117,7 +125,7 @@ export function buildReport(run: RunRecord, reference: readonly (readonly Detect
     e2e_ms: latency(published.map((f) => f.e2eMs)),
     throughput_fps: run.realtime ? (published.length * 1000) / Math.max(1, run.wallMs) : (published.length * 1000) / Math.max(1e-9, run.busyMs),
     work_fraction: published.length ? published.reduce((a, f) => a + f.workFraction, 0) / published.length : 0,
-    slo_attainment: run.realtime ? run.frames.filter((f) => f.published && f.e2eMs <= deadlineMs).length / Math.max(1, n) : null,
+    slo_attainment: run.realtime ? run.frames.filter((f) => f.published && f.demuxDropped !== true && f.e2eMs <= deadlineMs).length / Math.max(1, n) : null,
     control_ms: controlOf(published),
     realtime: run.realtime,
   };
@@ -149,7 +157,7 @@ export const reportSchema = {
   title: 'NeuLens replay report',
   type: 'object',
   required: [
-    'strategy', 'video', 'frames', 'processed', 'dropped', 'f1_vs_reference', 'precision_vs_reference', 'recall_vs_reference',
+    'strategy', 'video', 'frames', 'processed', 'dropped', 'demux_dropped', 'f1_vs_reference', 'precision_vs_reference', 'recall_vs_reference',
     'ap50_vs_gt', 'detector_ms', 'e2e_ms', 'throughput_fps', 'work_fraction', 'slo_attainment',
   ],
   properties: {
@@ -158,7 +166,8 @@ export const reportSchema = {
     input: { type: 'object', required: ['width', 'height'], properties: { width: { type: 'integer' }, height: { type: 'integer' } } },
     frames: { type: 'integer', minimum: 0, description: 'source frames' },
     processed: { type: 'integer', minimum: 0, description: 'frames whose detections were published' },
-    dropped: { type: 'integer', minimum: 0 },
+    dropped: { type: 'integer', minimum: 0, description: 'frames never published (realtime: the latest-frame gate)' },
+    demux_dropped: { type: 'integer', minimum: 0, description: 'published frames DEMUX dropped for want of a plan that fits the deadline (tracker predictions stand in); they miss the SLO' },
     min_score: ratio,
     f1_vs_reference: { ...ratio, description: 'greedy one-to-one matching by class at IoU >= 0.5 against the unsplit model on every frame, pooled over frames' },
     precision_vs_reference: ratio,
@@ -171,7 +180,7 @@ export const reportSchema = {
     e2e_ms: latencySchema,
     throughput_fps: { type: 'number', minimum: 0 },
     work_fraction: { type: 'number', minimum: 0, description: 'model work per published frame relative to the unsplit model' },
-    slo_attainment: { ...nullableRatio, description: 'share of source frames published within one frame interval of capture; null when unpaced' },
+    slo_attainment: { ...nullableRatio, description: 'share of source frames published within one frame interval of capture and not DEMUX-dropped; null when unpaced' },
     control_ms: { anyOf: [latencySchema, { type: 'null' }], description: "the strategy's importance + DEMUX time per frame; null for strategies that plan no tiles" },
     realtime: { type: 'boolean' },
     latency_ratio_vs_full: { type: 'number', minimum: 0 },

@@ -102,7 +102,7 @@ export class NeulensService {
       hub: { maxQueue: config.server.clientQueue, maxBufferedBytes: config.server.clientMaxBufferedBytes, stuckTimeoutMs: config.server.clientStuckTimeoutMs },
       ready: () => ({ modelLoaded: ref.service?.pool !== undefined, camerasStarted: ref.service?.camerasStarted ?? false }),
       stats: () => ref.service?.stats() ?? [],
-      demux: () => ref.service?.demuxStats() ?? { policy: 'max-min', capacityMsPerS: 0, calibrations: [] },
+      demux: () => ref.service?.demuxStats() ?? { policy: 'max-min', capacityMsPerS: 0, workers: 0, threadsPerWorker: 0, calibrations: [] },
     });
     const service = new NeulensService(config, server, log, opts);
     ref.service = service;
@@ -297,6 +297,8 @@ export class NeulensService {
     return {
       policy: this.share.policy,
       capacityMsPerS: this.share.capacityMsPerS,
+      workers: this.pool?.size ?? 0,
+      threadsPerWorker: this.pool?.threads ?? 0,
       calibrations: [...this.calibration.done].map(([key, r]) => ({ key, samples: r.samples, runs: r.runs, elapsedMs: Math.round(r.elapsedMs), rmseMs: Number.isFinite(r.rmseMs) ? r.rmseMs : null, mape: Number.isFinite(r.mape) ? r.mape : null, ...(r.error ? { error: r.error } : {}) })),
     };
   }

@@ -45,6 +45,9 @@ export interface DemuxStats {
   policy: 'max-min' | 'proportional';
   /** Device ms per second handed out to the cameras. */
   capacityMsPerS: number;
+  /** Inference workers and each one's intra-op threads (config model.workers / model.threads, or their defaults). */
+  workers: number;
+  threadsPerWorker: number;
   /** One entry per calibrated (grid, input size, path): the fit's error on its own samples. */
   calibrations: Array<{ key: string; samples: number; runs: number; elapsedMs: number; rmseMs: number | null; mape: number | null; error?: string }>;
 }

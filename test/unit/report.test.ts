@@ -31,6 +31,15 @@ describe('replay report', () => {
     expect(buildReport(run([rec(0, [])]), [[]], { minScore: 0.35 }).slo_attainment).toBeNull();
   });
 
+  it('a frame DEMUX dropped is published (tracker boxes stay on screen) but misses the SLO', () => {
+    const tracked = { ...rec(1, [person(2)], 5), demuxDropped: true };
+    const r = buildReport(run([rec(0, [person(0)], 50), tracked, rec(2, [person(4)], 60)], true), [[person(0)], [person(2)], [person(4)]], { minScore: 0.35 });
+    expect([r.processed, r.dropped, r.demux_dropped]).toEqual([3, 0, 1]);
+    expect(r.slo_attainment).toBeCloseTo(2 / 3);
+    // Its boxes are still what a client sees, so they are scored.
+    expect(r.f1_vs_reference).toBeCloseTo(1);
+  });
+
   it('score threshold applies to both sides; AP50 against labels only for the labelled classes', () => {
     const cat: Detection = { x: 50, y: 50, w: 5, h: 5, classId: 15, label: 'cat', score: 0.99 };
     const frames = [rec(0, [person(0, 0.9), person(40, 0.2), cat])];

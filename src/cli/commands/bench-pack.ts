@@ -18,7 +18,7 @@ import { quantile } from '../../eval/stats.js';
 import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T] [--image FILE] [--json]
+const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--image FILE] [--json]
 
 Median latency of the unsplit model against the ARAC executor:
 - stitched path (exact), every tile at c = 0: tiles as separate halo'd
@@ -29,7 +29,15 @@ Median latency of the unsplit model against the ARAC executor:
   active tiles (1, 2, 4 in a block at a corner or the centre, 4 apart, 8)
   and 4 tiles at c = 0.5, with 64 px of context (arac's) and 32 (the
   oracle's).
-Default: 60 runs after 5 warm-up runs.`;
+Several thread counts (--threads 1,2,ort; 'ort' leaves the count to ONNX
+Runtime) run every variant at each, interleaved, each row's ratio against
+the unsplit model at the same count. Default: 2 threads, 60 runs after 5
+warm-up runs.`;
+
+/** --threads: integers >= 1, or 'ort' (no intra-op count given: ONNX Runtime's default). */
+function parseThreadList(text: string): Array<number | 'ort'> {
+  return text.split(',').map((t) => (t.trim() === 'ort' ? 'ort' : parseNumber('--threads', t.trim(), { integer: true, min: 1 })));
+}
 
 /** Windowed rows: name, active tiles of the 4x4 grid (row-major), their level, the window context (px). */
 const WINDOWED: ReadonlyArray<readonly [string, number[], number, number]> = [
@@ -62,24 +70,23 @@ export const benchPackCommand: Command = {
       },
     });
     const runs = parseNumber('--runs', values.runs, { integer: true, min: 1 });
-    const threads = parseNumber('--threads', values.threads, { integer: true, min: 1 });
+    const threadList = parseThreadList(values.threads);
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
     const size = parseSize('--size', values.size, pack.manifest.input.sizeMultiple);
     const frame = await readStill(values.image, size);
     const image = toTensor(frame.data, size.width, size.height, pack.manifest.input);
-    const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), { threads });
+    const runners: OrtRunner[] = [];
     try {
-      const split = new AracExecutor(runner, pack, { merge: false });
-      const merged = new AracExecutor(runner, pack);
-      const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });
-      const active = (on: readonly number[], level: number, p: 'stitched' | 'windowed') => ({ grid: { cols: 4, rows: 4 }, levels: Array.from({ length: 16 }, (_, i) => (on.includes(i) ? level : 1)), path: p });
-      const variants: Array<{ name: string; run: () => Promise<unknown> }> = [
-        { name: 'full (unsplit)', run: () => runner.run('full', { image: { data: image, dims: [1, 3, size.height, size.width] } }) },
-        { name: 'arac c0 merged', run: () => merged.run(image, size.width, size.height, plan(4), new FeatureCache()) },
-        ...[2, 3, 4].map((n) => ({ name: `arac c0 ${n}x${n} tiles`, run: () => split.run(image, size.width, size.height, plan(n), new FeatureCache()) })),
-        { name: 'stitched 4/16 c0 block', run: () => merged.run(image, size.width, size.height, active([5, 6, 9, 10], 0, 'stitched'), new FeatureCache()) },
-        ...WINDOWED.map(([name, on, level, halo]) => ({ name: `windowed ${name}, ${halo} px`, run: () => merged.runWindowed(image, size.width, size.height, { ...active(on, level, 'windowed'), halo }, new FeatureCache()) })),
-      ];
+      const variants: Array<{ name: string; threads: number | 'ort'; run: () => Promise<unknown> }> = [];
+      // Each row is compared with the unsplit model at its own thread count (packVariants lists it first).
+      const fullAt = new Map<number | 'ort', number>();
+      for (const threads of threadList) {
+        fullAt.set(threads, variants.length);
+        const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? {} : { threads });
+        runners.push(runner);
+        const suffix = threadList.length > 1 ? ` @${threads}` : '';
+        variants.push(...packVariants(runner, pack, image, size).map((v) => ({ ...v, name: v.name + suffix, threads })));
+      }
       const times = variants.map(() => [] as number[]);
       const rand = seededRandom(1);
       const bar = progressBar('bench-pack', runs + 5);
@@ -96,18 +103,32 @@ export const benchPackCommand: Command = {
         bar.tick();
       }
       bar.done();
-      const full = quantile(times[0]!, 0.5);
-      const rows = variants.map((v, i) => ({ variant: v.name, median_ms: quantile(times[i]!, 0.5), p95_ms: quantile(times[i]!, 0.95), ratio_vs_full: quantile(times[i]!, 0.5) / full }));
+      const rows = variants.map((v, i) => ({ variant: v.name, threads: v.threads, median_ms: quantile(times[i]!, 0.5), p95_ms: quantile(times[i]!, 0.95), ratio_vs_full: quantile(times[i]!, 0.5) / quantile(times[fullAt.get(v.threads)!]!, 0.5) }));
       if (values.json) {
-        console.log(JSON.stringify({ size, threads, runs, rows }, null, 2));
+        console.log(JSON.stringify({ size, threads: threadList, runs, rows }, null, 2));
       } else {
-        console.log(`input ${size.width}x${size.height}, ${threads} threads, ${runs} runs after 5 warm-up, interleaved`);
+        console.log(`input ${size.width}x${size.height}, ${threadList.join(' / ')} threads, ${runs} runs after 5 warm-up, interleaved`);
         console.log('variant                                   median ms   p95 ms   x full');
         for (const r of rows) console.log(`${r.variant.padEnd(41)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
       }
     } finally {
-      await runner.close();
+      for (const r of runners) await r.close();
     }
     return EXIT.ok;
   },
 };
+
+/** The variants timed on one runner (one thread count); the unsplit model first. */
+function packVariants(runner: OrtRunner, pack: Awaited<ReturnType<typeof loadModelPack>>, image: Float32Array, size: { width: number; height: number }): Array<{ name: string; run: () => Promise<unknown> }> {
+  const split = new AracExecutor(runner, pack, { merge: false });
+  const merged = new AracExecutor(runner, pack);
+  const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });
+  const active = (on: readonly number[], level: number, p: 'stitched' | 'windowed') => ({ grid: { cols: 4, rows: 4 }, levels: Array.from({ length: 16 }, (_, i) => (on.includes(i) ? level : 1)), path: p });
+  return [
+    { name: 'full (unsplit)', run: () => runner.run('full', { image: { data: image, dims: [1, 3, size.height, size.width] } }) },
+    { name: 'arac c0 merged', run: () => merged.run(image, size.width, size.height, plan(4), new FeatureCache()) },
+    ...[2, 3, 4].map((n) => ({ name: `arac c0 ${n}x${n} tiles`, run: () => split.run(image, size.width, size.height, plan(n), new FeatureCache()) })),
+    { name: 'stitched 4/16 c0 block', run: () => merged.run(image, size.width, size.height, active([5, 6, 9, 10], 0, 'stitched'), new FeatureCache()) },
+    ...WINDOWED.map(([name, on, level, halo]) => ({ name: `windowed ${name}, ${halo} px`, run: () => merged.runWindowed(image, size.width, size.height, { ...active(on, level, 'windowed'), halo }, new FeatureCache()) })),
+  ];
+}

@@ -21,9 +21,9 @@ import { progressBar } from '../progress.js';
 const fmt = (v: number | null | undefined, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
 
 export function reportTable(reports: readonly Report[]): string {
-  const head = ['strategy', 'video', 'frames', 'drop', 'F1', 'P', 'R', 'AP50gt', 'det ms', 'p95', 'e2e p50', 'fps', 'work', 'x full', 'SLO', 'ctl ms'];
+  const head = ['strategy', 'video', 'frames', 'drop', 'dmx', 'F1', 'P', 'R', 'AP50gt', 'det ms', 'p95', 'e2e p50', 'fps', 'work', 'x full', 'SLO', 'ctl ms'];
   const rows = reports.map((r) => [
-    r.strategy, path.basename(r.video), String(r.frames), String(r.dropped), fmt(r.f1_vs_reference), fmt(r.precision_vs_reference), fmt(r.recall_vs_reference),
+    r.strategy, path.basename(r.video), String(r.frames), String(r.dropped), String(r.demux_dropped), fmt(r.f1_vs_reference), fmt(r.precision_vs_reference), fmt(r.recall_vs_reference),
     fmt(r.ap50_vs_gt), fmt(r.detector_ms.mean, 1), fmt(r.detector_ms.p95, 1), fmt(r.e2e_ms.p50, 1), fmt(r.throughput_fps, 1), fmt(r.work_fraction, 2),
     fmt(r.latency_ratio_vs_full, 2), r.slo_attainment === null ? '-' : `${(r.slo_attainment * 100).toFixed(1)}%`, fmt(r.control_ms?.p50, 2),
   ]);

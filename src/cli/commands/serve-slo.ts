@@ -23,14 +23,15 @@ import { parseNumber } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar, tickFor, type Progress } from '../progress.js';
 
-const usage = `usage: neulens serve-slo [--clips A,B,...] [--cameras N] [--fps F] [--modes arac,full] [--seconds S] [--warmup W] [--json]
+const usage = `usage: neulens serve-slo [--clips A,B,...] [--cameras N] [--fps F] [--modes arac,full] [--seconds S] [--warmup W] [--threads T] [--workers W] [--json]
 
 Serves N cameras at once (the clips, cycled; default samples/parade.mp4),
 each paced as a live camera and capped at F fps (default 8 cameras at
 10 fps), once per mode (default arac, then full), and reports each camera's
 SLO attainment: the share of its frames whose detections were published
 within one frame interval (1/F s) of capture. Default 20 s measured after
-5 s of warm-up per mode.`;
+5 s of warm-up per mode. --threads and --workers set model.threads and
+model.workers (default: the service's own defaults).`;
 
 export interface CameraSlo {
   camera: string;
@@ -54,11 +55,17 @@ export interface ModeSlo {
   medianAttainment: number;
 }
 
-function sloConfig(mode: string, clips: readonly string[], n: number, fps: number) {
+/** model.threads / model.workers for the served config; absent: the service's defaults. */
+interface PoolShape {
+  threads?: number;
+  workers?: number;
+}
+
+function sloConfig(mode: string, clips: readonly string[], n: number, fps: number, pool: PoolShape) {
   const cams = Array.from({ length: n }, (_, i) => `  - { id: cam${i + 1}, url: ${JSON.stringify(clips[i % clips.length])}, loop: true, pace: source, fps: ${fps} }`).join('\n');
   const yaml = `
 server: { host: 127.0.0.1, port: 0 }
-model: { pack: ${JSON.stringify(DEFAULT_PACK_DIR)}, mode: ${mode}, provider: cpu, minScore: 0.35 }
+model: { pack: ${JSON.stringify(DEFAULT_PACK_DIR)}, mode: ${mode}, provider: cpu, minScore: 0.35${pool.threads ? `, threads: ${pool.threads}` : ''}${pool.workers ? `, workers: ${pool.workers}` : ''} }
 tracker: { enabled: true }
 cameras:
 ${cams}
@@ -67,8 +74,8 @@ logging: { level: error }
   return parseConfig(yaml, 'serve-slo', {}, { baseDir: PACKAGE_ROOT });
 }
 
-async function runMode(mode: string, clips: readonly string[], n: number, fps: number, warmup: number, seconds: number, bar: Progress): Promise<ModeSlo> {
-  const service = await NeulensService.start(sloConfig(mode, clips, n, fps), { log: createLogger('error') });
+async function runMode(mode: string, clips: readonly string[], n: number, fps: number, warmup: number, seconds: number, pool: PoolShape, bar: Progress): Promise<ModeSlo> {
+  const service = await NeulensService.start(sloConfig(mode, clips, n, fps, pool), { log: createLogger('error') });
   const intervalMs = 1000 / fps;
   const window = new Map<string, number[]>(); // camera -> latencies received inside the window
   let measuring = false;
@@ -136,6 +143,8 @@ export const serveSloCommand: Command = {
         modes: { type: 'string', default: 'arac,full' },
         seconds: { type: 'string', default: '20' },
         warmup: { type: 'string', default: '5' },
+        threads: { type: 'string' },
+        workers: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -145,6 +154,10 @@ export const serveSloCommand: Command = {
     const fps = parseNumber('--fps', values.fps, { min: 0.1, max: 240 });
     const seconds = parseNumber('--seconds', values.seconds, { integer: true, min: 1, max: 3600 });
     const warmup = parseNumber('--warmup', values.warmup, { integer: true, min: 0, max: 600 });
+    const pool: PoolShape = {
+      ...(values.threads ? { threads: parseNumber('--threads', values.threads, { integer: true, min: 1, max: 256 }) } : {}),
+      ...(values.workers ? { workers: parseNumber('--workers', values.workers, { integer: true, min: 1, max: 64 }) } : {}),
+    };
     const modes = values.modes.split(',').map((m) => m.trim());
     for (const m of modes) if (m !== 'arac' && m !== 'full') throw new InputError(`--modes: '${m}' is not arac or full`);
 
@@ -152,15 +165,16 @@ export const serveSloCommand: Command = {
     const bar = progressBar('serve-slo', modes.length * (warmup + seconds));
     const results: ModeSlo[] = [];
     try {
-      for (const m of modes) results.push(await runMode(m, clips, n, fps, warmup, seconds, bar));
+      for (const m of modes) results.push(await runMode(m, clips, n, fps, warmup, seconds, pool, bar));
     } finally {
       bar.done();
     }
     if (values.json) {
-      console.log(JSON.stringify({ cameras: n, fps, seconds, warmup, cpus: cpus().length, loadavg: { before: loadBefore, after: loadavg() }, modes: results }, null, 2));
+      console.log(JSON.stringify({ cameras: n, fps, seconds, warmup, ...pool, cpus: cpus().length, loadavg: { before: loadBefore, after: loadavg() }, modes: results }, null, 2));
       return EXIT.ok;
     }
-    console.log(`serve-slo: ${n} cameras at ${fps} fps (SLO: published within ${(1000 / fps).toFixed(0)} ms of capture), ${seconds} s after ${warmup} s warm-up, ${cpus().length} CPUs`);
+    const shape = [pool.workers ? `${pool.workers} workers` : '', pool.threads ? `${pool.threads} threads` : ''].filter(Boolean).join(', ');
+    console.log(`serve-slo: ${n} cameras at ${fps} fps (SLO: published within ${(1000 / fps).toFixed(0)} ms of capture), ${seconds} s after ${warmup} s warm-up, ${cpus().length} CPUs${shape ? `, ${shape}` : ''}`);
     console.log('mode  camera  clip                          in  on time  demux-drop  SLO      fps   det ms  e2e p50  e2e p95');
     for (const r of results) {
       for (const c of r.cameras) {

@@ -14,7 +14,7 @@ import { makeTiles } from '../arac/geometry.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { CameraState } from '../core/types.js';
 import { chooseInputSize } from '../detect/input-size.js';
-import { InferencePool } from '../inference/pool.js';
+import { defaultWorkers, InferencePool } from '../inference/pool.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { probeSize } from '../ingest/still.js';
 import { buildFrameMessage } from '../serve/protocol.js';
@@ -129,18 +129,19 @@ export class NeulensService {
       throw new ConfigError('model.strategy', `${wanted} needs a model pack with a compression controller; ${m.pack} has none (manifest.json controller)`);
     }
     const t0 = Date.now();
-    this.share = new FairShare({ workers: m.workers });
+    const workers = m.workers ?? defaultWorkers(this.config.cameras.length, m.provider);
+    this.share = new FairShare({ workers });
     this.pool = await InferencePool.open({
       packDir: m.pack,
       provider: m.provider,
       ...(m.threads ? { threads: m.threads } : {}),
-      workers: m.workers,
+      workers,
       models: m.mode,
       verifyChecksums: false, // loadModelPack above already verified them once
       detect: { minScore: m.minScore, nmsIou: m.nmsIou, maxDetections: m.maxDetections, ...(m.classes ? { classes: m.classes } : {}) },
     });
     this.pool.on('died', (err: Error) => this.log.error('inference worker died; replacing it', { error: err.message }));
-    this.log.info('model loaded', { pack: this.pack.manifest.name, mode: m.mode, provider: m.provider, workers: m.workers, ms: Date.now() - t0 });
+    this.log.info('model loaded', { pack: this.pack.manifest.name, mode: m.mode, provider: m.provider, workers, threads: this.pool.threads, ms: Date.now() - t0 });
   }
 
   /** Detector input size (and the source's frame rate when the probe tells it). */

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { backoffBaseMs } from '../../src/ingest/backoff.js';
-import { defaultThreads } from '../../src/inference/pool.js';
+import { defaultThreads, defaultWorkers } from '../../src/inference/pool.js';
 import { NeulensService } from '../../src/pipeline/service.js';
 import type { StatsBody } from '../../src/serve/routes.js';
 import { createServer } from '../../src/serve/server.js';
@@ -78,8 +78,10 @@ cameras:
     expect(healthy.lastPlan).toMatchObject({ strategy: 'arac', grid: { cols: 4, rows: 4 } });
     expect(healthy.lastPlan?.['measuredMs']).toEqual(expect.any(Number));
     expect(demux.policy).toBe('max-min');
-    // No model.threads in the config: the machine's cores go to the one worker.
-    expect(demux).toMatchObject({ workers: 1, threadsPerWorker: defaultThreads(1) });
+    // No model.workers / threads in the config: a worker per camera up to the cores, the cores split between them.
+    const workers = defaultWorkers(3, 'cpu');
+    expect(demux).toMatchObject({ workers, threadsPerWorker: defaultThreads(workers) });
+    expect(demux.capacityMsPerS).toBeCloseTo(workers * 900);
     expect(demux.calibrations.length).toBeGreaterThanOrEqual(1);
     expect(demux.calibrations.length).toBeLessThanOrEqual(2);
     for (const c of demux.calibrations) {

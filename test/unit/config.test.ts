@@ -40,7 +40,10 @@ describe('parseConfig: defaults and normalisation', () => {
       clientMaxBufferedBytes: 4194304,
       clientStuckTimeoutMs: 10000,
     });
-    expect(c.model).toMatchObject({ mode: 'arac', grid: [4, 4], provider: 'cpu', workers: 1, minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
+    expect(c.model).toMatchObject({ mode: 'arac', grid: [4, 4], provider: 'cpu', minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
+    // Left to the service, which sizes the pool by the cameras and cores (defaultWorkers, defaultThreads).
+    expect(c.model.workers).toBeUndefined();
+    expect(c.model.threads).toBeUndefined();
     expect(c.model.inputSize).toBeUndefined();
     expect(c.model.classes).toBeUndefined();
     expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });

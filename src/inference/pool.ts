@@ -54,6 +54,10 @@ interface Slot {
   worker: Worker;
   queue: Pending[];
   busy: Pending | undefined;
+  /** When the request in flight was handed to the worker (performance.now()). */
+  busySince: number;
+  /** Running mean of a request's time in the worker, ms (0 until the first one). */
+  serviceMs: number;
 }
 
 function revive(e: SerializedError): NeulensError {
@@ -110,7 +114,7 @@ export class InferencePool extends EventEmitter {
     const { workers: _w, ...rest } = this.opts;
     const init: WorkerInit = { ...rest, threads: this.threads };
     const worker = startWorker(init);
-    const slot: Slot = { worker, queue: [], busy: undefined };
+    const slot: Slot = { worker, queue: [], busy: undefined, busySince: 0, serviceMs: 0 };
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       worker.on('message', (m: FromWorker) => {
@@ -128,6 +132,8 @@ export class InferencePool extends EventEmitter {
           case 'failed': {
             const p = slot.busy;
             slot.busy = undefined;
+            const took = performance.now() - slot.busySince;
+            slot.serviceMs = slot.serviceMs === 0 ? took : slot.serviceMs + 0.2 * (took - slot.serviceMs);
             if (p) {
               if (m.type === 'result') p.resolve(m.reply);
               else p.reject(revive(m.error));
@@ -162,6 +168,27 @@ export class InferencePool extends EventEmitter {
     if (!this.closing) {
       this.spawn().catch((e: unknown) => this.emit('error', e));
     }
+  }
+
+  /**
+   * The worker (0 .. size - 1) the camera runs on, pinning it now if it is
+   * not yet (DEMUX's fair share splits each worker's time between its cameras).
+   */
+  workerOf(cameraId: string): number {
+    return this.slots.indexOf(this.slotFor(cameraId));
+  }
+
+  /**
+   * How long a request the camera sends now would wait before its worker
+   * starts it: what is left of the one in flight and the queue ahead, each
+   * at the worker's mean time per request. A frame's deadline runs while it
+   * waits, so DEMUX takes this off the frame's budget (0 before any request
+   * has been timed).
+   */
+  backlogMs(cameraId: string): number {
+    const slot = this.slotFor(cameraId);
+    const inFlight = slot.busy ? Math.max(0, slot.serviceMs - (performance.now() - slot.busySince)) : 0;
+    return inFlight + slot.queue.length * slot.serviceMs;
   }
 
   private slotFor(cameraId: string): Slot {
@@ -207,6 +234,7 @@ export class InferencePool extends EventEmitter {
     const next = slot.queue.shift();
     if (!next) return;
     slot.busy = next;
+    slot.busySince = performance.now();
     slot.worker.postMessage({ type: 'detect', req: next.req } satisfies ToWorker, [next.req.data]);
   }
 

@@ -29,6 +29,7 @@ export function strategyContext(o: Pick<CameraFlowOptions, 'key' | 'info' | 'poo
     info: o.info,
     detect: (image, mode, plan, opts) => o.pool.detect({ cameraId: o.key, ...image, mode, ...(plan ? { plan } : {}), ...(opts?.scratch ? { scratch: opts.scratch } : {}) }),
     predictTracks: (tsMs) => o.tracker?.predict(tsMs) ?? [],
+    backlogMs: () => o.pool.backlogMs(o.key),
   };
 }
 

@@ -176,10 +176,12 @@ export class NeulensService {
   }
 
   private async startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): Promise<void> {
+    const pool = this.pool as InferencePool;
     const input = { width: probed.width, height: probed.height };
     // The frame-rate SLO: the configured cap, else the source's own rate, else 10 fps.
     const fps = cam.fps ?? probed.fps ?? DEFAULT_FPS;
-    this.share.setCamera(cam.id, { fps });
+    // The camera is pinned to a worker now, so its fair share comes out of that worker's time.
+    this.share.setCamera(cam.id, { fps, worker: pool.workerOf(cam.id) });
     const m = this.config.model;
     if (m.mode === 'arac') {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.
@@ -258,9 +260,15 @@ export class NeulensService {
       calibration: this.calibration,
       frameIntervalMs: 1000 / fps,
       paced: cam.kind !== 'file' || cam.pace === 'source',
-      share: { budgetMs: (now) => this.share.budgetFor(cam.id, now), report: (ms, wanted) => this.share.report(cam.id, ms, wanted) },
+      share: {
+        budgetMs: (now) => {
+          // A worker that died and was replaced un-pins its cameras; follow the camera to its new one.
+          this.share.moveCamera(cam.id, pool.workerOf(cam.id));
+          return this.share.budgetFor(cam.id, now);
+        },
+        report: (ms, wanted) => this.share.report(cam.id, ms, wanted),
+      },
     };
-    const pool = this.pool as InferencePool;
     if (info.paced) await strategy.prepare?.(input, strategyContext({ key: cam.id, info, pool, tracker: rt.tracker }));
     rt.subscriptions.push(
       cameraFlow(frames$, {
@@ -305,10 +313,11 @@ export class NeulensService {
   }
 
   stats(): CameraStats[] {
-    const shares = new Map(this.share.snapshot(Date.now()).filter((c) => Number.isFinite(c.budgetMs)).map((c) => [c.cameraId, c.budgetMs]));
+    const shares = new Map(this.share.snapshot(Date.now()).filter((c) => Number.isFinite(c.budgetMs)).map((c) => [c.cameraId, c]));
     return [...this.cameras.values()].map((rt) => {
       const s = rt.source.stats();
       const e2e = rt.e2eMs.all();
+      const share = shares.get(rt.config.id);
       return {
         camera: rt.config.id,
         state: rt.state,
@@ -323,7 +332,7 @@ export class NeulensService {
         e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
         input: { ...rt.input, mode: rt.strategy.name },
         ...(rt.lastPlan ? { lastPlan: rt.lastPlan } : {}),
-        ...(shares.has(rt.config.id) ? { shareBudgetMs: shares.get(rt.config.id) } : {}),
+        ...(share ? { shareBudgetMs: share.budgetMs, worker: share.worker } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
       };
     });

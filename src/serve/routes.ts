@@ -37,6 +37,8 @@ export interface CameraStats {
   lastPlan?: Record<string, unknown>;
   /** DEMUX fair share: this camera's per-frame device budget, ms. */
   shareBudgetMs?: number;
+  /** The inference worker the camera is pinned to (its fair share is of that worker's time). */
+  worker?: number;
   lastError?: string;
 }
 

@@ -194,7 +194,8 @@ export class AracAdaptiveStrategy implements Strategy {
     const interval = ctx.info.frameIntervalMs;
     // Unpaced replays have no deadline: frames wait for each other, so importance alone decides.
     const now = Date.now();
-    const deadline = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: now, intervalMs: interval }) : Infinity;
+    // The deadline runs while the request waits for the worker behind other cameras' frames.
+    const deadline = ctx.info.paced ? frameBudget({ captureMs: frame.captureWallMs, nowMs: now, intervalMs: interval }) - (ctx.backlogMs?.() ?? 0) : Infinity;
     // Sharing the device with other cameras: no more than this camera's fair share either.
     const budgetMs = Math.min(deadline, ctx.info.share?.budgetMs(now) ?? Infinity);
     // Until the first measured frame, no plan is refused: the model has nothing to go on.

@@ -59,6 +59,8 @@ export interface StrategyContext {
   detect(image: DetectorImage, mode: 'full' | 'arac', plan?: TilePlan, opts?: { scratch?: 'empty' | 'copy' }): Promise<DetectReply>;
   /** The camera tracker's predicted boxes for a time (empty when tracking is off). */
   predictTracks(tsMs: number): PredictedTrack[];
+  /** How long a detect call made now would queue behind other cameras' work, ms (InferencePool.backlogMs). */
+  backlogMs?(): number;
 }
 
 export interface StrategyResult {

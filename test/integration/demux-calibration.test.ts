@@ -63,6 +63,16 @@ describe('DEMUX start-up calibration', () => {
     const predicted = r.plan?.['predictedMs'];
     expect(typeof predicted).toBe('number');
     expect(predicted as number).toBeGreaterThan(0);
+
+    // The next frame would wait behind other cameras' work for longer than its whole interval:
+    // DEMUX takes the wait off its budget, so it is dropped (counted) rather than run late.
+    const late = await b.process({ ...frame, seq: 1, ptsMs: 100, captureWallMs: Date.now() }, { ...ctxB, backlogMs: () => 150 });
+    expect(late.plan?.['dropped']).toBe(true);
+    expect(ctxB.calls).toBe(1);
+    // With the worker free, the same frame runs.
+    const onTime = await b.process({ ...frame, seq: 2, ptsMs: 200, captureWallMs: Date.now() }, { ...ctxB, backlogMs: () => 0 });
+    expect(onTime.plan?.['dropped']).toBeUndefined();
+    expect(ctxB.calls).toBe(2);
   }, 120_000);
 
   it('a calibration that fails leaves the camera on its prior, and is not retried every frame', async () => {

@@ -55,6 +55,27 @@ describe('inference worker pool', () => {
     await expect(pool.detect({ cameraId: 'x', ...frame, mode: 'full' })).rejects.toBeInstanceOf(InferenceError);
   });
 
+  it('backlogMs: the wait a new request would have behind its worker\'s queue', async () => {
+    const pool = await InferencePool.open(base);
+    try {
+      const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+      // Nothing timed yet, nothing queued: no wait.
+      expect(pool.backlogMs('a')).toBe(0);
+      await pool.detect({ cameraId: 'a', ...frame, mode: 'full' });
+      expect(pool.backlogMs('a')).toBe(0);
+      // Three requests at once: one in flight, two queued behind it.
+      const burst = [0, 1, 2].map(() => pool.detect({ cameraId: 'a', ...frame, mode: 'full' }));
+      const waiting = pool.backlogMs('a');
+      const b = pool.backlogMs('b'); // the same (only) worker
+      await Promise.all(burst);
+      expect(waiting).toBeGreaterThan(0);
+      expect(b).toBeGreaterThan(0);
+      expect(pool.backlogMs('a')).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a bad input size is a typed error for that request only', async () => {
     const pool = await InferencePool.open(base);
     try {

@@ -164,6 +164,40 @@ describe('FairShare', () => {
     expect(fair.snapshot(2000)).toHaveLength(1);
   });
 
+  it('splits each worker\'s time between the cameras pinned to it, not a pool of all workers', () => {
+    const fair = new FairShare({ workers: 2 });
+    // Worker 0 runs three heavy cameras, worker 1 one heavy and one light.
+    const cams = [
+      { id: 'h0', worker: 0, ms: 40 },
+      { id: 'h1', worker: 0, ms: 40 },
+      { id: 'h2', worker: 0, ms: 40 },
+      { id: 'h3', worker: 1, ms: 40 },
+      { id: 'l4', worker: 1, ms: 5 },
+    ];
+    for (const c of cams) fair.setCamera(c.id, { fps: 10, worker: c.worker });
+    for (const c of cams) {
+      fair.budgetFor(c.id, 0);
+      fair.report(c.id, c.ms, c.ms);
+    }
+    const snap = new Map(fair.snapshot(0).map((c) => [c.cameraId, c]));
+    const onWorker = (w: number) => [...snap.values()].filter((c) => c.worker === w).reduce((sum, c) => sum + c.shareMsPerS, 0);
+    // Each worker hands out its own 900 ms/s: 1200 asked of worker 0, 450 of worker 1
+    // (whose spare goes to its own cameras, never to worker 0's).
+    expect(onWorker(0)).toBeCloseTo(900);
+    expect(onWorker(1)).toBeCloseTo(900);
+    expect(snap.get('h0')!.budgetMs).toBeCloseTo(30);
+    // Worker 1 is under capacity: both its cameras get at least what they ask.
+    expect(snap.get('h3')!.budgetMs).toBeGreaterThanOrEqual(40);
+    expect(snap.get('l4')!.budgetMs).toBeGreaterThanOrEqual(5);
+    // Re-pinned (a worker died): the camera's share now comes out of worker 1.
+    fair.moveCamera('h2', 1);
+    const moved = new Map(fair.snapshot(0).map((c) => [c.cameraId, c]));
+    // Worker 0 is left with two cameras asking 800 of its 900 ms/s: they share it all.
+    expect(moved.get('h0')!.budgetMs).toBeCloseTo(45);
+    expect(moved.get('h2')!.worker).toBe(1);
+    expect(() => fair.setCamera('x', { fps: 10, worker: 2 })).toThrow(/worker 2/);
+  });
+
   it('scales with workers and rejects bad input', () => {
     expect(new FairShare({ workers: 2, utilisation: 0.5 }).capacityMsPerS).toBe(1000);
     expect(() => new FairShare({ workers: 0 })).toThrow(ConfigError);

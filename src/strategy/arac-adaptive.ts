@@ -17,7 +17,7 @@ import type { Box, Detection, Frame } from '../core/types.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
 import { calibrate, CalibrationCache } from '../demux/calibrate.js';
 import { CostModel, priorFromFullCost, priorWindowed, type CostCoefficients } from '../demux/cost-model.js';
-import { DemuxController, frameBudget } from '../demux/controller.js';
+import { DemuxController, frameBudget, type ControlResult } from '../demux/controller.js';
 import { tileImportance, type ImportanceOptions } from '../importance/importance.js';
 import { ChangeMap } from '../importance/change.js';
 import { cggInput } from '../importance/cgg.js';
@@ -201,6 +201,7 @@ export class AracAdaptiveStrategy implements Strategy {
     // Until the first measured frame, no plan is refused: the model has nothing to go on.
     const model = st.model;
     const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
+    if (model && !r.dropped && r.computedTiles > 0 && r.computedTiles < st.tiles.length) this.wholeIfCheaper(r, model, levels);
     const overheadMs = performance.now() - t0;
     const probe = r.dropped && ++st.drops >= MAX_BLIND_FRAMES;
     if (!r.dropped || probe) st.drops = 0;
@@ -246,6 +247,20 @@ export class AracAdaptiveStrategy implements Strategy {
       workFraction: res.arac?.workFraction ?? 1,
       plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d) => d.reason[0]).join('') },
     };
+  }
+
+  /**
+   * Windows with their context can add up to more than the frame (tiles
+   * apart, each with its own halo; several calls): then the whole frame at
+   * full width is both cheaper and exact, so it runs instead.
+   */
+  private wholeIfCheaper(r: ControlResult, model: CostModel, levels: readonly number[]): void {
+    const whole = r.plan.levels.map(() => levels[0] as number);
+    const wholeMs = model.predict(whole);
+    if (wholeMs > r.predictedMs) return;
+    r.plan = { ...r.plan, levels: whole };
+    r.predictedMs = wholeMs;
+    r.computedTiles = whole.length;
   }
 
   /** A plan as this strategy has the executor run it (its path and context), live and in calibration alike. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeLevels, loadModelPack } from '../../src/arac/manifest.js';
 import type { Frame } from '../../src/core/types.js';
 import { CalibrationCache } from '../../src/demux/calibrate.js';
+import { CostModel } from '../../src/demux/cost-model.js';
 import { InferencePool } from '../../src/inference/pool.js';
 import { strategyContext } from '../../src/pipeline/camera-flow.js';
 import { AracAdaptiveStrategy, DEFAULT_ADAPTIVE } from '../../src/strategy/arac-adaptive.js';
@@ -73,6 +74,39 @@ describe('DEMUX start-up calibration', () => {
     const onTime = await b.process({ ...frame, seq: 2, ptsMs: 200, captureWallMs: Date.now() }, { ...ctxB, backlogMs: () => 0 });
     expect(onTime.plan?.['dropped']).toBeUndefined();
     expect(ctxB.calls).toBe(2);
+  }, 120_000);
+
+  it('runs the whole frame when the windows a plan needs would cost more than it', async () => {
+    const pack = await loadModelPack(PACK_DIR);
+    const key = `4x4@${W}x${H}/windowed:64:0`;
+    // A cost model seeded as if start-up calibration had measured it: ms per frame-area of windows, ms of the whole frame.
+    const seeded = (perArea: number, wholeMs: number) => {
+      const cache = new CalibrationCache();
+      const model = new CostModel({ levels: [0], tileCount: 16, coefficients: { perTile: [perArea], merged: [wholeMs], perCall: 0.5, fixed: 0 } });
+      void cache.coefficients(key, () => Promise.resolve({ model, samples: [], report: { samples: 0, rmseMs: 0, mape: 0 }, runs: 0, elapsedMs: 0 }));
+      return cache;
+    };
+    const grey = new Uint8Array(W * H * 3).fill(90);
+    // After the warm-up frames, a bright square appears inside tile 5 (row 1, col 1): only its tiles changed.
+    const changed = Uint8Array.from(grey);
+    for (let y = 120; y < 170; y++) for (let x = 150; x < 220; x++) changed.fill(250, (y * W + x) * 3, (y * W + x) * 3 + 3);
+    const planAfterChange = async (cache: CalibrationCache, camera: string): Promise<number[]> => {
+      const info: StreamInfo = { computeLevels: computeLevels(pack), frameIntervalMs: 1000, paced: true, calibration: cache };
+      const ctx = strategyContext({ key: camera, info, pool, tracker: undefined });
+      const s = new AracAdaptiveStrategy(DEFAULT_ADAPTIVE);
+      let last: number[] = [];
+      for (let seq = 0; seq < 8; seq++) {
+        const frame: Frame = { cameraId: camera, seq, ptsMs: seq * 100, captureWallMs: Date.now(), width: W, height: H, srcWidth: W, srcHeight: H, data: seq < 7 ? grey : changed };
+        last = (await s.process(frame, ctx)).plan?.['levels'] as number[];
+      }
+      return last;
+    };
+    // Windows cheap against the frame: only the changed tiles run.
+    const partial = await planAfterChange(seeded(5, 40), 'whole-cheap');
+    expect(partial.filter((l) => l < 1).length).toBeGreaterThan(0);
+    expect(partial.filter((l) => l < 1).length).toBeLessThan(16);
+    // Windows dear against the frame (100 ms per frame's worth of window area, 10 ms whole): the whole frame runs.
+    expect(await planAfterChange(seeded(100, 10), 'whole-dear')).toEqual(Array(16).fill(0));
   }, 120_000);
 
   it('a calibration that fails leaves the camera on its prior, and is not retried every frame', async () => {

@@ -150,9 +150,10 @@ export class AracAdaptiveStrategy implements Strategy {
 
   async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
     const st = this.stateFor(frame, ctx);
-    if (!st.model && !st.calibrated && ctx.info.paced && ctx.info.calibration) {
-      // Live without `prepare` (or after a reset): the calibration for this shape, run now on
+    if (!st.model && !st.calibrated && ctx.info.calibration) {
+      // Without `prepare` (a bench, or after a reset): the calibration for this shape, run now on
       // this frame if no camera has run it yet (prepare normally has: then this is instant).
+      // Unpaced runs have no deadline, but the whole-frame choice still prices plans with it.
       await this.calibrate(st, frame, ctx, ctx.info.calibration);
     }
     const t0 = performance.now();

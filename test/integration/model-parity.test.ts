@@ -48,4 +48,13 @@ describe('converted NanoDet-g equals the TF.js original', () => {
       expect(ours.detections.map((d) => d.label)).toContain(c.expect);
     }, 120_000);
   }
+
+  it('overlapping detect calls on one Detector each see their own frame (its reused input buffer is not shared)', async () => {
+    const frames = await Promise.all(CASES.map((c) => readStill(path.join(IMAGES, c.file), { width: 416, height: 416 })));
+    const alone: string[][] = [];
+    for (const f of frames) alone.push((await ctx.detector.detect(f)).detections.map((d) => d.label));
+    const together = await Promise.all(frames.map((f) => ctx.detector.detect(f)));
+    expect(together.map((r) => r.detections.map((d) => d.label))).toEqual(alone);
+    CASES.forEach((c, i) => expect(alone[i]).toContain(c.expect));
+  }, 120_000);
 });

@@ -68,4 +68,11 @@ describe('preprocess', () => {
   it('rejects a buffer of the wrong size', () => {
     expect(() => toTensor(new Uint8Array(5), 2, 1, { channels: 'RGB', mean: [0, 0, 0], std: [1, 1, 1] })).toThrow(/expected 6/);
   });
+  it('writes into a given buffer (RGB order kept), which must fit', () => {
+    const norm = { channels: 'RGB' as const, mean: [0, 0, 0] as const, std: [1, 1, 1] as const };
+    const out = new Float32Array(6).fill(-1);
+    expect(toTensor(new Uint8Array([1, 2, 3, 4, 5, 6]), 2, 1, norm, out)).toBe(out);
+    expect([...out]).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(() => toTensor(new Uint8Array(6), 2, 1, norm, new Float32Array(5))).toThrow(/expected 6/);
+  });
 });

@@ -1,9 +1,9 @@
 /**
  * Replay and benchmark runner. Unpaced, every strategy takes its turn on
  * each block of 16 decoded frames, in a random order per block, so machine
- * drift hits all alike, and nothing is dropped. Realtime (`--realtime`), each strategy replays
- * the video at its own frame rate through the live pipeline, gate and all,
- * so drops and deadlines are real.
+ * drift hits all alike, and nothing is dropped. Realtime (`--realtime`),
+ * each strategy replays the video at its own frame rate through the live
+ * pipeline, gate and all, so drops and deadlines are real.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { AracExecutor, FeatureCache } from '../../arac/executor.js';
 import { loadModelPack } from '../../arac/manifest.js';
 import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
+import { InputError } from '../../core/errors.js';
 import { packModelSpecs } from '../../detect/detector.js';
 import { toTensor } from '../../detect/preprocess.js';
 import { OrtRunner } from '../../inference/ort-runner.js';
@@ -18,7 +19,7 @@ import { quantile } from '../../eval/stats.js';
 import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--image FILE] [--json]
+const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--json]
 
 Median latency of the unsplit model against the ARAC executor:
 - stitched path (exact), every tile at c = 0: tiles as separate halo'd
@@ -30,8 +31,12 @@ Median latency of the unsplit model against the ARAC executor:
   and 4 tiles at c = 0.5, with 64 px of context (arac's) and 32 (the
   oracle's).
 Several thread counts (--threads 1,2,ort; 'ort' leaves the count to ONNX
-Runtime) run every variant at each, interleaved, each row's ratio against
-the unsplit model at the same count. Default: 2 threads, 60 runs after 5
+Runtime) run every variant at each, one count after another, each row's
+ratio against the unsplit model at the same count. --only keeps the
+variants whose name matches (the unsplit model always runs): the sliced and
+stitched variants use other sessions, and with two threads a call right
+after another session's ran up to 1.7x slower, so compare thread counts on
+one session's variants (--only windowed). Default: 2 threads, 60 runs after 5
 warm-up runs.`;
 
 /** --threads: integers >= 1, or 'ort' (no intra-op count given: ONNX Runtime's default). */
@@ -65,54 +70,62 @@ export const benchPackCommand: Command = {
         runs: { type: 'string', default: '60' },
         size: { type: 'string', default: '512x384' },
         threads: { type: 'string', default: '2' },
+        only: { type: 'string' },
         image: { type: 'string', default: path.join(PACKAGE_ROOT, 'test/fixtures/images/astronaut.png') },
         json: { type: 'boolean', default: false },
       },
     });
     const runs = parseNumber('--runs', values.runs, { integer: true, min: 1 });
     const threadList = parseThreadList(values.threads);
+    let only: RegExp | undefined;
+    try {
+      only = values.only === undefined ? undefined : new RegExp(values.only);
+    } catch (err) {
+      throw new InputError(`--only: not a regular expression: ${(err as Error).message}`);
+    }
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
     const size = parseSize('--size', values.size, pack.manifest.input.sizeMultiple);
     const frame = await readStill(values.image, size);
     const image = toTensor(frame.data, size.width, size.height, pack.manifest.input);
-    const runners: OrtRunner[] = [];
+    const rows: Array<{ variant: string; threads: number | 'ort'; median_ms: number; p95_ms: number; ratio_vs_full: number }> = [];
+    const bar = progressBar('bench-pack', threadList.length * (runs + 5));
     try {
-      const variants: Array<{ name: string; threads: number | 'ort'; run: () => Promise<unknown> }> = [];
-      // Each row is compared with the unsplit model at its own thread count (packVariants lists it first).
-      const fullAt = new Map<number | 'ort', number>();
+      // One thread count at a time, on its own runner: runners interleaved with each other slowed
+      // each other's calls (the unsplit model ran 25-40 % slower right after another runner's).
       for (const threads of threadList) {
-        fullAt.set(threads, variants.length);
         const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? {} : { threads });
-        runners.push(runner);
-        const suffix = threadList.length > 1 ? ` @${threads}` : '';
-        variants.push(...packVariants(runner, pack, image, size).map((v) => ({ ...v, name: v.name + suffix, threads })));
-      }
-      const times = variants.map(() => [] as number[]);
-      const rand = seededRandom(1);
-      const bar = progressBar('bench-pack', runs + 5);
-      for (let r = 0; r < runs + 5; r++) {
-        // A fresh random order each round: a call's time depends on what ran just before it
-        // (ORT re-plans memory when shapes change), and a fixed cyclic order would always
-        // give a variant the same predecessor.
-        for (const i of shuffled(variants.length, rand)) {
-          const v = variants[i] as (typeof variants)[number];
-          const t0 = performance.now();
-          await v.run();
-          if (r >= 5) times[i]!.push(performance.now() - t0);
+        try {
+          const variants = packVariants(runner, pack, image, size).filter((v, i) => i === 0 || !only || only.test(v.name));
+          const times = variants.map(() => [] as number[]);
+          const rand = seededRandom(1);
+          for (let r = 0; r < runs + 5; r++) {
+            // A fresh random order each round: a call's time depends on what ran just before it
+            // (ORT re-plans memory when shapes change), and a fixed cyclic order would always
+            // give a variant the same predecessor.
+            for (const i of shuffled(variants.length, rand)) {
+              const t0 = performance.now();
+              await (variants[i] as (typeof variants)[number]).run();
+              if (r >= 5) times[i]!.push(performance.now() - t0);
+            }
+            bar.tick();
+          }
+          // packVariants lists the unsplit model first: each row is compared with it at the same thread count.
+          const full = quantile(times[0]!, 0.5);
+          const suffix = threadList.length > 1 ? ` @${threads}` : '';
+          variants.forEach((v, i) => rows.push({ variant: v.name + suffix, threads, median_ms: quantile(times[i]!, 0.5), p95_ms: quantile(times[i]!, 0.95), ratio_vs_full: quantile(times[i]!, 0.5) / full }));
+        } finally {
+          await runner.close();
         }
-        bar.tick();
-      }
-      bar.done();
-      const rows = variants.map((v, i) => ({ variant: v.name, threads: v.threads, median_ms: quantile(times[i]!, 0.5), p95_ms: quantile(times[i]!, 0.95), ratio_vs_full: quantile(times[i]!, 0.5) / quantile(times[fullAt.get(v.threads)!]!, 0.5) }));
-      if (values.json) {
-        console.log(JSON.stringify({ size, threads: threadList, runs, rows }, null, 2));
-      } else {
-        console.log(`input ${size.width}x${size.height}, ${threadList.join(' / ')} threads, ${runs} runs after 5 warm-up, interleaved`);
-        console.log('variant                                   median ms   p95 ms   x full');
-        for (const r of rows) console.log(`${r.variant.padEnd(41)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
       }
     } finally {
-      for (const r of runners) await r.close();
+      bar.done();
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ size, threads: threadList, runs, rows }, null, 2));
+    } else {
+      console.log(`input ${size.width}x${size.height}, ${threadList.join(' / ')} threads (one after another), ${runs} runs after 5 warm-up, interleaved`);
+      console.log('variant                                   median ms   p95 ms   x full');
+      for (const r of rows) console.log(`${r.variant.padEnd(41)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
     }
     return EXIT.ok;
   },

@@ -137,7 +137,7 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, base: PackBasics, po
     let seq = 0;
     // Blocks of frames, each strategy running a whole block in turn, in a fresh random order per
     // block. A call's time depends on what ran just before it: with two intra-op threads the
-    // unsplit model ran 25-40 % slower right after a sliced level (three other sessions) than
+    // unsplit model ran 1.2-2.2x slower right after a sliced level (three other sessions) than
     // right after itself, so frame-by-frame turns charged each strategy for its predecessor.
     // Within a block a strategy follows itself, as it does live; the random order spreads the
     // block's first call and the machine's drift over all strategies alike.

@@ -24,7 +24,7 @@ export interface PoolOptions extends WorkerInit {
  * Intra-op threads per worker when the config names none: the machine's
  * cores split between the workers. Not ONNX Runtime's own default, which on
  * this project's 2-core machines ran one thread: NanoDet-g at 512x288 took a
- * median 22.7 ms a frame that way against 13.4 ms with two threads
+ * median 21.2 ms a frame that way against 12.4 ms with two threads
  * (docs/results/ort-threads.txt).
  */
 export function defaultThreads(workers: number, cores = availableParallelism()): number {

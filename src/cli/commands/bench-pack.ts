@@ -91,7 +91,7 @@ export const benchPackCommand: Command = {
     const bar = progressBar('bench-pack', threadList.length * (runs + 5));
     try {
       // One thread count at a time, on its own runner: runners interleaved with each other slowed
-      // each other's calls (the unsplit model ran 25-40 % slower right after another runner's).
+      // each other's calls (the unsplit model ran up to 1.7x slower right after another session's call).
       for (const threads of threadList) {
         const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? {} : { threads });
         try {

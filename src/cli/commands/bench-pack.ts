@@ -34,9 +34,9 @@ Several thread counts (--threads 1,2,ort; 'ort' leaves the count to ONNX
 Runtime) run every variant at each, one count after another, each row's
 ratio against the unsplit model at the same count. --only keeps the
 variants whose name matches (the unsplit model always runs): the sliced and
-stitched variants use other sessions, and with two threads a call right
-after another session's ran up to 1.7x slower, so compare thread counts on
-one session's variants (--only windowed). Default: 2 threads, 60 runs after 5
+stitched variants switch sessions, which with two threads slows them and
+the calls after them, so compare thread counts on one session's variants
+(--only '^windowed [0-9/]+ c0[ ,]'). Default: 2 threads, 60 runs after 5
 warm-up runs.`;
 
 /** --threads: integers >= 1, or 'ort' (no intra-op count given: ONNX Runtime's default). */
@@ -90,8 +90,8 @@ export const benchPackCommand: Command = {
     const rows: Array<{ variant: string; threads: number | 'ort'; median_ms: number; p95_ms: number; ratio_vs_full: number }> = [];
     const bar = progressBar('bench-pack', threadList.length * (runs + 5));
     try {
-      // One thread count at a time, on its own runner: runners interleaved with each other slowed
-      // each other's calls (the unsplit model ran up to 1.7x slower right after another session's call).
+      // One thread count at a time, on its own runner: with two threads, a call right after another
+      // session's runs slower (in bench, the unsplit model 1.2-2.2x after a sliced level).
       for (const threads of threadList) {
         const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? {} : { threads });
         try {

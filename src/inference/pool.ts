@@ -82,6 +82,8 @@ function startWorker(init: WorkerInit): Worker {
 export class InferencePool extends EventEmitter {
   private readonly slots: Slot[] = [];
   private readonly affinity = new Map<string, number>();
+  /** Expected load of each camera (pin), kept across re-pinning after a worker dies. */
+  private readonly weights = new Map<string, number>();
   private nextId = 1;
   private closing: Promise<void> | undefined;
 
@@ -179,6 +181,20 @@ export class InferencePool extends EventEmitter {
   }
 
   /**
+   * Pins a camera by its expected load (the service passes input pixels a
+   * second) to the worker whose pinned cameras weigh least, and returns that
+   * worker. Cameras pinned by their first request instead weigh 1, so give
+   * every camera a weight or none. By count alone, eight cameras from two
+   * clips alternating in the config put all four 512x384 ones on one worker
+   * and the four 512x288 ones on the other.
+   */
+  pin(cameraId: string, weight: number): number {
+    if (!(Number.isFinite(weight) && weight > 0)) throw new InferenceError(`camera '${cameraId}': pin weight must be > 0, got ${weight}`);
+    this.weights.set(cameraId, weight);
+    return this.workerOf(cameraId);
+  }
+
+  /**
    * How long a request the camera sends now would wait before its worker
    * starts it: what is left of the one in flight and the queue ahead, each
    * at the worker's mean time per request. A frame's deadline runs while it
@@ -195,10 +211,10 @@ export class InferencePool extends EventEmitter {
     if (this.slots.length === 0) throw new InferenceError('no inference worker is running');
     let i = this.affinity.get(cameraId);
     if (i === undefined || i >= this.slots.length) {
-      // Least-loaded worker by pinned cameras.
-      const counts = this.slots.map(() => 0);
-      for (const v of this.affinity.values()) if (v < counts.length) counts[v] = (counts[v] ?? 0) + 1;
-      i = counts.indexOf(Math.min(...counts));
+      // The worker whose pinned cameras weigh least (by count when nobody gave a weight).
+      const load = this.slots.map(() => 0);
+      for (const [id, v] of this.affinity) if (v < load.length) load[v] = (load[v] ?? 0) + (this.weights.get(id) ?? 1);
+      i = load.indexOf(Math.min(...load));
       this.affinity.set(cameraId, i);
     }
     return this.slots[i] as Slot;

@@ -180,8 +180,9 @@ export class NeulensService {
     const input = { width: probed.width, height: probed.height };
     // The frame-rate SLO: the configured cap, else the source's own rate, else 10 fps.
     const fps = cam.fps ?? probed.fps ?? DEFAULT_FPS;
-    // The camera is pinned to a worker now, so its fair share comes out of that worker's time.
-    this.share.setCamera(cam.id, { fps, worker: pool.workerOf(cam.id) });
+    // The camera is pinned to a worker now, by the pixels a second it will send, and its fair
+    // share comes out of that worker's time.
+    this.share.setCamera(cam.id, { fps, worker: pool.pin(cam.id, input.width * input.height * fps) });
     const m = this.config.model;
     if (m.mode === 'arac') {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.

@@ -76,6 +76,25 @@ describe('inference worker pool', () => {
     }
   });
 
+  it('pins cameras by weight to the worker that carries least', async () => {
+    const pool = await InferencePool.open({ ...base, workers: 2 });
+    try {
+      // Alternating heavy and light cameras: by count, every heavy one would share a worker.
+      const heavy = 512 * 384 * 10;
+      const light = 512 * 288 * 10;
+      const workers = ['h1', 'l1', 'h2', 'l2', 'h3', 'l3', 'h4', 'l4'].map((id) => [id, pool.pin(id, id.startsWith('h') ? heavy : light)] as const);
+      const load = [0, 0];
+      for (const [id, w] of workers) load[w]! += id.startsWith('h') ? heavy : light;
+      expect(Math.abs(load[0]! - load[1]!)).toBeLessThanOrEqual(heavy - light);
+      expect(new Set(workers.filter(([id]) => id.startsWith('h')).map(([, w]) => w)).size).toBe(2);
+      // Pinned once: asking again changes nothing, and a bad weight is a typed error.
+      expect(pool.workerOf('h1')).toBe(workers[0]![1]);
+      expect(() => pool.pin('x', 0)).toThrow(InferenceError);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('a bad input size is a typed error for that request only', async () => {
     const pool = await InferencePool.open(base);
     try {

@@ -62,7 +62,7 @@ const modelCommon = {
     .describe("Model input size [width, height], multiples of 32. Default: for each camera, the pack's working size closest to the camera's aspect ratio."),
   provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu').describe('ONNX Runtime execution provider. Default: cpu.'),
   threads: z.number().int().min(1).max(256).optional().describe('Intra-op threads per inference session. Default: the CPU count divided between the workers (ONNX Runtime\'s own default ran one thread on 2-core machines).'),
-  workers: z.number().int().min(1).max(64).optional().describe('Inference worker threads (a camera is pinned to one). Default: on the CPU, one per camera up to the CPU count; on an accelerator, 1.'),
+  workers: z.number().int().min(1).max(64).optional().describe('Inference worker threads (a camera is pinned to one). Default: on the CPU, one per enabled camera up to the CPU count; on an accelerator, 1.'),
   minScore: z.number().min(0).max(1).default(0.35).describe('Detections scoring below this are dropped. Default: 0.35.'),
   nmsIou: z.number().min(0).max(1).default(0.6).describe('IoU above which non-maximum suppression merges boxes of the same class. Default: 0.6.'),
   maxDetections: z.number().int().min(1).max(10_000).default(100).describe('Most detections kept per frame (highest scores first). Default: 100.'),

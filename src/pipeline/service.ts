@@ -120,6 +120,11 @@ export class NeulensService {
     return this.server.url;
   }
 
+  /** The cameras the service runs (disabled ones are validated, never started). */
+  private enabledCameras(): CameraConfig[] {
+    return this.config.cameras.filter((c) => c.enabled);
+  }
+
   private async startPool(): Promise<void> {
     const m = this.config.model;
     this.pack = await loadModelPack(m.pack);
@@ -129,7 +134,7 @@ export class NeulensService {
       throw new ConfigError('model.strategy', `${wanted} needs a model pack with a compression controller; ${m.pack} has none (manifest.json controller)`);
     }
     const t0 = Date.now();
-    const workers = m.workers ?? defaultWorkers(this.config.cameras.length, m.provider);
+    const workers = m.workers ?? defaultWorkers(this.enabledCameras().length, m.provider);
     this.share = new FairShare({ workers });
     this.pool = await InferencePool.open({
       packDir: m.pack,
@@ -162,7 +167,7 @@ export class NeulensService {
   }
 
   private async startCameras(): Promise<void> {
-    const cams = this.config.cameras.filter((c) => c.enabled);
+    const cams = this.enabledCameras();
     // Probe every camera at once: start-up takes the slowest probe, not their sum.
     const sizes = await Promise.all(cams.map((c) => this.inputSizeFor(c)));
     // One camera after the other: a camera's start-up calibration (Strategy.prepare) times the

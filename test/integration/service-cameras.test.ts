@@ -55,6 +55,9 @@ cameras:
   - id: no-server
     url: rtsp://127.0.0.1:${closedPort}/cam
     reconnect: { initialMs: ${backoff.initialMs}, maxMs: ${backoff.maxMs}, factor: ${backoff.factor}, jitter: 0 }
+  - id: switched-off
+    url: ${PARADE}
+    enabled: false
 `),
       { log: silentLogger },
     );
@@ -78,7 +81,8 @@ cameras:
     expect(healthy.lastPlan).toMatchObject({ strategy: 'arac', grid: { cols: 4, rows: 4 } });
     expect(healthy.lastPlan?.['measuredMs']).toEqual(expect.any(Number));
     expect(demux.policy).toBe('max-min');
-    // No model.workers / threads in the config: a worker per camera up to the cores, the cores split between them.
+    // No model.workers / threads in the config: a worker per enabled camera (three; the fourth is
+    // switched off) up to the cores, the cores split between them.
     const workers = defaultWorkers(3, 'cpu');
     expect(demux).toMatchObject({ workers, threadsPerWorker: defaultThreads(workers) });
     expect(demux.capacityMsPerS).toBeCloseTo(workers * 900);

@@ -3,6 +3,16 @@ import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, InputError } from '../core/errors.js';
+import type { Provider } from '../inference/tensor.js';
+
+const PROVIDERS: readonly Provider[] = ['cpu', 'webgpu', 'cuda'];
+
+/** An ONNX Runtime execution provider name; whether this build has it is the runner's check. */
+export function parseProvider(name: string, raw: string): Provider {
+  const p = PROVIDERS.find((x) => x === raw);
+  if (!p) throw new InputError(`${name} must be ${PROVIDERS.join(', ')}, got '${raw}'`);
+  return p;
+}
 
 export function parseNumber(name: string, raw: string, o: { integer?: boolean; min?: number; max?: number } = {}): number {
   const v = Number(raw);

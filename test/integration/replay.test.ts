@@ -8,7 +8,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { checkSchema } from '../../src/core/json-schema.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -112,4 +112,17 @@ describe('replay / bench on samples/parade.mp4 (first 12 frames)', () => {
     expect(plot).not.toMatch(/NaN|Infinity/);
     expect(await main(['replay', CLIP, '--strategy', 'nope'])).toBe(2);
   }, 120_000);
+
+  it('--provider: a misspelt name is a usage error; one this build lacks fails with its typed error', async () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errors.push(a.join(' ')));
+    try {
+      expect(await main(['bench', CLIP, '--strategies', 'full', '--frames', '2', '--provider', 'gpu'])).toBe(2);
+      expect(errors.join('\n')).toMatch(/--provider must be cpu, webgpu, cuda, got 'gpu'/);
+      expect(await main(['bench-pack', '--runs', '1', '--provider', 'cuda'])).toBe(1);
+      expect(errors.join('\n')).toMatch(/execution provider 'cuda' (is not available|failed to start)/);
+    } finally {
+      spy.mockRestore();
+    }
+  }, 60_000);
 });

@@ -13,13 +13,13 @@ import { packModelSpecs } from '../../detect/detector.js';
 import { toTensor } from '../../detect/preprocess.js';
 import { OrtRunner } from '../../inference/ort-runner.js';
 import { readStill } from '../../ingest/still.js';
-import { parseNumber, parseSize } from '../args.js';
+import { parseNumber, parseProvider, parseSize } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { quantile } from '../../eval/stats.js';
 import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--json]
+const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--provider P] [--json]
 
 Median latency of the unsplit model against the ARAC executor:
 - stitched path (exact), every tile at c = 0: tiles as separate halo'd
@@ -37,7 +37,8 @@ variants whose name matches (the unsplit model always runs): the sliced and
 stitched variants switch sessions, which with two threads slows them and
 the calls after them, so compare thread counts on one session's variants
 (--only '^windowed [0-9/]+ c0[ ,]'). Default: 2 threads, 60 runs after 5
-warm-up runs.`;
+warm-up runs. --provider webgpu|cuda times the same variants on a GPU
+(--threads then only sizes ONNX Runtime's CPU fallback).`;
 
 /** --threads: integers >= 1, or 'ort' (no intra-op count given: ONNX Runtime's default). */
 function parseThreadList(text: string): Array<number | 'ort'> {
@@ -71,12 +72,14 @@ export const benchPackCommand: Command = {
         size: { type: 'string', default: '512x384' },
         threads: { type: 'string', default: '2' },
         only: { type: 'string' },
+        provider: { type: 'string', default: 'cpu' },
         image: { type: 'string', default: path.join(PACKAGE_ROOT, 'test/fixtures/images/astronaut.png') },
         json: { type: 'boolean', default: false },
       },
     });
     const runs = parseNumber('--runs', values.runs, { integer: true, min: 1 });
     const threadList = parseThreadList(values.threads);
+    const provider = parseProvider('--provider', values.provider);
     let only: RegExp | undefined;
     try {
       only = values.only === undefined ? undefined : new RegExp(values.only);
@@ -93,7 +96,7 @@ export const benchPackCommand: Command = {
       // One thread count at a time, on its own runner: with two threads, a call right after another
       // session's runs slower (in bench, the unsplit model 1.2-2.2x after a sliced level).
       for (const threads of threadList) {
-        const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? {} : { threads });
+        const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? { provider } : { provider, threads });
         try {
           const variants = packVariants(runner, pack, image, size).filter((v, i) => i === 0 || !only || only.test(v.name));
           const times = variants.map(() => [] as number[]);
@@ -121,9 +124,9 @@ export const benchPackCommand: Command = {
       bar.done();
     }
     if (values.json) {
-      console.log(JSON.stringify({ size, threads: threadList, runs, rows }, null, 2));
+      console.log(JSON.stringify({ size, provider, threads: threadList, runs, rows }, null, 2));
     } else {
-      console.log(`input ${size.width}x${size.height}, ${threadList.join(' / ')} threads (one after another), ${runs} runs after 5 warm-up, interleaved`);
+      console.log(`input ${size.width}x${size.height}, provider ${provider}, ${threadList.join(' / ')} threads (one after another), ${runs} runs after 5 warm-up, interleaved`);
       console.log('variant                                   median ms   p95 ms   x full');
       for (const r of rows) console.log(`${r.variant.padEnd(41)} ${r.median_ms.toFixed(2).padStart(9)} ${r.p95_ms.toFixed(2).padStart(8)} ${r.ratio_vs_full.toFixed(2).padStart(8)}`);
     }

@@ -6,10 +6,9 @@ import { DEFAULT_PACK_DIR } from '../../core/paths.js';
 import { DEFAULT_DETECT, Detector, packModelSpecs } from '../../detect/detector.js';
 import { chooseInputSize } from '../../detect/input-size.js';
 import { OrtRunner } from '../../inference/ort-runner.js';
-import type { Provider } from '../../inference/tensor.js';
 import { probeSize, readStill } from '../../ingest/still.js';
 import { EXIT, type Command } from '../command.js';
-import { parseGrid, parseSize, parseNumber } from '../args.js';
+import { parseGrid, parseNumber, parseProvider, parseSize } from '../args.js';
 
 const usage = `usage: neulens detect <image-or-video> [options]
 
@@ -51,7 +50,7 @@ export const detectCommand: Command = {
       return EXIT.usage;
     }
     if (values.mode !== 'full' && values.mode !== 'arac') throw new InputError(`--mode must be full or arac, got '${values.mode}'`);
-    if (!['cpu', 'webgpu', 'cuda'].includes(values.provider)) throw new InputError(`--provider must be cpu, webgpu or cuda, got '${values.provider}'`);
+    const provider = parseProvider('--provider', values.provider);
     const frameIndex = parseNumber('--frame', values.frame, { integer: true, min: 0 });
     const minScore = values['min-score'] === undefined ? DEFAULT_DETECT.minScore : parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
 
@@ -59,7 +58,7 @@ export const detectCommand: Command = {
     const src = await probeSize(file);
     const size = values.size ? parseSize('--size', values.size, pack.manifest.input.sizeMultiple) : chooseInputSize(pack.manifest, src.width, src.height);
     const frame = await readStill(file, { ...size, frame: frameIndex });
-    const runner = await OrtRunner.open(packModelSpecs(pack, values.mode), { provider: values.provider as Provider });
+    const runner = await OrtRunner.open(packModelSpecs(pack, values.mode), { provider });
     try {
       const detector = new Detector(runner, pack, { ...DEFAULT_DETECT, minScore });
       const grid = parseGrid('--grid', values.grid);

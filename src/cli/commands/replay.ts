@@ -14,7 +14,7 @@ import { runBench, type BenchResult } from '../../eval/bench.js';
 import type { Report } from '../../eval/report.js';
 import { benchPlots } from '../../eval/bench-plot.js';
 import { createStrategy, strategyNames } from '../../strategy/registry.js';
-import { parseNumber, parseSize, prepareOutput } from '../args.js';
+import { parseNumber, parseProvider, parseSize, prepareOutput } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
@@ -44,6 +44,7 @@ interface Common {
   threads?: string;
   frames?: string;
   pack: string;
+  provider: string;
 }
 
 async function execute(c: Common, label: string): Promise<BenchResult> {
@@ -60,6 +61,7 @@ async function execute(c: Common, label: string): Promise<BenchResult> {
     minScore: c.minScore,
     gt: c.gt,
     packDir: c.pack,
+    provider: parseProvider('--provider', c.provider),
     cacheDir: path.resolve('.cache/neulens'),
     log,
     ...(c.threads ? { threads: parseNumber('--threads', c.threads, { integer: true, min: 1 }) } : {}),
@@ -100,11 +102,12 @@ const common = {
   threads: { type: 'string' },
   frames: { type: 'string' },
   pack: { type: 'string', default: DEFAULT_PACK_DIR },
+  provider: { type: 'string', default: 'cpu' },
 } as const;
 
 /** The options both commands share, from parsed values. */
 function commonFrom(
-  values: { realtime: boolean; 'min-score': string; pack: string; json?: string | undefined; size?: string | undefined; threads?: string | undefined; frames?: string | undefined },
+  values: { realtime: boolean; 'min-score': string; pack: string; provider: string; json?: string | undefined; size?: string | undefined; threads?: string | undefined; frames?: string | undefined },
   rest: Pick<Common, 'strategies' | 'videos' | 'gt'> & { plot?: string | undefined },
 ): Common {
   const optional = { json: values.json, size: values.size, threads: values.threads, frames: values.frames, plot: rest.plot };
@@ -115,6 +118,7 @@ function commonFrom(
     realtime: values.realtime,
     minScore: parseNumber('--min-score', values['min-score'], { min: 0, max: 1 }),
     pack: values.pack,
+    provider: values.provider,
     ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
   };
 }
@@ -126,6 +130,7 @@ export const replayCommand: Command = {
   summary: 'run a recorded video through the pipeline and score it against the reference',
   get usage() {
     return `usage: neulens replay <video> [--strategy S] [--gt FILE] [--realtime] [--min-score X] [--json OUT] [--size WxH] [--frames N]
+       [--threads T] [--provider cpu|webgpu|cuda]
 
 Unpaced by default (every frame processed); --realtime paces at the source fps
 so drops and deadlines are real. Accuracy is scored against the reference (the
@@ -153,9 +158,13 @@ export const benchCommand: Command = {
   summary: 'every strategy on the same videos, interleaved; table, JSON and SVG plot',
   get usage() {
     return `usage: neulens bench <video...> --strategies a,b,c [--gt FILE,FILE...] [--realtime] [--json OUT] [--plot OUT.svg] [--frames N]
+       [--size WxH] [--threads T] [--provider cpu|webgpu|cuda]
 
 Each frame is decoded once and every strategy takes its turn on it, so
 machine drift hits all alike. --gt gives one MOT file per video ('' to skip).
+--provider runs the detector on ONNX Runtime's WebGPU or CUDA provider (the
+reference too, so ratios compare like with like); --threads sets the CPU
+provider's intra-op threads (default: all cores).
 
 strategies:
 ${strategyHelp()}`;

@@ -13,7 +13,7 @@
  * latencies from the messages the client received inside it.
  */
 import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
@@ -205,12 +205,12 @@ export const serveBenchCommand: Command = {
     const loadAfter = loadavg();
 
     if (values.json) {
-      console.log(JSON.stringify({ clip, seconds, warmup, cpus: cpus().length, loadavg: { before: loadBefore, after: loadAfter }, phases: rows }, null, 2));
+      console.log(JSON.stringify({ clip, seconds, warmup, cpus: availableParallelism(), loadavg: { before: loadBefore, after: loadAfter }, phases: rows }, null, 2));
       return EXIT.ok;
     }
     const la = (l: number[]): string => l.map((v) => v.toFixed(2)).join(' ');
     console.log(`serve-bench: ${path.relative(process.cwd(), clip) || clip}, model input ${rows[0]?.input ?? '?'}, ${seconds} s per phase after ${warmup} s warm-up`);
-    console.log(`load average ${la(loadBefore)} before, ${la(loadAfter)} after (${cpus().length} CPUs)`);
+    console.log(`load average ${la(loadBefore)} before, ${la(loadAfter)} after (${availableParallelism()} CPUs)`);
     console.log(formatTable(rows));
     const lost = rows.reduce((a, r) => a + r.wsDropped, 0);
     if (lost > 0) console.log(`note: the hub dropped ${lost} frame messages for the bench client (it read too slowly)`);

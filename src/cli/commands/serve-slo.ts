@@ -8,7 +8,7 @@
  * after the other, on the same cameras.
  */
 import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
@@ -170,11 +170,11 @@ export const serveSloCommand: Command = {
       bar.done();
     }
     if (values.json) {
-      console.log(JSON.stringify({ cameras: n, fps, seconds, warmup, ...pool, cpus: cpus().length, loadavg: { before: loadBefore, after: loadavg() }, modes: results }, null, 2));
+      console.log(JSON.stringify({ cameras: n, fps, seconds, warmup, ...pool, cpus: availableParallelism(), loadavg: { before: loadBefore, after: loadavg() }, modes: results }, null, 2));
       return EXIT.ok;
     }
     const shape = [pool.workers ? `${pool.workers} workers` : '', pool.threads ? `${pool.threads} threads` : ''].filter(Boolean).join(', ');
-    console.log(`serve-slo: ${n} cameras at ${fps} fps (SLO: published within ${(1000 / fps).toFixed(0)} ms of capture), ${seconds} s after ${warmup} s warm-up, ${cpus().length} CPUs${shape ? `, ${shape}` : ''}`);
+    console.log(`serve-slo: ${n} cameras at ${fps} fps (SLO: published within ${(1000 / fps).toFixed(0)} ms of capture), ${seconds} s after ${warmup} s warm-up, ${availableParallelism()} CPUs${shape ? `, ${shape}` : ''}`);
     console.log('mode  camera  clip                          in  on time  demux-drop  SLO      fps   det ms  e2e p50  e2e p95');
     for (const r of results) {
       for (const c of r.cameras) {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the git-ignored carry folder .devnode/ for a device run on an offline GPU host (no Node,
+# no ffmpeg, no registry): a stripped Node binary, the production node_modules with onnxruntime-node
+# trimmed to Linux x64, the OpenCV stand-in for ffmpeg, the run scripts and the development clips.
+# Run from the repository root after `npm ci && npm run build`; then carry .devnode, dist and .gl
+# (the Vulkan loader debs, see the device notes) and run `bash .devnode/run.sh`.
+set -euo pipefail
+DATA=${DATA:-../shared/data}
+here=docs/results/gpu-host
+mkdir -p .devnode/clips
+cp "$(command -v node)" /tmp/node-stripped && strip --strip-all /tmp/node-stripped
+xz -T2 -9 -c /tmp/node-stripped > .devnode/node.xz
+npm ls --omit=dev --all --parseable 2>/dev/null | sed "s|^$PWD/||" | grep node_modules | grep -v '@ffmpeg-installer/linux-x64' | sort -u > /tmp/prod-modules.txt
+tar cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \
+  --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' --exclude='*.ts' --exclude='*.map' --exclude='node_modules/zod/src' \
+  -T /tmp/prod-modules.txt | xz -T2 -9 > .devnode/mods.tar.xz
+cp "$here/ffmpeg" "$here/run.sh" "$here/run2.sh" .devnode/ && chmod +x .devnode/ffmpeg
+cp "$DATA/pets09-s3-mf1/PETS09-S3-MF1_derived.mp4" .devnode/clips/pets09.mp4
+cp "$DATA/pets09-s3-mf1/gt/gt.txt" .devnode/clips/pets09-gt.txt
+cp "$DATA/degirum-traffic/Traffic.mp4" .devnode/clips/traffic.mp4
+du -sh .devnode dist

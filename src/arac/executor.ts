@@ -159,12 +159,18 @@ export interface ExecutorOptions {
   callFraction?: number;
 }
 
+/** Batch buffers kept per executor (distinct window sizes x batch sizes seen recently). */
+const MAX_BATCH_SCRATCH = 8;
+
 export class AracExecutor {
   private readonly split: ModelPack['manifest']['arac']['split'];
   private readonly levelCost: Map<number, number>;
   private readonly computeLevels: Set<number>;
   /** The front's share of the unsplit network's MACs (parts up to the split). */
   private readonly frontShare: number;
+  /** Window batch buffers by length, reused while one windowed call is in flight (see runWindowed). */
+  private readonly batchScratch = new Map<number, Float32Array>();
+  private windowedInFlight = 0;
 
   constructor(private readonly runner: ModelRunner, private readonly pack: ModelPack, private readonly opts: ExecutorOptions = {}) {
     this.split = pack.manifest.arac.split;
@@ -198,13 +204,20 @@ export class AracExecutor {
     return { width, height, halo: this.opts.windowHalo ?? DEFAULT_WINDOW_HALO, callFraction: this.opts.callFraction ?? DEFAULT_CALL_FRACTION };
   }
 
-  /** The unsplit model on the whole frame: refreshes every feature and head cell. */
-  private async runFrame(image: Float32Array, width: number, height: number, tiles: readonly Tile[], cache: FeatureCache): Promise<{ heads: HeadOutput[]; stats: ExecStats }> {
+  /**
+   * The unsplit model on the whole frame. `cache` (the stitched path's) gets
+   * every feature cell refreshed; the windowed path keeps no feature map and
+   * passes none, so the map is never copied out.
+   */
+  private async runFrame(image: Float32Array, width: number, height: number, tiles: readonly Tile[], cache: FeatureCache | undefined): Promise<{ heads: HeadOutput[]; stats: ExecStats }> {
     const t0 = performance.now();
-    const out = await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } });
-    const f = out['features'];
-    if (!f) throw new InputError('the unsplit model returned no "features" output');
-    cache.get(width, height, this.split.channels, this.split.stride).set(f.data);
+    const strides = this.pack.manifest.decoding.strides;
+    const out = await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } }, cache ? undefined : headNames(strides));
+    if (cache) {
+      const f = out['features'];
+      if (!f) throw new InputError('the unsplit model returned no "features" output');
+      cache.get(width, height, this.split.channels, this.split.stride).set(f.data);
+    }
     const heads = headsFrom(out, this.pack.manifest.decoding.strides);
     const calls: LevelCall[] = [{ level: 0, batch: 1, tiles: tiles.map((t) => t.index), kind: 'frame' }];
     return { heads, stats: { tiles: tiles.length, computedTiles: tiles.length, workFraction: 1, calls, frontMs: 0, restMs: performance.now() - t0 } };
@@ -214,7 +227,16 @@ export class AracExecutor {
    * The windowed path (TilePlan.path 'windowed'): per-window head outputs for
    * the detector to decode and merge with the tiles' cached detections.
    */
-  async runWindowed(image: Float32Array, width: number, height: number, plan: TilePlan, cache: FeatureCache): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
+  async runWindowed(image: Float32Array, width: number, height: number, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
+    this.windowedInFlight++;
+    try {
+      return await this.runWindowedNow(image, width, height, plan);
+    } finally {
+      this.windowedInFlight--;
+    }
+  }
+
+  private async runWindowedNow(image: Float32Array, width: number, height: number, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
     const tiles = makeTiles(width, height, plan.grid);
     if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
     const frameArea = width * height;
@@ -223,7 +245,7 @@ export class AracExecutor {
     const geometry = this.windowGeometry(width, height);
     const plans = planWindowed(plan.levels, tiles, plan.halo === undefined ? geometry : { ...geometry, halo: plan.halo });
     if (plans.some((p) => p.level === 0 && p.windows.some((w) => isFrame(w.rect, width, height)))) {
-      const r = await this.runFrame(image, width, height, tiles, cache);
+      const r = await this.runFrame(image, width, height, tiles, undefined);
       return { windows: [{ rect: { x: 0, y: 0, w: width, h: height }, level: 0, keep: tiles.map((t) => t.index), heads: r.heads }], stats: r.stats };
     }
 
@@ -238,11 +260,19 @@ export class AracExecutor {
       for (const batch of batchesBySize(p.windows)) {
         const rects = batch.map((w) => w.rect);
         const r0 = rects[0] as Rect;
-        const { images, masks } = gatherRects(image, width, height, rects);
+        // Batches run one after another, so one buffer per length serves them all; a second call
+        // in flight (overlapping awaits) could refill it before ONNX Runtime reads it, so it allocates.
+        const alone = this.windowedInFlight === 1;
+        const size = rects.length * 3 * r0.w * r0.h;
+        const { images, masks } = gatherRects(image, width, height, rects, alone ? this.batchScratch.get(size) : undefined);
+        if (alone && !this.batchScratch.has(size)) {
+          if (this.batchScratch.size >= MAX_BATCH_SCRATCH) this.batchScratch.delete(this.batchScratch.keys().next().value as number);
+          this.batchScratch.set(size, images);
+        }
         const t0 = performance.now();
         let out: Outputs;
         if (p.level === 0) {
-          out = await this.runner.run('full', { image: { data: images, dims: [rects.length, 3, r0.h, r0.w] } });
+          out = await this.runner.run('full', { image: { data: images, dims: [rects.length, 3, r0.h, r0.w] } }, headNames(strides));
           restMs += performance.now() - t0;
         } else {
           const front = await this.runner.run(`front:${p.level}`, {
@@ -314,6 +344,11 @@ export class AracExecutor {
 }
 
 /** The per-stride class and box outputs of the unsplit or rest model. */
+/** The head outputs' names (what the detector decodes), without the stitched feature map. */
+export function headNames(strides: readonly number[]): string[] {
+  return strides.flatMap((s) => [`cls_s${s}`, `reg_s${s}`]);
+}
+
 export function headsFrom(out: Outputs, strides: readonly number[]): HeadOutput[] {
   return strides.map((s) => {
     const cls = out[`cls_s${s}`];

@@ -98,12 +98,17 @@ export function gatherWindows(
   return gatherRects(image, width, height, tiles.map((t) => ({ x: t.x - halo, y: t.y - halo, w: win.width, h: win.height })));
 }
 
-/** Copy windows (all of one size) out of a CHW float image into a batch, with masks. */
-export function gatherRects(image: Float32Array, width: number, height: number, rects: readonly Rect[]): { images: Float32Array; masks: Float32Array } {
+/**
+ * Copy windows (all of one size) out of a CHW float image into a batch, with
+ * masks (1 inside the frame, 0 in the padding). `into`, when it has the
+ * batch's length, is zeroed and reused: a window's allocation is what keeps
+ * the inference worker's garbage collector busy.
+ */
+export function gatherRects(image: Float32Array, width: number, height: number, rects: readonly Rect[], into?: Float32Array): { images: Float32Array; masks: Float32Array } {
   const win = { width: rects[0]?.w ?? 0, height: rects[0]?.h ?? 0 };
   if (rects.some((r) => r.w !== win.width || r.h !== win.height)) throw new RangeError('gatherRects: windows in one batch must share a size');
   const plane = win.width * win.height;
-  const images = new Float32Array(rects.length * 3 * plane);
+  const images = into?.length === rects.length * 3 * plane ? into.fill(0) : new Float32Array(rects.length * 3 * plane);
   const masks = new Float32Array(rects.length * plane);
   const srcPlane = width * height;
   rects.forEach((t, i) => {

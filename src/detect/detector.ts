@@ -3,7 +3,7 @@
  * ARAC executor) -> GFL decode -> class-aware NMS -> scale to source.
  * Holds no ONNX Runtime state of its own: it talks to a ModelRunner.
  */
-import { AracExecutor, FeatureCache, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan, type WindowHeads } from '../arac/executor.js';
+import { AracExecutor, FeatureCache, headNames, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan, type WindowHeads } from '../arac/executor.js';
 import { makeTiles } from '../arac/geometry.js';
 import { bucketByTile } from '../arac/labeling.js';
 import type { ModelPack } from '../arac/manifest.js';
@@ -110,7 +110,7 @@ export class Detector {
     if (this.inFlight === 1) this.scratch = image;
     const t1 = performance.now();
     if (mode.kind === 'arac' && mode.plan.path === 'windowed') {
-      const r = await this.executor.runWindowed(image, width, height, mode.plan, mode.cache);
+      const r = await this.executor.runWindowed(image, width, height, mode.plan);
       const t2 = performance.now();
       const detections = this.mergeWindows(r.windows, frame, mode.plan, mode.cache);
       return { detections, heads: [], preprocessMs: t1 - t0, inferenceMs: t2 - t1, postprocessMs: performance.now() - t2, arac: r.stats };
@@ -118,7 +118,7 @@ export class Detector {
     let heads: HeadOutput[];
     let arac: ExecStats | undefined;
     if (mode.kind === 'full') {
-      heads = headsFrom(await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } }), m.decoding.strides);
+      heads = headsFrom(await this.runner.run('full', { image: { data: image, dims: [1, 3, height, width] } }, headNames(m.decoding.strides)), m.decoding.strides);
     } else {
       const r = await this.executor.run(image, width, height, mode.plan, mode.cache);
       heads = r.heads;

@@ -83,7 +83,7 @@ export class OrtRunner implements ModelRunner {
     return runner;
   }
 
-  async run(model: string, feeds: Feeds): Promise<Outputs> {
+  async run(model: string, feeds: Feeds, outputs?: readonly string[]): Promise<Outputs> {
     if (this.closed) throw new InferenceError('runner is closed');
     const s = this.sessions.get(model);
     if (!s) throw new InferenceError(`no model named '${model}' (have ${[...this.sessions.keys()].join(', ')})`);
@@ -91,7 +91,7 @@ export class OrtRunner implements ModelRunner {
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', t.data, t.dims);
     let res: ort.InferenceSession.OnnxValueMapType;
     try {
-      res = await s.run(ortFeeds);
+      res = await (outputs ? s.run(ortFeeds, [...outputs]) : s.run(ortFeeds));
     } catch (err) {
       throw new InferenceError(`${model}: ${(err as Error).message}`, { cause: err });
     }

@@ -12,14 +12,14 @@ export const IMAGES = path.join(ROOT, 'test/fixtures/images');
 
 /** A real runner that records every call (model name and batch size) it forwards. */
 export class CountingRunner implements ModelRunner {
-  calls: Array<{ model: string; batch: number; dims: readonly number[] }> = [];
+  calls: Array<{ model: string; batch: number; dims: readonly number[]; outputs?: readonly string[] }> = [];
 
   constructor(private readonly inner: ModelRunner) {}
 
-  async run(model: string, feeds: Feeds): Promise<Outputs> {
+  async run(model: string, feeds: Feeds, outputs?: readonly string[]): Promise<Outputs> {
     const first = Object.values(feeds)[0];
-    this.calls.push({ model, batch: first?.dims[0] ?? 0, dims: first?.dims ?? [] });
-    return this.inner.run(model, feeds);
+    this.calls.push({ model, batch: first?.dims[0] ?? 0, dims: first?.dims ?? [], ...(outputs ? { outputs } : {}) });
+    return this.inner.run(model, feeds, outputs);
   }
 
   async close(): Promise<void> {

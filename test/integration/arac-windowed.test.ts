@@ -16,6 +16,8 @@ import { IMAGES, openPack } from '../helpers/pack.js';
 const grid = { cols: 4, rows: 4 };
 const plan = (levels: number[]): TilePlan => ({ grid, levels, path: 'windowed' });
 const only = (on: Record<number, number>) => plan(Array.from({ length: 16 }, (_, i) => on[i] ?? 1));
+/** What the detector decodes: the six head outputs, not the stitched feature map. */
+const HEADS = ['cls_s8', 'reg_s8', 'cls_s16', 'reg_s16', 'cls_s32', 'reg_s32'];
 
 describe('ARAC windowed path on the real pack', () => {
   let ctx: Awaited<ReturnType<typeof openPack>>;
@@ -31,10 +33,13 @@ describe('ARAC windowed path on the real pack', () => {
 
   it('every tile at c = 0 is one unsplit call on the whole frame, with the unsplit detections', async () => {
     const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+    ctx.runner.calls = [];
     const reference = await ctx.detector.detect(frame);
+    expect(ctx.runner.calls).toEqual([{ model: 'full', batch: 1, dims: [1, 3, 384, 512], outputs: HEADS }]);
     ctx.runner.calls = [];
     const r = await detector.detect(frame, { kind: 'arac', plan: plan(Array<number>(16).fill(0)), cache: new FeatureCache() });
-    expect(ctx.runner.calls).toEqual([{ model: 'full', batch: 1, dims: [1, 3, 384, 512] }]);
+    // Only the heads come back: the stitched feature map is the stitched path's alone.
+    expect(ctx.runner.calls).toEqual([{ model: 'full', batch: 1, dims: [1, 3, 384, 512], outputs: HEADS }]);
     expect(r.arac?.calls).toEqual([{ level: 0, batch: 1, tiles: [...Array(16).keys()], kind: 'frame' }]);
     expect(r.detections.map((d) => [d.label, d.x, d.y, d.w, d.h])).toEqual(reference.detections.map((d) => [d.label, d.x, d.y, d.w, d.h]));
   });
@@ -50,6 +55,8 @@ describe('ARAC windowed path on the real pack', () => {
       ['front:0.5', '1x3x128x160'],
       ['rest', '1x128x16x20'],
     ]);
+    // The unsplit window returns its heads only; the front's features feed the rest.
+    expect(ctx.runner.calls.map((c) => c.outputs)).toEqual([HEADS, undefined, undefined]);
     expect(r.arac?.calls.map((c) => [c.level, c.kind, c.tiles])).toEqual([
       [0, 'window', [0]],
       [0.5, 'window', [15]],
@@ -74,8 +81,21 @@ describe('ARAC windowed path on the real pack', () => {
     // Tiles 0 and 3 (top corners) do not touch and do not pay to merge; both windows are 160x128.
     const r = await detector.detect(frame, { kind: 'arac', plan: only({ 0: 0, 3: 0 }), cache: new FeatureCache() });
     expect(ctx.runner.calls).toHaveLength(1);
-    expect(ctx.runner.calls[0]).toMatchObject({ model: 'full', batch: 2, dims: [2, 3, 128, 160] });
+    expect(ctx.runner.calls[0]).toMatchObject({ model: 'full', batch: 2, dims: [2, 3, 128, 160], outputs: HEADS });
     expect(r.arac?.calls).toEqual([{ level: 0, batch: 2, tiles: [0, 3], kind: 'window' }]);
+  });
+
+  it('overlapping windowed calls each run on their own frame (the batch buffer is reused only by a lone call)', async () => {
+    const astronaut = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+    const coffee = await readStill(path.join(IMAGES, 'coffee.png'), { width: 512, height: 384 });
+    // Opposite corner tiles: two 160x128 windows, one batched call, on each frame.
+    const blocks = only({ 0: 0, 3: 0, 12: 0, 15: 0 });
+    const boxes = (r: { detections: Array<{ label: string; x: number; y: number; w: number; h: number }> }) => r.detections.map((d) => [d.label, d.x, d.y, d.w, d.h]);
+    const alone = [await detector.detect(astronaut, { kind: 'arac', plan: blocks, cache: new FeatureCache() }), await detector.detect(coffee, { kind: 'arac', plan: blocks, cache: new FeatureCache() })];
+    expect(boxes(alone[0]!)).not.toEqual(boxes(alone[1]!));
+    expect(alone.map((a) => a.arac?.calls.map((c) => [c.kind, c.batch]))).toEqual([[['window', 4]], [['window', 4]]]);
+    const together = await Promise.all([detector.detect(astronaut, { kind: 'arac', plan: blocks, cache: new FeatureCache() }), detector.detect(coffee, { kind: 'arac', plan: blocks, cache: new FeatureCache() })]);
+    expect(together.map(boxes)).toEqual(alone.map(boxes));
   });
 
   it('skipped tiles show what they showed when last computed; computed tiles show the new frame', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gatherWindows, makeTiles, splitCells, windowSize } from '../../src/arac/geometry.js';
+import { gatherRects, gatherWindows, makeTiles, splitCells, windowSize } from '../../src/arac/geometry.js';
 import type { Manifest } from '../../src/arac/manifest.js';
 import { PACK_DIR } from '../helpers/pack.js';
 
@@ -95,5 +95,32 @@ describe('window planning (merge)', () => {
     expect(corners.kind).toBe('tiles');
     expect(corners.windows).toHaveLength(2);
     expect(planWindows(pick([0, 15]), tiles, 512, 384, 64, false).kind).toBe('tiles');
+  });
+});
+
+describe('gatherRects buffer reuse', () => {
+  // A 4x3 CHW image whose values name their position; windows hang over the frame's edges.
+  const image = Float32Array.from({ length: 3 * 12 }, (_, i) => i + 1);
+  const rects = [
+    { x: -1, y: -1, w: 3, h: 3 },
+    { x: 2, y: 1, w: 3, h: 3 },
+  ];
+
+  it('a reused buffer of the right length is zeroed and refilled: the same batch as a fresh one', () => {
+    const fresh = gatherRects(image, 4, 3, rects);
+    const dirty = new Float32Array(fresh.images.length).fill(-7);
+    const again = gatherRects(image, 4, 3, rects, dirty);
+    expect(again.images).toBe(dirty);
+    expect([...again.images]).toEqual([...fresh.images]);
+    expect([...again.masks]).toEqual([...fresh.masks]);
+    // The padding really is padding: the first window's top-left pixel lies outside the frame.
+    expect(again.images[0]).toBe(0);
+  });
+
+  it('a buffer of another length is left alone', () => {
+    const other = new Float32Array(5).fill(-7);
+    const r = gatherRects(image, 4, 3, rects, other);
+    expect(r.images).not.toBe(other);
+    expect([...other]).toEqual([-7, -7, -7, -7, -7]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AracExecutor, FeatureCache } from '../../arac/executor.js';
+import { AracExecutor, FeatureCache, headNames } from '../../arac/executor.js';
 import { loadModelPack } from '../../arac/manifest.js';
 import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
 import { InputError } from '../../core/errors.js';
@@ -141,10 +141,10 @@ function packVariants(runner: OrtRunner, pack: Awaited<ReturnType<typeof loadMod
   const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });
   const active = (on: readonly number[], level: number, p: 'stitched' | 'windowed') => ({ grid: { cols: 4, rows: 4 }, levels: Array.from({ length: 16 }, (_, i) => (on.includes(i) ? level : 1)), path: p });
   return [
-    { name: 'full (unsplit)', run: () => runner.run('full', { image: { data: image, dims: [1, 3, size.height, size.width] } }) },
+    { name: 'full (unsplit)', run: () => runner.run('full', { image: { data: image, dims: [1, 3, size.height, size.width] } }, headNames(pack.manifest.decoding.strides)) },
     { name: 'arac c0 merged', run: () => merged.run(image, size.width, size.height, plan(4), new FeatureCache()) },
     ...[2, 3, 4].map((n) => ({ name: `arac c0 ${n}x${n} tiles`, run: () => split.run(image, size.width, size.height, plan(n), new FeatureCache()) })),
     { name: 'stitched 4/16 c0 block', run: () => merged.run(image, size.width, size.height, active([5, 6, 9, 10], 0, 'stitched'), new FeatureCache()) },
-    ...WINDOWED.map(([name, on, level, halo]) => ({ name: `windowed ${name}, ${halo} px`, run: () => merged.runWindowed(image, size.width, size.height, { ...active(on, level, 'windowed'), halo }, new FeatureCache()) })),
+    ...WINDOWED.map(([name, on, level, halo]) => ({ name: `windowed ${name}, ${halo} px`, run: () => merged.runWindowed(image, size.width, size.height, { ...active(on, level, 'windowed'), halo }) })),
   ];
 }

@@ -14,6 +14,9 @@ import { Worker } from 'node:worker_threads';
 import { InferenceError, ModelPackError, NeulensError, type ErrorCode } from '../core/errors.js';
 import type { DetectReply, DetectRequest, FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
 
+/** Handed-back frame buffers kept per frame size (more than the requests one camera keeps in flight). */
+const MAX_SPARE_FRAMES = 4;
+
 export type PoolRequest = Omit<DetectRequest, 'id' | 'data'> & { data: Uint8Array };
 
 export interface PoolOptions extends WorkerInit {
@@ -84,6 +87,8 @@ export class InferencePool extends EventEmitter {
   private readonly affinity = new Map<string, number>();
   /** Expected load of each camera (pin), kept across re-pinning after a worker dies. */
   private readonly weights = new Map<string, number>();
+  /** Frame buffers the workers handed back, by byte length, for the next frames' copies. */
+  private readonly spare = new Map<number, ArrayBuffer[]>();
   private nextId = 1;
   private closing: Promise<void> | undefined;
 
@@ -132,6 +137,7 @@ export class InferencePool extends EventEmitter {
             break;
           case 'result':
           case 'failed': {
+            if (m.type === 'result' && m.frame) this.recycle(m.frame);
             const p = slot.busy;
             slot.busy = undefined;
             const took = performance.now() - slot.busySince;
@@ -222,8 +228,9 @@ export class InferencePool extends EventEmitter {
 
   detect(r: PoolRequest): Promise<DetectReply> {
     if (this.closing) return Promise.reject(new InferenceError('inference pool is closed'));
-    // Copy into a fresh buffer we can transfer: the caller's bytes may be a view into ffmpeg's pooled chunk.
-    const data = new ArrayBuffer(r.data.byteLength);
+    // Copy into a buffer we can transfer (the caller's bytes may be a view into ffmpeg's pooled
+    // chunk): one a worker handed back, else a fresh one.
+    const data = this.spare.get(r.data.byteLength)?.pop() ?? new ArrayBuffer(r.data.byteLength);
     new Uint8Array(data).set(r.data);
     const req: DetectRequest = { ...r, id: this.nextId++, data };
     return new Promise<DetectReply>((resolve, reject) => {
@@ -237,6 +244,13 @@ export class InferencePool extends EventEmitter {
       slot.queue.push({ req, resolve, reject });
       this.pump(slot);
     });
+  }
+
+  /** Keep a handed-back frame buffer for reuse: a few per frame size, enough for the requests in flight. */
+  private recycle(buf: ArrayBuffer): void {
+    const list = this.spare.get(buf.byteLength) ?? [];
+    if (list.length < MAX_SPARE_FRAMES) list.push(buf);
+    this.spare.set(buf.byteLength, list);
   }
 
   /** Forget a camera's cached ARAC features (after a reconnect or a size change). */

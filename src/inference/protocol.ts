@@ -55,6 +55,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'init-failed'; error: SerializedError }
-  | { type: 'result'; reply: DetectReply }
+  /** `frame`: the request's pixel buffer, handed back for the pool to fill with a later frame. */
+  | { type: 'result'; reply: DetectReply; frame?: ArrayBuffer }
   | { type: 'failed'; id: number; error: SerializedError }
   | { type: 'closed' };

@@ -3,7 +3,7 @@
  * camera's ARAC feature cache (so a camera always goes to the same worker).
  * ORT runs synchronously here, off the main thread's event loop.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import { FeatureCache } from '../arac/executor.js';
 import { loadModelPack } from '../arac/manifest.js';
 import { NeulensError } from '../core/errors.js';
@@ -21,7 +21,7 @@ function serialize(err: unknown): SerializedError {
   return { name: 'Error', message: err instanceof Error ? err.message : String(err) };
 }
 
-const send = (m: FromWorker) => port.postMessage(m);
+const send = (m: FromWorker, transfer: TransferListItem[] = []) => port.postMessage(m, transfer);
 const init = workerData as WorkerInit;
 let runner: OrtRunner | undefined;
 let detector: Detector | undefined;
@@ -72,10 +72,16 @@ async function handle(msg: ToWorker): Promise<void> {
     if (!cache) caches.set(req.cameraId, (cache = new FeatureCache()));
     if (req.scratch) cache = req.scratch === 'copy' ? cache.clone() : new FeatureCache();
     const res = await detector.detect(frame, req.mode === 'arac' && req.plan ? { kind: 'arac', plan: req.plan, cache } : { kind: 'full' });
-    send({
-      type: 'result',
-      reply: { id: req.id, detections: res.detections, inferenceMs: res.inferenceMs, totalMs: performance.now() - t0, ...(res.arac ? { arac: res.arac } : {}) },
-    });
+    // The frame's pixels are in the float tensor by now and nothing here keeps them: the buffer
+    // goes back to the pool instead of becoming garbage in this thread.
+    send(
+      {
+        type: 'result',
+        reply: { id: req.id, detections: res.detections, inferenceMs: res.inferenceMs, totalMs: performance.now() - t0, ...(res.arac ? { arac: res.arac } : {}) },
+        frame: req.data,
+      },
+      [req.data],
+    );
   } catch (err) {
     send({ type: 'failed', id: req.id, error: serialize(err) });
   } finally {

@@ -36,6 +36,25 @@ describe('inference worker pool', () => {
     await expect(pool.detect({ cameraId: 'a', data: new Uint8Array(3), width: 1, height: 1, srcWidth: 1, srcHeight: 1, mode: 'full' })).rejects.toBeInstanceOf(InferenceError);
   });
 
+  it('frame buffers handed back by the worker carry the next frame, and the caller\'s bytes stay its own', async () => {
+    const pool = await InferencePool.open(base);
+    try {
+      const astronaut = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+      const chelsea = await readStill(path.join(IMAGES, 'chelsea.png'), { width: 512, height: 384 });
+      const labels = async (f: typeof astronaut) => (await pool.detect({ cameraId: 'a', ...f, mode: 'full' })).detections.map((d) => `${d.label} ${d.score.toFixed(4)}`);
+      const first = await labels(chelsea); // a fresh buffer
+      const astro = await labels(astronaut); // the buffer chelsea's frame came back in
+      const again = await labels(chelsea); // astronaut's, refilled
+      expect(first.some((l) => l.startsWith('cat '))).toBe(true);
+      expect(astro).not.toEqual(first);
+      expect(again).toEqual(first);
+      // The pool copies: the caller's array is neither detached nor changed.
+      expect(chelsea.data.byteLength).toBe(512 * 384 * 3);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close() while detections are running waits for them: every request settles, the process survives', async () => {
     const pool = await InferencePool.open(base);
     const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });

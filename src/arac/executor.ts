@@ -218,7 +218,7 @@ export class AracExecutor {
       if (!f) throw new InputError('the unsplit model returned no "features" output');
       cache.get(width, height, this.split.channels, this.split.stride).set(f.data);
     }
-    const heads = headsFrom(out, this.pack.manifest.decoding.strides);
+    const heads = headsFrom(out, strides);
     const calls: LevelCall[] = [{ level: 0, batch: 1, tiles: tiles.map((t) => t.index), kind: 'frame' }];
     return { heads, stats: { tiles: tiles.length, computedTiles: tiles.length, workFraction: 1, calls, frontMs: 0, restMs: performance.now() - t0 } };
   }
@@ -343,12 +343,12 @@ export class AracExecutor {
   }
 }
 
-/** The per-stride class and box outputs of the unsplit or rest model. */
 /** The head outputs' names (what the detector decodes), without the stitched feature map. */
 export function headNames(strides: readonly number[]): string[] {
   return strides.flatMap((s) => [`cls_s${s}`, `reg_s${s}`]);
 }
 
+/** The per-stride class and box outputs of the unsplit or rest model. */
 export function headsFrom(out: Outputs, strides: readonly number[]): HeadOutput[] {
   return strides.map((s) => {
     const cls = out[`cls_s${s}`];

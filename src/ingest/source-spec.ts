@@ -126,6 +126,13 @@ export function resolveSourceSpec(spec: SourceSpec): ResolvedSourceSpec {
  * constant-rate sync), which would break the 1:1 line-to-frame pairing.
  * `-flush_packets 1` writes each frame out whole instead of leaving its tail
  * in ffmpeg's I/O buffer until the next frame comes.
+ *
+ * A file paced at its source rate gets `realtime` after the scaler: `-re`
+ * paces the reading, but the decoder's reordering makes frames come out
+ * 24-39 ms apart at 30 fps and flushes its last few at once at the end of
+ * the file. `realtime` holds each frame until its pts is due, so the frames
+ * arrive the way a camera sends them: 32-35 ms apart (5th-95th percentile,
+ * DeGirum traffic, Debian's ffmpeg 5.1), only the last one early.
  */
 export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]; input: string; outputOptions: string[] } {
   const inputOptions = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
@@ -145,6 +152,7 @@ export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]
   const filters = [
     ...(s.fps !== undefined ? [`fps=${s.fps}`] : []),
     `scale=${s.width}:${s.height}`,
+    ...(s.kind === 'file' && s.pace === 'source' ? ['realtime'] : []),
     'showinfo',
   ];
   const outputOptions = [

@@ -54,14 +54,15 @@ describe('buildFfmpegArgs', () => {
     expect(out).toContain('-vsync passthrough');
   });
 
-  it('file: -re for source pace, none for fast; loop; fps cap before scale', () => {
+  it('file: -re and output paced by pts (realtime) for source pace, neither for fast; loop; fps cap before scale', () => {
     const src = buildFfmpegArgs(resolveSourceSpec({ ...base, url: 'file:///v/a.mp4', loop: true, fps: 5 }));
     expect(src.input).toBe('/v/a.mp4');
     expect(src.inputOptions).toContain('-re');
     expect(src.inputOptions.join(' ')).toContain('-stream_loop -1');
-    expect(src.outputOptions.join(' ')).toContain('-vf fps=5,scale=416:416,showinfo');
+    expect(src.outputOptions.join(' ')).toContain('-vf fps=5,scale=416:416,realtime,showinfo');
     const fast = buildFfmpegArgs(resolveSourceSpec({ ...base, url: '/v/a.mp4', pace: 'fast' }));
     expect(fast.inputOptions).not.toContain('-re');
+    expect(fast.outputOptions.join(' ')).toContain('-vf scale=416:416,showinfo');
     expect(fast.inputOptions).not.toContain('-stream_loop');
     expect(fast.inputOptions).not.toContain('-rtsp_transport');
   });

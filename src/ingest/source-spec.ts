@@ -21,7 +21,7 @@ export interface SourceSpec {
   pace?: 'source' | 'fast';
   /** RTSP only: RTP transport (default 'tcp': survives NAT and loss better than UDP). */
   transport?: 'tcp' | 'udp';
-  /** Optional output rate cap (ffmpeg fps filter); default: the source's own rate. */
+  /** Optional output rate cap (at most this many frames a second, never more than the source sends); default: the source's own rate. */
   fps?: number;
   /** No frame for this long (connecting included) = stalled: kill and reconnect. Default 10 000. */
   stallTimeoutMs?: number;
@@ -127,6 +127,14 @@ export function resolveSourceSpec(spec: SourceSpec): ResolvedSourceSpec {
  * `-flush_packets 1` writes each frame out whole instead of leaving its tail
  * in ffmpeg's I/O buffer until the next frame comes.
  *
+ * The rate cap keeps the first frame of each 1/fps-second slot of the
+ * frame's timestamp (`select`), not ffmpeg's `fps` filter: that one makes a
+ * constant rate, so a 7 fps camera capped at 10 came out at 10 with every
+ * third frame a duplicate (PETS09: 153 frames from 107), each one a detector
+ * run on nothing new. A slot that differs, rather than a later one, keeps a
+ * stream whose timestamps jump back from stalling; frames without a
+ * timestamp pass.
+ *
  * A file paced at its source rate gets `realtime` after the scaler: `-re`
  * paces the reading, but the decoder's reordering makes frames come out
  * 24-39 ms apart at 30 fps and flushes its last few at once at the end of
@@ -134,6 +142,12 @@ export function resolveSourceSpec(spec: SourceSpec): ResolvedSourceSpec {
  * arrive the way a camera sends them: 32-35 ms apart (5th-95th percentile,
  * DeGirum traffic, Debian's ffmpeg 5.1), only the last one early.
  */
+/** The `select` filter that keeps at most `fps` frames a second (see buildFfmpegArgs). */
+export function rateCap(fps: number): string {
+  const slot = (t: string) => `floor(${t}*${fps})`;
+  return `select=isnan(t)+isnan(prev_selected_t)+not(eq(${slot('t')}\\,${slot('prev_selected_t')}))`;
+}
+
 export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]; input: string; outputOptions: string[] } {
   const inputOptions = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (s.kind === 'file') {
@@ -150,7 +164,7 @@ export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]
     inputOptions.push('-flags', 'low_delay');
   }
   const filters = [
-    ...(s.fps !== undefined ? [`fps=${s.fps}`] : []),
+    ...(s.fps !== undefined ? [rateCap(s.fps)] : []),
     `scale=${s.width}:${s.height}`,
     ...(s.kind === 'file' && s.pace === 'source' ? ['realtime'] : []),
     'showinfo',

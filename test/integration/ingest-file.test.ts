@@ -72,6 +72,18 @@ describe('CameraSource on a file', () => {
     expect(frames[1]!.ptsMs - frames[0]!.ptsMs).toBeCloseTo(200, 0);
   });
 
+  it('a cap above the source rate passes the source through: no duplicated frames', async () => {
+    const cam = camera({ cameraId: 'f2b', url: clip, width: 32, height: 32, pace: 'fast', fps: 25 });
+    const all = lastValueFrom(cam.frames$.pipe(toArray()));
+    cam.start();
+    const frames = await all;
+    // 3 s at the clip's own 10 fps (ffmpeg's fps filter would make 75 of them, two in three repeats).
+    expect(frames.length).toBe(30);
+    const pts = frames.map((f) => f.ptsMs);
+    expect(new Set(pts).size).toBe(frames.length);
+    expect(pts[1]! - pts[0]!).toBeCloseTo(100, 0);
+  });
+
   it('pace source: about real time, not as fast as possible', async () => {
     const cam = camera({ cameraId: 'f3', url: clip, width: 32, height: 32, pace: 'source' });
     let first = 0;

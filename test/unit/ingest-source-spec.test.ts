@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { buildFfmpegArgs, classifySource, resolveSourceSpec } from '../../src/ingest/source-spec.js';
+import { buildFfmpegArgs, classifySource, rateCap, resolveSourceSpec } from '../../src/ingest/source-spec.js';
 
 const base = { cameraId: 'cam1', width: 416, height: 416 };
 
@@ -54,12 +54,13 @@ describe('buildFfmpegArgs', () => {
     expect(out).toContain('-vsync passthrough');
   });
 
-  it('file: -re and output paced by pts (realtime) for source pace, neither for fast; loop; fps cap before scale', () => {
+  it('file: -re and output paced by pts (realtime) for source pace, neither for fast; loop; rate cap (select, never duplicating) before scale', () => {
     const src = buildFfmpegArgs(resolveSourceSpec({ ...base, url: 'file:///v/a.mp4', loop: true, fps: 5 }));
     expect(src.input).toBe('/v/a.mp4');
     expect(src.inputOptions).toContain('-re');
     expect(src.inputOptions.join(' ')).toContain('-stream_loop -1');
-    expect(src.outputOptions.join(' ')).toContain('-vf fps=5,scale=416:416,realtime,showinfo');
+    expect(src.outputOptions.join(' ')).toContain(`-vf ${rateCap(5)},scale=416:416,realtime,showinfo`);
+    expect(rateCap(5)).toBe('select=isnan(t)+isnan(prev_selected_t)+not(eq(floor(t*5)\\,floor(prev_selected_t*5)))');
     const fast = buildFfmpegArgs(resolveSourceSpec({ ...base, url: '/v/a.mp4', pace: 'fast' }));
     expect(fast.inputOptions).not.toContain('-re');
     expect(fast.outputOptions.join(' ')).toContain('-vf scale=416:416,showinfo');

@@ -34,6 +34,8 @@ const DEFAULT_FPS = 10;
 
 interface CameraRuntime {
   config: CameraConfig;
+  /** The frame rate its SLO and fair share are held to (sloFps). */
+  sloFps: number;
   source: CameraSource;
   tracker: Tracker | undefined;
   subscriptions: Subscription[];
@@ -48,6 +50,20 @@ interface CameraRuntime {
   inferenceMs: RecentValues;
   e2eMs: RecentValues;
   lastPlan: Record<string, unknown> | undefined;
+}
+
+/**
+ * The frame rate a camera's SLO (one frame interval from capture to publish)
+ * and its fair share are held to: the source's own rate, lowered to the
+ * configured cap. The cap never raises it, since it drops frames and never
+ * repeats them: a 7 fps camera capped at 10 sends 7. A reported rate under
+ * 1 fps is not trusted (streams that announce none show odd values); then
+ * the cap, else 10 fps.
+ */
+export function sloFps(cap: number | undefined, source: number | undefined): number {
+  const src = source !== undefined && source >= 1 ? source : undefined;
+  if (cap !== undefined && src !== undefined) return Math.min(cap, src);
+  return cap ?? src ?? DEFAULT_FPS;
 }
 
 export interface ServiceOptions {
@@ -183,8 +199,7 @@ export class NeulensService {
   private async startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): Promise<void> {
     const pool = this.pool as InferencePool;
     const input = { width: probed.width, height: probed.height };
-    // The frame-rate SLO: the configured cap, else the source's own rate, else 10 fps.
-    const fps = cam.fps ?? probed.fps ?? DEFAULT_FPS;
+    const fps = sloFps(cam.fps, probed.fps);
     // The camera is pinned to a worker now, by the pixels a second it will send, and its fair
     // share comes out of that worker's time.
     this.share.setCamera(cam.id, { fps, worker: pool.pin(cam.id, input.width * input.height * fps) });
@@ -212,6 +227,7 @@ export class NeulensService {
     const t = this.config.tracker;
     const rt: CameraRuntime = {
       config: cam,
+      sloFps: fps,
       source,
       tracker: t.enabled ? new Tracker({ highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits }) : undefined,
       subscriptions: [],
@@ -337,6 +353,7 @@ export class NeulensService {
         dropped: rt.dropped,
         e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
         input: { ...rt.input, mode: rt.strategy.name },
+        sloFps: rt.sloFps,
         ...(rt.lastPlan ? { lastPlan: rt.lastPlan } : {}),
         ...(share ? { shareBudgetMs: share.budgetMs, worker: share.worker } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),

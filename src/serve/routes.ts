@@ -33,6 +33,8 @@ export interface CameraStats {
   e2eMs?: { p50: number; p95: number };
   /** Detector input size and how frames run (full or arac with a grid). */
   input?: { width: number; height: number; mode: string };
+  /** The frame rate its SLO and fair share are held to: the source's rate, lowered to the camera's fps cap. */
+  sloFps?: number;
   /** The last frame's plan (arac: grid, level per tile, predicted and measured ms, budget). */
   lastPlan?: Record<string, unknown>;
   /** DEMUX fair share: this camera's per-frame device budget, ms. */

@@ -48,6 +48,7 @@ cameras:
   - id: good
     url: ${PARADE}
     loop: true
+    fps: 25
   - id: broken-file
     url: ${truncated}
     loop: true
@@ -80,6 +81,8 @@ cameras:
     const healthy = first.find((c) => c.camera === 'good')!;
     expect(healthy.lastPlan).toMatchObject({ strategy: 'arac', grid: { cols: 4, rows: 4 } });
     expect(healthy.lastPlan?.['measuredMs']).toEqual(expect.any(Number));
+    // Capped at 25 fps, the 10 fps clip is held to its own rate (the cap never repeats frames).
+    expect(healthy.sloFps).toBe(10);
     expect(demux.policy).toBe('max-min');
     // No model.workers / threads in the config: a worker per enabled camera (three; the fourth is
     // switched off) up to the cores, the cores split between them.

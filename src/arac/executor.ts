@@ -20,7 +20,7 @@
 import type { ModelPack } from './manifest.js';
 import { boundingWindow, gatherRects, makeTiles, tileWindows, type Grid, type Rect, type Tile } from './geometry.js';
 import type { HeadOutput } from '../detect/decode.js';
-import type { ModelRunner, Outputs, Tensor } from '../inference/tensor.js';
+import { InputBuffers, type ModelRunner, type Outputs, type Tensor } from '../inference/tensor.js';
 import { InputError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
 import { area, batchesBySize, isFrame, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from './windows.js';
@@ -159,18 +159,14 @@ export interface ExecutorOptions {
   callFraction?: number;
 }
 
-/** Batch buffers kept per executor (distinct window sizes x batch sizes seen recently). */
-const MAX_BATCH_SCRATCH = 8;
-
 export class AracExecutor {
   private readonly split: ModelPack['manifest']['arac']['split'];
   private readonly levelCost: Map<number, number>;
   private readonly computeLevels: Set<number>;
   /** The front's share of the unsplit network's MACs (parts up to the split). */
   private readonly frontShare: number;
-  /** Window batch buffers by length, reused while one windowed call is in flight (see runWindowed). */
-  private readonly batchScratch = new Map<number, Float32Array>();
-  private windowedInFlight = 0;
+  /** Window batch buffers, by length (distinct window sizes x batch sizes seen recently). */
+  private readonly batches = new InputBuffers(8);
 
   constructor(private readonly runner: ModelRunner, private readonly pack: ModelPack, private readonly opts: ExecutorOptions = {}) {
     this.split = pack.manifest.arac.split;
@@ -228,12 +224,7 @@ export class AracExecutor {
    * the detector to decode and merge with the tiles' cached detections.
    */
   async runWindowed(image: Float32Array, width: number, height: number, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
-    this.windowedInFlight++;
-    try {
-      return await this.runWindowedNow(image, width, height, plan);
-    } finally {
-      this.windowedInFlight--;
-    }
+    return this.batches.call(() => this.runWindowedNow(image, width, height, plan));
   }
 
   private async runWindowedNow(image: Float32Array, width: number, height: number, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
@@ -260,15 +251,9 @@ export class AracExecutor {
       for (const batch of batchesBySize(p.windows)) {
         const rects = batch.map((w) => w.rect);
         const r0 = rects[0] as Rect;
-        // Batches run one after another, so one buffer per length serves them all; a second call
-        // in flight (overlapping awaits) could refill it before ONNX Runtime reads it, so it allocates.
-        const alone = this.windowedInFlight === 1;
-        const size = rects.length * 3 * r0.w * r0.h;
-        const { images, masks } = gatherRects(image, width, height, rects, alone ? this.batchScratch.get(size) : undefined);
-        if (alone && !this.batchScratch.has(size)) {
-          if (this.batchScratch.size >= MAX_BATCH_SCRATCH) this.batchScratch.delete(this.batchScratch.keys().next().value as number);
-          this.batchScratch.set(size, images);
-        }
+        // Batches run one after another, so one buffer per length serves them all.
+        const { images, masks } = gatherRects(image, width, height, rects, this.batches.take(rects.length * 3 * r0.w * r0.h));
+        this.batches.hold(images);
         const t0 = performance.now();
         let out: Outputs;
         if (p.level === 0) {

@@ -3,9 +3,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, InputError } from '../core/errors.js';
-import type { Provider } from '../inference/tensor.js';
-
-const PROVIDERS: readonly Provider[] = ['cpu', 'webgpu', 'cuda'];
+import { PROVIDERS, type Provider } from '../inference/tensor.js';
 
 /** An ONNX Runtime execution provider name; whether this build has it is the runner's check. */
 export function parseProvider(name: string, raw: string): Provider {

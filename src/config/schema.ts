@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { COCO_LABELS } from '../core/coco.js';
+import { PROVIDERS } from '../inference/tensor.js';
 
 /** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
 const ms = (min: number) => z.number().int().min(min).max(3_600_000);
@@ -60,7 +61,7 @@ const modelCommon = {
   inputSize: inputSize
     .optional()
     .describe("Model input size [width, height], multiples of 32. Default: for each camera, the pack's working size closest to the camera's aspect ratio."),
-  provider: z.enum(['cpu', 'webgpu', 'cuda']).default('cpu').describe('ONNX Runtime execution provider. Default: cpu.'),
+  provider: z.enum(PROVIDERS).default('cpu').describe('ONNX Runtime execution provider. Default: cpu.'),
   threads: z.number().int().min(1).max(256).optional().describe('Intra-op threads per inference session. Default: the CPU count divided between the workers (ONNX Runtime\'s own default ran one thread on 2-core machines).'),
   workers: z.number().int().min(1).max(64).optional().describe('Inference worker threads (a camera is pinned to one). Default: on the CPU, one per enabled camera up to the CPU count; on an accelerator, 1.'),
   minScore: z.number().min(0).max(1).default(0.35).describe('Detections scoring below this are dropped. Default: 0.35.'),

@@ -11,7 +11,7 @@ import { InputError } from '../core/errors.js';
 import { scaleBox } from '../core/geometry.js';
 import type { Detection } from '../core/types.js';
 import type { ModelSpec } from '../inference/ort-runner.js';
-import type { ModelRunner } from '../inference/tensor.js';
+import { InputBuffers, type ModelRunner } from '../inference/tensor.js';
 import { decodeHeads, type HeadOutput } from './decode.js';
 import { nms } from './nms.js';
 import { toTensor } from './preprocess.js';
@@ -66,13 +66,8 @@ export function packModelSpecs(pack: ModelPack, mode: 'full' | 'arac'): ModelSpe
 export class Detector {
   private readonly executor: AracExecutor;
   private readonly classFilter: ReadonlySet<number> | undefined;
-  /**
-   * The input tensor, reused frame to frame (a fresh 1.8 MB array a frame at
-   * 512x288 was garbage for the collector); only while no detect is in flight,
-   * since ONNX Runtime reads it until its run resolves.
-   */
-  private scratch: Float32Array | undefined;
-  private inFlight = 0;
+  /** The input tensor, reused frame to frame (one size at a time). */
+  private readonly inputs = new InputBuffers(1);
 
   constructor(private readonly runner: ModelRunner, readonly pack: ModelPack, readonly options: DetectOptions = DEFAULT_DETECT, exec: ExecutorOptions = {}) {
     this.executor = new AracExecutor(runner, pack, exec);
@@ -93,21 +88,14 @@ export class Detector {
     if (width % m.input.sizeMultiple !== 0 || height % m.input.sizeMultiple !== 0) {
       throw new InputError(`input size ${width}x${height} is not a multiple of ${m.input.sizeMultiple}`);
     }
-    this.inFlight++;
-    try {
-      return await this.detectNow(frame, width, height, mode);
-    } finally {
-      this.inFlight--;
-    }
+    return this.inputs.call(() => this.detectNow(frame, width, height, mode));
   }
 
   private async detectNow(frame: FrameInput, width: number, height: number, mode: RunMode): Promise<DetectResult> {
     const m = this.pack.manifest;
     const t0 = performance.now();
-    const size = 3 * width * height;
-    const reuse = this.inFlight === 1 && this.scratch?.length === size ? this.scratch : undefined;
-    const image = toTensor(frame.data, width, height, m.input, reuse);
-    if (this.inFlight === 1) this.scratch = image;
+    const image = toTensor(frame.data, width, height, m.input, this.inputs.take(3 * width * height));
+    this.inputs.hold(image);
     const t1 = performance.now();
     if (mode.kind === 'arac' && mode.plan.path === 'windowed') {
       const r = await this.executor.runWindowed(image, width, height, mode.plan);

@@ -14,7 +14,7 @@ npm ls --omit=dev --all --parseable 2>/dev/null | sed "s|^$PWD/||" | grep node_m
 tar cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' \
   --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' --exclude='*.ts' --exclude='*.map' --exclude='node_modules/zod/src' \
   -T /tmp/prod-modules.txt | xz -T2 -9 > .devnode/mods.tar.xz
-cp "$here/ffmpeg" "$here"/run*.sh .devnode/ && chmod +x .devnode/ffmpeg
+cp "$here/ffmpeg" "$here/setup.sh" "$here"/run*.sh .devnode/ && chmod +x .devnode/ffmpeg
 cp "$DATA/pets09-s3-mf1/PETS09-S3-MF1_derived.mp4" .devnode/clips/pets09.mp4
 cp "$DATA/pets09-s3-mf1/gt/gt.txt" .devnode/clips/pets09-gt.txt
 cp "$DATA/degirum-traffic/Traffic.mp4" .devnode/clips/traffic.mp4

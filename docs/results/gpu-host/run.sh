@@ -4,14 +4,8 @@
 # Every step has its own timeout and writes under $OUT as it goes, so a late failure keeps the rest.
 set -u
 cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-mkdir -p /tmp/n && xz -dc .devnode/node.xz > /tmp/n/node && chmod +x /tmp/n/node
-tar xJf .devnode/mods.tar.xz -C .
-export PATH=/tmp/n:$PATH FFMPEG_PATH=$PWD/.devnode/ffmpeg
 L=$OUT/log.txt
-step() { echo "=== $* ($(date +%T))" | tee -a "$L"; }
+. .devnode/setup.sh
 { nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; node --version; nproc; python3 -c 'import cv2; print("cv2", cv2.__version__)'; } 2>&1 | tee -a "$L"
 N="node bin/neulens.js"
 C=.devnode/clips

@@ -4,11 +4,9 @@
 # and 8 live cameras. Decoding goes through the OpenCV stand-in for ffmpeg (run.sh), pinned too.
 set -u
 cd "$(dirname "$0")/.."
-mkdir -p /tmp/n && xz -dc .devnode/node.xz > /tmp/n/node && chmod +x /tmp/n/node
-tar xJf .devnode/mods.tar.xz -C .
-export PATH=/tmp/n:$PATH FFMPEG_PATH=$PWD/.devnode/ffmpeg OPENCV_FOR_THREADS_NUM=1
 L=$OUT/log2.txt
-step() { echo "=== $* ($(date +%T))" | tee -a "$L"; }
+. .devnode/setup.sh
+export OPENCV_FOR_THREADS_NUM=1
 { lscpu | grep -E 'Model name|^CPU\(s\)|Thread|MHz'; taskset -c 0,1 node -e 'console.log("availableParallelism", require("os").availableParallelism())'; } 2>&1 | tee -a "$L"
 P="taskset -c 0,1 node bin/neulens.js"
 C=.devnode/clips

@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# Third device run: WebGPU again on this stop's final build (calls fetch only the head outputs now).
+# Third device run: WebGPU again on the build whose calls fetch only the head outputs.
 set -u
 cd "$(dirname "$0")/.."
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-mkdir -p /tmp/n && xz -dc .devnode/node.xz > /tmp/n/node && chmod +x /tmp/n/node
-tar xJf .devnode/mods.tar.xz -C .
-export PATH=/tmp/n:$PATH FFMPEG_PATH=$PWD/.devnode/ffmpeg
 L=$OUT/log3.txt
-step() { echo "=== $* ($(date +%T))" | tee -a "$L"; }
+. .devnode/setup.sh
 nvidia-smi --query-gpu=name --format=csv,noheader | tee -a "$L"
 N="node bin/neulens.js"
 C=.devnode/clips

@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'models/tools/', 'coverage/', 'bin/', 'eslint.config.js', '.devnode/', 'out/', 'docs/results/'] },
+  { ignores: ['.dependency-cruiser.cjs', 'dist/', 'node_modules/', 'models/tools/', 'coverage/', 'bin/', 'eslint.config.js', '.devnode/', 'out/', 'docs/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -10,7 +10,7 @@
  * training labels.
  */
 import type { Rect } from './geometry.js';
-import { matchGreedy } from '../eval/metrics.js';
+import { matchGreedy } from '../core/matching.js';
 import type { Box, Detection } from '../core/types.js';
 
 export interface LabelOptions {

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage, InputError } from '../core/errors.js';
-import { PROVIDERS, type Provider } from '../inference/tensor.js';
+import { PROVIDERS, type Provider } from '../model/tensor.js';
 
 /** An ONNX Runtime execution provider name; whether this build has it is the runner's check. */
 export function parseProvider(name: string, raw: string): Provider {

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { COCO_LABELS } from '../core/coco.js';
-import { PROVIDERS } from '../inference/tensor.js';
+import { PROVIDERS } from '../model/tensor.js';
 
 /** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
 const ms = (min: number) => z.number().int().min(min).max(3_600_000);

@@ -13,7 +13,7 @@
  * GC pause, a first-run allocation) does not bend the fit.
  */
 import type { Grid } from '../arac/geometry.js';
-import type { TilePlan } from '../arac/executor.js';
+import type { TilePlan } from '../arac/plan.js';
 import { errorMessage, InputError } from '../core/errors.js';
 import { checkLevels, SKIP } from '../importance/levels.js';
 import { CostModel, type CostCoefficients, type CostModelOptions, type CostSample, type FitReport } from './cost-model.js';

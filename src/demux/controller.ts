@@ -26,7 +26,7 @@
  * refreshes the tile; a forced tile raised to skip stays due, so the
  * scheduler forces it again next frame.
  */
-import type { TilePlan } from '../arac/executor.js';
+import type { TilePlan } from '../arac/plan.js';
 import type { Grid } from '../arac/geometry.js';
 import { InputError } from '../core/errors.js';
 import type { TileDecision } from '../importance/importance.js';

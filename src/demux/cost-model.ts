@@ -24,7 +24,7 @@
  * the current coefficients, so that a change in one part (only the rest got
  * slower) is learned too without forgetting what recent plans did not touch.
  */
-import type { TilePlan } from '../arac/executor.js';
+import type { TilePlan } from '../arac/plan.js';
 import type { Tile } from '../arac/geometry.js';
 import { area, batchesBySize, isFrame, planWindowed, type WindowGeometry } from '../arac/windows.js';
 import { InputError } from '../core/errors.js';

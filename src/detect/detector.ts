@@ -3,15 +3,15 @@
  * ARAC executor) -> GFL decode -> class-aware NMS -> scale to source.
  * Holds no ONNX Runtime state of its own: it talks to a ModelRunner.
  */
-import { AracExecutor, FeatureCache, headNames, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan, type WindowHeads } from '../arac/executor.js';
+import { AracExecutor, FeatureCache, headNames, headsFrom, type ExecStats, type ExecutorOptions, type TilePlan, type WindowHeads } from './executor.js';
 import { makeTiles } from '../arac/geometry.js';
 import { bucketByTile } from '../arac/labeling.js';
-import type { ModelPack } from '../arac/manifest.js';
+import type { ModelPack } from '../model/manifest.js';
 import { InputError } from '../core/errors.js';
 import { scaleBox } from '../core/geometry.js';
 import type { Detection } from '../core/types.js';
-import type { ModelSpec } from '../inference/ort-runner.js';
-import { InputBuffers, type ModelRunner } from '../inference/tensor.js';
+import type { ModelSpec } from '../model/ort-runner.js';
+import { InputBuffers, type ModelRunner } from '../model/tensor.js';
 import { decodeHeads, type HeadOutput } from './decode.js';
 import { nms } from './nms.js';
 import { toTensor } from './preprocess.js';

@@ -4,17 +4,17 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { computeLevels, loadModelPack } from '../arac/manifest.js';
+import { computeLevels, loadModelPack } from '../model/manifest.js';
 import { InputError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { chooseInputSize } from '../detect/input-size.js';
+import { chooseInputSize } from '../model/input-size.js';
 import { InferencePool } from '../inference/pool.js';
 import { probeSize, readStill } from '../ingest/still.js';
 import { createStrategy } from '../strategy/registry.js';
 import { parseCocoJson, parseYoloLabels } from './labels.js';
 import { cocoMap, type GtBox, type ScoredBox } from './metrics.js';
 import { FrameProcessor } from './processor.js';
-import { summarize, type LatencySummary } from './stats.js';
+import { summarize, type LatencySummary } from '../core/stats.js';
 
 const IMAGE = /\.(jpe?g|png|bmp|webp)$/i;
 /** mAP needs the low-scoring tail of detections too (COCO keeps 100 per image). */

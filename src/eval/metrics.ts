@@ -6,70 +6,14 @@
  *
  * All functions are pure; indices in results refer to the caller's arrays.
  */
-import { area, intersection, iou } from '../core/geometry.js';
-import type { Box } from '../core/types.js';
+import { area, intersection } from '../core/geometry.js';
+import { matchGreedy } from '../core/matching.js';
 import type { GtBox, ScoredBox } from './types.js';
 
 export { averagePrecision, cocoMap, COCO_IOU_THRS } from './coco-map.js';
 export type { ApMethod, CocoMapOptions, CocoMapResult, ScoredHit } from './coco-map.js';
 export type { GtBox, ScoredBox } from './types.js';
-
-export interface MatchPair {
-  pred: number;
-  ref: number;
-  iou: number;
-}
-
-export interface MatchResult {
-  matches: MatchPair[];
-  /** Predictions left unmatched (false positives), ascending. */
-  unmatchedPreds: number[];
-  /** References left unmatched (false negatives), ascending. */
-  unmatchedRefs: number[];
-}
-
-/**
- * Greedy one-to-one matching. Candidate pairs are same-class pairs with
- * IoU >= iouThr and IoU > 0; they are taken in descending IoU order, skipping
- * pairs whose prediction or reference is already taken. Ties in IoU are
- * broken by higher prediction score, then lower prediction index, then lower
- * reference index, so the result never depends on sort stability.
- */
-export function matchGreedy(
-  preds: readonly ScoredBox[],
-  refs: readonly (Box & { classId: number })[],
-  iouThr: number,
-): MatchResult {
-  const cands: MatchPair[] = [];
-  preds.forEach((p, pi) => {
-    refs.forEach((r, ri) => {
-      if (p.classId !== r.classId) return;
-      const v = iou(p, r);
-      if (v > 0 && v >= iouThr) cands.push({ pred: pi, ref: ri, iou: v });
-    });
-  });
-  cands.sort(
-    (a, b) =>
-      b.iou - a.iou ||
-      (preds[b.pred]?.score ?? 0) - (preds[a.pred]?.score ?? 0) ||
-      a.pred - b.pred ||
-      a.ref - b.ref,
-  );
-  const predUsed = new Set<number>();
-  const refUsed = new Set<number>();
-  const matches: MatchPair[] = [];
-  for (const c of cands) {
-    if (predUsed.has(c.pred) || refUsed.has(c.ref)) continue;
-    predUsed.add(c.pred);
-    refUsed.add(c.ref);
-    matches.push(c);
-  }
-  return {
-    matches,
-    unmatchedPreds: preds.map((_, i) => i).filter((i) => !predUsed.has(i)),
-    unmatchedRefs: refs.map((_, i) => i).filter((i) => !refUsed.has(i)),
-  };
-}
+export { matchGreedy, type MatchPair, type MatchResult } from '../core/matching.js';
 
 export interface FrameCounts {
   tp: number;

@@ -6,7 +6,7 @@
  */
 import { formatNumber, linearScale, logScale, niceDomain, px, type Scale } from './plot-axis.js';
 import { axes, colour, frameFor, legend, legendWidth, marker, openSvg, shape, type LegendEntry } from './plot-svg.js';
-import { quantile } from './stats.js';
+import { quantile } from '../core/stats.js';
 
 export { escapeXml } from './plot-svg.js';
 

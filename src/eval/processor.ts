@@ -7,8 +7,8 @@ import { Subject, type Subscription } from 'rxjs';
 import type { Logger } from '../core/log.js';
 import type { Frame } from '../core/types.js';
 import type { InferencePool } from '../inference/pool.js';
-import { cameraFlow } from '../pipeline/camera-flow.js';
-import type { ProcessedFrame } from '../pipeline/camera-pipeline.js';
+import { cameraFlow } from '../camera/flow.js';
+import type { ProcessedFrame } from '../camera/pipeline.js';
 import type { Strategy, StreamInfo } from '../strategy/types.js';
 import { Tracker, type TrackerOptions } from '../track/tracker.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Detection } from '../core/types.js';
 import { accumulate, cocoMap, type FrameEval, type GtBox } from './metrics.js';
-import { summarize as latency, type LatencySummary } from './stats.js';
+import { summarize as latency, type LatencySummary } from '../core/stats.js';
 
 export interface FrameRecord {
   seq: number;

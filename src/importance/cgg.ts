@@ -24,7 +24,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ModelPack } from '../arac/manifest.js';
+import type { ModelPack } from '../model/manifest.js';
 import { ModelPackError } from '../core/errors.js';
 import { iou } from '../core/geometry.js';
 import type { Box } from '../core/types.js';

@@ -1,8 +1,9 @@
 /** Messages between the inference pool (main thread) and its workers. */
-import type { ExecStats, TilePlan } from '../arac/executor.js';
+import type { ExecStats } from '../detect/executor.js';
+import type { TilePlan } from '../arac/plan.js';
 import type { Detection } from '../core/types.js';
 import type { DetectOptions } from '../detect/detector.js';
-import type { Provider } from './tensor.js';
+import type { Provider } from '../model/tensor.js';
 
 export interface WorkerInit {
   packDir: string;

@@ -4,11 +4,11 @@
  * ORT runs synchronously here, off the main thread's event loop.
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
-import { FeatureCache } from '../arac/executor.js';
-import { loadModelPack } from '../arac/manifest.js';
+import { FeatureCache } from '../detect/executor.js';
+import { loadModelPack } from '../model/manifest.js';
 import { NeulensError } from '../core/errors.js';
 import { Detector, packModelSpecs } from '../detect/detector.js';
-import { OrtRunner } from './ort-runner.js';
+import { OrtRunner } from '../model/ort-runner.js';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
 
 const port = parentPort;

@@ -23,7 +23,7 @@ import { ChangeMap } from '../importance/change.js';
 import { cggInput } from '../importance/cgg.js';
 import { MotionDetector } from '../importance/motion.js';
 import { RefreshScheduler } from '../importance/refresh.js';
-import type { TilePlan } from '../arac/executor.js';
+import type { TilePlan } from '../arac/plan.js';
 import type { DetectorImage, Strategy, StrategyContext, StrategyResult } from './types.js';
 
 export interface AdaptiveOptions {

@@ -4,7 +4,7 @@
  * strategy differs. Each camera gets its own instance (strategies keep
  * per-camera state: frame counters, motion background, ...).
  */
-import type { TilePlan } from '../arac/executor.js';
+import type { TilePlan } from '../arac/plan.js';
 import type { Detection, Frame } from '../core/types.js';
 import type { CalibrationCache } from '../demux/calibrate.js';
 import type { Cgg } from '../importance/cgg.js';

@@ -1,10 +1,10 @@
 /** Shared test plumbing for the committed model pack. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModelPack, type ModelPack } from '../../src/arac/manifest.js';
+import { loadModelPack, type ModelPack } from '../../src/model/manifest.js';
 import { Detector, packModelSpecs } from '../../src/detect/detector.js';
-import { OrtRunner } from '../../src/inference/ort-runner.js';
-import type { Feeds, ModelRunner, Outputs } from '../../src/inference/tensor.js';
+import { OrtRunner } from '../../src/model/ort-runner.js';
+import type { Feeds, ModelRunner, Outputs } from '../../src/model/tensor.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PACK_DIR = path.join(ROOT, 'models/nanodet-g');

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AracExecutor, FeatureCache } from '../../src/arac/executor.js';
+import { AracExecutor, FeatureCache } from '../../src/detect/executor.js';
 import { gatherWindows, makeTiles, windowSize } from '../../src/arac/geometry.js';
 import { DEFAULT_DETECT, Detector } from '../../src/detect/detector.js';
 import { toTensor } from '../../src/detect/preprocess.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { silentLogger } from '../../src/core/log.js';
-import { computeLevels, loadModelPack } from '../../src/arac/manifest.js';
+import { computeLevels, loadModelPack } from '../../src/model/manifest.js';
 import { runBench } from '../../src/eval/bench.js';
 import { readVideoFrames } from '../../src/eval/frame-reader.js';
 import { FrameProcessor } from '../../src/eval/processor.js';

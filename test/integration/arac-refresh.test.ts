@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeLevels, loadModelPack } from '../../src/arac/manifest.js';
+import { computeLevels, loadModelPack } from '../../src/model/manifest.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Frame } from '../../src/core/types.js';
 import { FrameProcessor } from '../../src/eval/processor.js';

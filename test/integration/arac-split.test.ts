@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AracExecutor, FeatureCache } from '../../src/arac/executor.js';
+import { AracExecutor, FeatureCache } from '../../src/detect/executor.js';
 import { DEFAULT_DETECT, Detector } from '../../src/detect/detector.js';
 import { toTensor } from '../../src/detect/preprocess.js';
 import { readStill } from '../../src/ingest/still.js';

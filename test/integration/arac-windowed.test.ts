@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeatureCache, type TilePlan } from '../../src/arac/executor.js';
+import { FeatureCache, type TilePlan } from '../../src/detect/executor.js';
 import { makeTiles } from '../../src/arac/geometry.js';
 import { bucketByTile } from '../../src/arac/labeling.js';
 import { DEFAULT_DETECT, Detector } from '../../src/detect/detector.js';

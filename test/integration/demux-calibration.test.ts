@@ -5,12 +5,12 @@
  * with a fitted cost model rather than none.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeLevels, loadModelPack } from '../../src/arac/manifest.js';
+import { computeLevels, loadModelPack } from '../../src/model/manifest.js';
 import type { Frame } from '../../src/core/types.js';
 import { CalibrationCache } from '../../src/demux/calibrate.js';
 import { CostModel } from '../../src/demux/cost-model.js';
 import { InferencePool } from '../../src/inference/pool.js';
-import { strategyContext } from '../../src/pipeline/camera-flow.js';
+import { strategyContext } from '../../src/camera/flow.js';
 import { AracAdaptiveStrategy, DEFAULT_ADAPTIVE } from '../../src/strategy/arac-adaptive.js';
 import type { StrategyContext, StreamInfo } from '../../src/strategy/types.js';
 import { PACK_DIR } from '../helpers/pack.js';

@@ -4,11 +4,11 @@ import { cp, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadModelPack, type Manifest } from '../../src/arac/manifest.js';
+import { loadModelPack, type Manifest } from '../../src/model/manifest.js';
 import { ModelPackError } from '../../src/core/errors.js';
 import { packModelSpecs } from '../../src/detect/detector.js';
 import { loadPackController } from '../../src/importance/cgg.js';
-import { OrtRunner } from '../../src/inference/ort-runner.js';
+import { OrtRunner } from '../../src/model/ort-runner.js';
 import { PACK_DIR } from '../helpers/pack.js';
 
 let dir: string;

@@ -12,7 +12,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { backoffBaseMs } from '../../src/ingest/backoff.js';
 import { defaultThreads, defaultWorkers } from '../../src/inference/pool.js';
-import { NeulensService } from '../../src/pipeline/service.js';
+import { NeulensService } from '../../src/service/service.js';
 import type { StatsBody } from '../../src/serve/routes.js';
 import { createServer } from '../../src/serve/server.js';
 import { PACK_DIR } from '../helpers/pack.js';

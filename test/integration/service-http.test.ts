@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { silentLogger } from '../../src/core/log.js';
-import { NeulensService } from '../../src/pipeline/service.js';
+import { NeulensService } from '../../src/service/service.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
 import { PARADE, REPO_ROOT, WsProbe, freePort, getJson, testConfig, waitForAsync, type HttpAnswer } from '../helpers/service.js';
 

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
-import { NeulensService } from '../../src/pipeline/service.js';
+import { NeulensService } from '../../src/service/service.js';
 import { checkMessage, type FrameMessage } from '../../src/serve/protocol.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
 import { gstRtspUnavailableReason, startGstRtspServer, type GstRtspServer } from '../helpers/rtsp-server.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gatherRects, gatherWindows, makeTiles, splitCells, windowSize } from '../../src/arac/geometry.js';
-import type { Manifest } from '../../src/arac/manifest.js';
+import type { Manifest } from '../../src/model/manifest.js';
 import { PACK_DIR } from '../helpers/pack.js';
 
 describe('tile geometry', () => {
@@ -78,7 +78,7 @@ describe('tile geometry', () => {
 
 describe('window planning (merge)', () => {
   it('adjacent tiles share one bounding window; four corners become the whole frame; two far corners stay apart', async () => {
-    const { planWindows } = await import('../../src/arac/executor.js');
+    const { planWindows } = await import('../../src/detect/executor.js');
     const tiles = makeTiles(512, 384, { cols: 4, rows: 4 });
     const pick = (ix: number[]) => ix.map((i) => tiles[i]!);
     const centre = planWindows(pick([5, 6, 9, 10]), tiles, 512, 384, 64, true);

@@ -1,7 +1,7 @@
 /** The compression controller (CGG): architecture by hand, its input planes, the shipped weights. */
 import { describe, expect, it } from 'vitest';
 import { makeTiles } from '../../src/arac/geometry.js';
-import { loadModelPack } from '../../src/arac/manifest.js';
+import { loadModelPack } from '../../src/model/manifest.js';
 import { ModelPackError } from '../../src/core/errors.js';
 import type { Box } from '../../src/core/types.js';
 import { DEFAULT_PACK_DIR } from '../../src/core/paths.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { main } from '../../src/cli/main.js';
-import { strategyForModel } from '../../src/pipeline/service.js';
+import { strategyForModel } from '../../src/service/service.js';
 
 const BASE = '/srv/neulens';
 const SOURCE = `${BASE}/neulens.yaml`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TilePlan } from '../../src/arac/executor.js';
+import type { TilePlan } from '../../src/detect/executor.js';
 import { InputError } from '../../src/core/errors.js';
 import { calibrate, calibrationPlans } from '../../src/demux/calibrate.js';
 import { CostModel, priorFromFullCost, type CostCoefficients } from '../../src/demux/cost-model.js';

@@ -2,7 +2,7 @@
 import { timer, map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { latestFrameGate } from '../../src/pipeline/gate.js';
+import { latestFrameGate } from '../../src/camera/gate.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

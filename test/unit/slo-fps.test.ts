@@ -1,6 +1,6 @@
 /** The rate a camera's SLO and fair share are held to (pure; the service applies it at camera start). */
 import { describe, expect, it } from 'vitest';
-import { sloFps } from '../../src/pipeline/service.js';
+import { sloFps } from '../../src/service/service.js';
 
 describe('sloFps', () => {
   it('the source rate, lowered to the cap but never raised by it', () => {

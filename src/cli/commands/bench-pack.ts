@@ -5,17 +5,17 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AracExecutor, FeatureCache, headNames } from '../../arac/executor.js';
-import { loadModelPack } from '../../arac/manifest.js';
+import { AracExecutor, FeatureCache, headNames } from '../../detect/executor.js';
+import { loadModelPack } from '../../model/manifest.js';
 import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
 import { InputError } from '../../core/errors.js';
 import { packModelSpecs } from '../../detect/detector.js';
 import { toTensor } from '../../detect/preprocess.js';
-import { OrtRunner } from '../../inference/ort-runner.js';
+import { OrtRunner } from '../../model/ort-runner.js';
 import { readStill } from '../../ingest/still.js';
 import { parseNumber, parseProvider, parseSize } from '../args.js';
 import { EXIT, type Command } from '../command.js';
-import { quantile } from '../../eval/stats.js';
+import { quantile } from '../../core/stats.js';
 import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 

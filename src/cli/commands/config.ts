@@ -1,4 +1,4 @@
-import { strategyForModel } from '../../pipeline/service.js';
+import { strategyForModel } from '../../service/service.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';

@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { FeatureCache } from '../../arac/executor.js';
-import { loadModelPack } from '../../arac/manifest.js';
+import { FeatureCache } from '../../detect/executor.js';
+import { loadModelPack } from '../../model/manifest.js';
 import { InputError } from '../../core/errors.js';
 import { DEFAULT_PACK_DIR } from '../../core/paths.js';
 import { DEFAULT_DETECT, Detector, packModelSpecs } from '../../detect/detector.js';
-import { chooseInputSize } from '../../detect/input-size.js';
-import { OrtRunner } from '../../inference/ort-runner.js';
+import { chooseInputSize } from '../../model/input-size.js';
+import { OrtRunner } from '../../model/ort-runner.js';
 import { probeSize, readStill } from '../../ingest/still.js';
 import { EXIT, type Command } from '../command.js';
 import { parseGrid, parseNumber, parseProvider, parseSize } from '../args.js';

@@ -9,11 +9,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { computeLevels, loadModelPack } from '../../arac/manifest.js';
+import { computeLevels, loadModelPack } from '../../model/manifest.js';
 import { errorMessage, InputError } from '../../core/errors.js';
 import { createLogger } from '../../core/log.js';
 import { DEFAULT_PACK_DIR } from '../../core/paths.js';
-import { chooseInputSize } from '../../detect/input-size.js';
+import { chooseInputSize } from '../../model/input-size.js';
 import { SCORE_FLOOR } from '../../eval/bench.js';
 import { readVideoFrames } from '../../eval/frame-reader.js';
 import { FrameProcessor } from '../../eval/processor.js';

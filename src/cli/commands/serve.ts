@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/index.js';
 import { createLogger } from '../../core/log.js';
-import { NeulensService } from '../../pipeline/service.js';
+import { NeulensService } from '../../service/service.js';
 import { EXIT, type Command } from '../command.js';
 
 const usage = `usage: neulens serve --config <file.yaml>

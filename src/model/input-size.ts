@@ -1,4 +1,4 @@
-import type { Manifest } from '../arac/manifest.js';
+import type { Manifest } from './manifest.js';
 
 /**
  * The pack's working size whose aspect ratio is closest to the source's

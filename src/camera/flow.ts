@@ -9,7 +9,7 @@ import type { Frame } from '../core/types.js';
 import type { InferencePool } from '../inference/pool.js';
 import type { Strategy, StrategyContext, StreamInfo } from '../strategy/types.js';
 import type { Tracker } from '../track/tracker.js';
-import { cameraPipeline, type ProcessedFrame } from './camera-pipeline.js';
+import { cameraPipeline, type ProcessedFrame } from './pipeline.js';
 
 export interface CameraFlowOptions {
   /** Pool affinity and ARAC cache key: unique per camera (and per strategy in a benchmark). */

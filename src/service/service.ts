@@ -5,7 +5,7 @@
  * stop accepting clients -> stop pipelines and ffmpeg -> release the pool.
  */
 import type { Subscription } from 'rxjs';
-import { computeLevels, loadModelPack, type ModelPack } from '../arac/manifest.js';
+import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
 import { loadPackController, type Cgg } from '../importance/cgg.js';
 import { CalibrationCache } from '../demux/calibrate.js';
 import type { CameraConfig, Config } from '../config/index.js';
@@ -13,20 +13,20 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { makeTiles } from '../arac/geometry.js';
 import { createLogger, type Logger } from '../core/log.js';
 import type { CameraState } from '../core/types.js';
-import { chooseInputSize } from '../detect/input-size.js';
+import { chooseInputSize } from '../model/input-size.js';
 import { defaultWorkers, InferencePool } from '../inference/pool.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { probeSize } from '../ingest/still.js';
 import { buildFrameMessage } from '../serve/protocol.js';
 import type { CameraStats, DemuxStats } from '../serve/routes.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
-import { quantile } from '../eval/stats.js';
+import { quantile } from '../core/stats.js';
 import { Tracker } from '../track/tracker.js';
-import type { ProcessedFrame } from './camera-pipeline.js';
-import { cameraFlow, strategyContext } from './camera-flow.js';
+import type { ProcessedFrame } from '../camera/pipeline.js';
+import { cameraFlow, strategyContext } from '../camera/flow.js';
 import { createStrategy } from '../strategy/registry.js';
 import type { Strategy, StreamInfo } from '../strategy/types.js';
-import { RateMeter, RecentValues } from './rate.js';
+import { RateMeter, RecentValues } from '../camera/rate.js';
 import { FairShare } from '../demux/fair-share.js';
 
 const PROBE_TIMEOUT_MS = 5000;

@@ -17,31 +17,15 @@
  * split-point features to refill the cache, so ARAC at c = 0 costs what the
  * unsplit model costs.
  */
-import type { ModelPack } from './manifest.js';
-import { boundingWindow, gatherRects, makeTiles, tileWindows, type Grid, type Rect, type Tile } from './geometry.js';
-import type { HeadOutput } from '../detect/decode.js';
-import { InputBuffers, type ModelRunner, type Outputs, type Tensor } from '../inference/tensor.js';
+import type { ModelPack } from '../model/manifest.js';
+import type { TilePlan } from '../arac/plan.js';
+export type { TilePlan } from '../arac/plan.js';
+import { boundingWindow, gatherRects, makeTiles, tileWindows, type Grid, type Rect, type Tile } from '../arac/geometry.js';
+import type { HeadOutput } from './decode.js';
+import { InputBuffers, type ModelRunner, type Outputs, type Tensor } from '../model/tensor.js';
 import { InputError } from '../core/errors.js';
 import type { Detection } from '../core/types.js';
-import { area, batchesBySize, isFrame, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from './windows.js';
-
-/** Per-tile level: 0 = full width ... 1 = skip (reuse cached results). */
-export interface TilePlan {
-  grid: Grid;
-  levels: readonly number[];
-  /**
-   * How the network past the split runs (default 'stitched'):
-   * - 'stitched': exact. Active tiles run the front in halo'd windows, skipped
-   *   tiles reuse cached split features, and the cross-tile rest runs over the
-   *   whole stitched map every frame (its cost is fixed, about two thirds).
-   * - 'windowed': approximate. The whole network runs on context windows
-   *   around the active tiles and only their head cells are kept; skipped
-   *   tiles reuse cached head outputs. Cost follows the active area.
-   */
-  path?: 'stitched' | 'windowed';
-  /** Windowed path: context around the active tiles for this frame, px (default: the executor's windowHalo). */
-  halo?: number;
-}
+import { area, batchesBySize, isFrame, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from '../arac/windows.js';
 
 export interface LevelCall {
   level: number;

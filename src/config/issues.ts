@@ -119,7 +119,8 @@ function objectAt(schema: z.core.$ZodType, data: unknown, path: readonly Propert
         current = def.innerType;
         continue;
       case 'pipe':
-        current = def.out;
+        // A transform's input is where the keys are (model: strictObject -> StrategySpec).
+        current = (def.out as z.core.$ZodTypes)._zod.def.type === 'transform' ? def.in : def.out;
         continue;
       case 'union': {
         const disc = (def as { discriminator?: string }).discriminator;

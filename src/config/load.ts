@@ -15,6 +15,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { interpolateDocument, type Env } from './interpolate.js';
 import { describeIssue, formatPath } from './issues.js';
+import { formatSpec } from '../strategy/spec.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export type { Env } from './interpolate.js';
@@ -22,10 +23,12 @@ export type { Env } from './interpolate.js';
 export interface ParseOptions {
   /** Directory relative paths are resolved against. Default: the directory of `sourceName`. */
   baseDir?: string;
+  /** Told of keys that still read but are on their way out (model.mode), with what to write instead. */
+  onDeprecated?: (key: string, message: string) => void;
 }
 
 /** Reads and validates a YAML config file. Throws ConfigError (code CONFIG_INVALID). */
-export async function loadConfig(path: string, env: Env = process.env): Promise<Config> {
+export async function loadConfig(path: string, env: Env = process.env, options: Pick<ParseOptions, 'onDeprecated'> = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -34,7 +37,7 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : errorMessage(err);
     throw new ConfigError('', `${path}: cannot read config: ${why}`, { cause: err });
   }
-  return parseConfig(text, path, env);
+  return parseConfig(text, path, env, options);
 }
 
 /** Validates YAML config text. `sourceName` names it in errors and, by default, fixes the base directory. */
@@ -82,6 +85,10 @@ export function parseConfig(text: string, sourceName: string, env: Env = process
     throw fail(problem.path, `${problem.message}${from}${more}`, result.error);
   }
   const config = result.data;
+  const model = (data as { model?: { mode?: unknown } }).model;
+  if (model?.mode !== undefined) {
+    options.onDeprecated?.('model.mode', `${sourceName}: model.mode is deprecated: write model.strategy: ${formatSpec(config.model.strategy)} (and drop mode)`);
+  }
 
   const baseDir = options.baseDir ?? dirname(resolve(sourceName));
   config.model.pack = resolve(baseDir, config.model.pack);

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { COCO_LABELS } from '../core/coco.js';
 import { PROVIDERS } from '../model/tensor.js';
+import { DEFAULT_GRID, DEFAULT_REFRESH, formatSpec, isAdaptive, isTiled, parseSpecText, specFrom } from '../strategy/spec.js';
 
 /** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
 const ms = (min: number) => z.number().int().min(min).max(3_600_000);
@@ -23,29 +24,42 @@ const inputSize = z
 
 // ---------------------------------------------------------------- server
 
+/** The server's defaults, written once: the hub and the server take theirs from here too. */
+export const SERVER_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8080,
+  wsPath: '/ws',
+  clientQueue: 32,
+  clientMaxBufferedBytes: 4_194_304,
+  clientStuckTimeoutMs: 10_000,
+});
+
 export const ServerSchema = z
   .strictObject({
-    host: z.string().min(1).default('127.0.0.1').describe('Interface to listen on. Default: 127.0.0.1 (local only); use 0.0.0.0 to accept remote clients.'),
-    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port for HTTP and WebSocket. 0 picks a free port. Default: 8080.'),
+    host: z.string().min(1).default(SERVER_DEFAULTS.host).describe(`Interface to listen on. Default: ${SERVER_DEFAULTS.host} (local only); use 0.0.0.0 to accept remote clients.`),
+    port: z.number().int().min(0).max(65535).default(SERVER_DEFAULTS.port).describe(`TCP port for HTTP and WebSocket. 0 picks a free port. Default: ${SERVER_DEFAULTS.port}.`),
     wsPath: z
       .string()
       .regex(/^\/[^\s?#]*$/, { error: "must start with '/' and contain no spaces, '?' or '#'" })
-      .default('/ws')
-      .describe('URL path of the WebSocket endpoint. Default: /ws.'),
+      .default(SERVER_DEFAULTS.wsPath)
+      .describe(`URL path of the WebSocket endpoint. Default: ${SERVER_DEFAULTS.wsPath}.`),
     authToken: z
       .string()
       .min(1)
       .optional()
-      .describe('Bearer token clients must present. Default: the NEULENS_TOKEN environment variable if set, otherwise no authentication.'),
-    clientQueue: z.number().int().min(1).max(4096).default(32).describe('Messages queued per client before old ones are dropped. Default: 32.'),
+      .describe('Bearer token for the WebSocket, /api/stats and /metrics (and the viewer\'s data). Default: the NEULENS_TOKEN environment variable if set, otherwise no authentication. /healthz and /readyz stay open for probes.'),
+    publicMetrics: z.boolean().default(false).describe('Serve /metrics without the token (for a Prometheus scraper that has none). Default: false.'),
+    clientQueue: z.number().int().min(1).max(4096).default(SERVER_DEFAULTS.clientQueue).describe(`Messages queued per client before old ones are dropped. Default: ${SERVER_DEFAULTS.clientQueue}.`),
     clientMaxBufferedBytes: z
       .number()
       .int()
       .min(1024)
       .max(1_073_741_824)
-      .default(4_194_304)
-      .describe('Socket send buffer (bytes) above which a client counts as slow and frames are skipped for it. Default: 4194304 (4 MiB).'),
-    clientStuckTimeoutMs: ms(100).default(10_000).describe('A client that stays above clientMaxBufferedBytes this long is disconnected. Default: 10000.'),
+      .default(SERVER_DEFAULTS.clientMaxBufferedBytes)
+      .describe(`Socket send buffer (bytes) above which a client counts as slow and frames are skipped for it. Default: ${SERVER_DEFAULTS.clientMaxBufferedBytes} (4 MiB).`),
+    clientStuckTimeoutMs: ms(100)
+      .default(SERVER_DEFAULTS.clientStuckTimeoutMs)
+      .describe(`A client that answers no ping for this long, or stays above clientMaxBufferedBytes this long, is disconnected. Default: ${SERVER_DEFAULTS.clientStuckTimeoutMs}.`),
   })
   .describe('HTTP/WebSocket server.');
 
@@ -74,44 +88,63 @@ const modelCommon = {
     .describe('COCO labels to keep, e.g. [person, car]. Default: all 80 classes.'),
 };
 
-export const FullModelSchema = z
-  .strictObject({
-    pack,
-    mode: z.literal('full').describe('full: run the unsplit model on every frame.'),
-    ...modelCommon,
-  })
-  .describe('Unsplit model on every frame.');
+const gridTuple = z.tuple([z.number().int().min(1).max(16), z.number().int().min(1).max(16)]);
 
-export const AracModelSchema = z
+const RefreshSchema = z
+  .strictObject({
+    frames: z.number().int().min(1).max(10_000).optional().describe(`At most this many frames between two computations of a tile. Default: ${DEFAULT_REFRESH.frames}.`),
+    ms: ms(1).optional().describe(`At most this long between two computations of a tile, ms. Default: ${DEFAULT_REFRESH.ms}.`),
+  })
+  .describe('Refresh bound of the arac strategies: every tile is computed at least this often, whichever bound comes first, so that an object appearing in a skipped tile is found.');
+
+/**
+ * model.strategy is the one name of how frames become detections; model.grid
+ * and model.refresh are its settings written as YAML keys. The deprecated
+ * model.mode (full | arac) still reads, as the strategy of the same name.
+ * All of it becomes one typed StrategySpec (src/strategy/spec.ts), the same
+ * the CLI's --strategy parses to.
+ */
+export const ModelSchema = z
   .strictObject({
     pack,
-    mode: z
-      .literal('arac')
-      .default('arac')
-      .describe('arac (the default): NeuLens. Tracked objects and motion choose which grid tiles are computed each frame, and DEMUX fits each frame into its camera\'s frame-rate SLO.'),
-    ...modelCommon,
-    grid: z
-      .tuple([z.number().int().min(1).max(16), z.number().int().min(1).max(16)])
-      .default([4, 4])
-      .describe('ARAC tile grid [columns, rows]. Default: [4, 4].'),
     strategy: z
       .string()
       .min(1)
       .optional()
-      .describe("Expert override: any strategy `neulens bench --help` lists (e.g. 'arac-cgg', 'arac-c0', 'arac-stitched', 'skip-track:3'). Default: arac on `grid`."),
-    refresh: z
-      .strictObject({
-        frames: z.number().int().min(1).max(10_000).default(16).describe('At most this many frames between two computations of a tile. Default: 16.'),
-        ms: ms(1).default(2000).describe('At most this long between two computations of a tile, ms. Default: 2000.'),
-      })
-      .prefault({})
-      .describe('Refresh bound of the arac strategies: every tile is computed at least this often, whichever bound comes first, so that an object appearing in a skipped tile is found. On the windowed path the whole frame runs when a tile reaches it.'),
+      .describe("How frames become detections: arac (NeuLens: tracked objects and change choose the tiles computed each frame, DEMUX fits each frame into its camera's frame-rate SLO), full (the unsplit model on every frame), or any strategy `neulens bench --help` lists, with its argument (e.g. 'skip-track:3', 'arac-cgg'). Default: arac."),
+    mode: z.enum(['full', 'arac']).optional().describe('Deprecated: write strategy instead (mode: full is strategy: full; mode: arac is strategy: arac).'),
+    grid: gridTuple.optional().describe(`Tile grid [columns, rows] of the tiled strategies (arac and its variants). Default: [${DEFAULT_GRID.cols}, ${DEFAULT_GRID.rows}].`),
+    refresh: RefreshSchema.optional(),
+    ...modelCommon,
   })
-  .describe('ARAC executor over a tile grid.');
-
-export const ModelSchema = z
-  .discriminatedUnion('mode', [FullModelSchema, AracModelSchema])
-  .describe('Detector: the model pack, how it runs and how its output is filtered. mode: arac (default) or full.');
+  .transform((m, ctx) => {
+    const { strategy: text, mode, grid, refresh, ...rest } = m;
+    const fail = (path: string[], message: string): never => {
+      ctx.addIssue({ code: 'custom', path, message });
+      return z.NEVER;
+    };
+    if (mode !== undefined && text !== undefined && mode === 'full' && !text.startsWith('full')) {
+      return fail(['mode'], `mode: full conflicts with strategy '${text}' (mode is deprecated: keep strategy only)`);
+    }
+    const parsed = parseSpecText(text ?? mode ?? 'arac');
+    if (typeof parsed === 'string') return fail(text === undefined ? ['mode'] : ['strategy'], parsed);
+    const spec = specFrom(parsed, { ...(grid ? { grid: { cols: grid[0], rows: grid[1] } } : {}), ...(refresh ? { refresh } : {}) });
+    const named = `strategy '${formatSpec(spec)}'`;
+    if (grid) {
+      if (!isTiled(spec)) return fail(['grid'], `${named} has no tile grid`);
+      if (parsed.grid && (parsed.grid.cols !== grid[0] || parsed.grid.rows !== grid[1])) {
+        return fail(['grid'], `[${grid.join(', ')}] conflicts with the grid in strategy '${text ?? ''}' (write it once)`);
+      }
+    }
+    if (refresh) {
+      if (!isAdaptive(spec)) return fail(['refresh'], `${named} has no refresh bound`);
+      if (parsed.refreshFrames !== undefined && refresh.frames !== undefined && parsed.refreshFrames !== refresh.frames) {
+        return fail(['refresh', 'frames'], `${refresh.frames} conflicts with refresh=${parsed.refreshFrames} in strategy '${text ?? ''}' (write it once)`);
+      }
+    }
+    return { ...rest, strategy: spec };
+  })
+  .describe('Detector: the model pack, the strategy that runs it, and how its output is filtered.');
 
 // --------------------------------------------------------------- tracker
 

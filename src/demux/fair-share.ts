@@ -54,6 +54,12 @@ export interface FairShareOptions {
    * gets the same fraction of its demand.
    */
   policy?: 'proportional' | 'max-min';
+  /**
+   * The worker each camera runs on, asked at every share (the inference pool
+   * owns that mapping, and a dead worker's cameras may move). Absent: the
+   * worker given to setCamera.
+   */
+  workerOf?: (cameraId: string) => number;
 }
 
 export interface CameraSlo {
@@ -95,12 +101,13 @@ export class FairShare {
   private readonly fall: number;
   private readonly staleMs: number;
   readonly policy: 'proportional' | 'max-min';
+  private readonly workerOf: ((cameraId: string) => number) | undefined;
 
   constructor(o: FairShareOptions = {}) {
     const workers = o.workers ?? 1;
     const util = o.utilisation ?? 0.9;
-    if (!(workers > 0)) throw new ConfigError('demux.workers', `must be > 0, got ${workers}`);
-    if (!(util > 0 && util <= 1)) throw new ConfigError('demux.utilisation', `must be in (0, 1], got ${util}`);
+    if (!(workers > 0)) throw new ConfigError('model.workers', `must be > 0, got ${workers}`);
+    if (!(util > 0 && util <= 1)) throw new InputError(`fair share: utilisation must be in (0, 1], got ${util}`);
     this.workers = workers;
     this.capacity = workers * 1000 * util;
     this.floor = o.floor ?? 0.25;
@@ -108,7 +115,8 @@ export class FairShare {
     this.fall = o.fallAlpha ?? 0.1;
     this.staleMs = o.staleMs ?? 5000;
     this.policy = o.policy ?? 'max-min';
-    if (!(this.floor >= 0 && this.floor <= 1)) throw new ConfigError('demux.floor', `must be in [0, 1], got ${this.floor}`);
+    this.workerOf = o.workerOf;
+    if (!(this.floor >= 0 && this.floor <= 1)) throw new InputError(`fair share: floor must be in [0, 1], got ${this.floor}`);
   }
 
   /** Device ms per second handed out. */
@@ -118,7 +126,7 @@ export class FairShare {
 
   /** Add a camera or change its SLO or worker (keeps its demand estimate). */
   setCamera(cameraId: string, slo: CameraSlo): void {
-    if (!(slo.fps > 0 && Number.isFinite(slo.fps))) throw new ConfigError(`cameras.${cameraId}.fps`, `must be > 0, got ${slo.fps}`);
+    if (!(slo.fps > 0 && Number.isFinite(slo.fps))) throw new InputError(`fair share: camera '${cameraId}' frame rate must be > 0, got ${slo.fps}`);
     const worker = slo.worker ?? this.cams.get(cameraId)?.worker ?? 0;
     if (!(Number.isInteger(worker) && worker >= 0 && worker < this.workers)) throw new InputError(`fair share: camera '${cameraId}' on worker ${worker}, not one of 0..${this.workers - 1}`);
     const c = this.cams.get(cameraId);
@@ -126,12 +134,6 @@ export class FairShare {
       c.fps = slo.fps;
       c.worker = worker;
     } else this.cams.set(cameraId, { fps: slo.fps, worker, demand: NaN, measured: NaN, lastSeen: -Infinity });
-  }
-
-  /** The camera now runs on `worker` (the pool re-pinned it). */
-  moveCamera(cameraId: string, worker: number): void {
-    const c = this.camera(cameraId);
-    if (c.worker !== worker) this.setCamera(cameraId, { fps: c.fps, worker });
   }
 
   removeCamera(cameraId: string): void {
@@ -171,6 +173,7 @@ export class FairShare {
   private compute(nowMs: number): Map<string, CameraShare> {
     const out = new Map<string, CameraShare>();
     const perWorker = this.capacity / this.workers;
+    if (this.workerOf) for (const [id, c] of this.cams) c.worker = this.workerOf(id);
     for (let w = 0; w < this.workers; w++) {
       const on = [...this.cams].filter(([, c]) => c.worker === w);
       this.split(on, perWorker, nowMs, out);

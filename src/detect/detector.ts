@@ -10,7 +10,6 @@ import type { ModelPack } from '../model/manifest.js';
 import { InputError } from '../core/errors.js';
 import { scaleBox } from '../core/geometry.js';
 import type { Detection } from '../core/types.js';
-import type { ModelSpec } from '../model/ort-runner.js';
 import { InputBuffers, type ModelRunner } from '../model/tensor.js';
 import { decodeHeads, type HeadOutput } from './decode.js';
 import { nms } from './nms.js';
@@ -45,22 +44,6 @@ export interface DetectResult {
   inferenceMs: number;
   postprocessMs: number;
   arac?: ExecStats;
-}
-
-/** The ONNX files (with their declared I/O) a detector over this pack needs. */
-export function packModelSpecs(pack: ModelPack, mode: 'full' | 'arac'): ModelSpec[] {
-  const specs: ModelSpec[] = [];
-  const add = (name: string, role: 'full' | 'front' | 'rest', level?: number) => {
-    const f = pack.file(role, level);
-    specs.push({ name, path: pack.filePath(role, level), inputs: f.inputs, outputs: f.outputs });
-  };
-  // ARAC uses the unsplit model too: a frame whose tiles are all at c = 0 runs whole.
-  add('full', 'full');
-  if (mode === 'arac') {
-    for (const l of pack.manifest.arac.levels) if (l.kind === 'compute') add(`front:${l.c}`, 'front', l.c);
-    add('rest', 'rest');
-  }
-  return specs;
 }
 
 export class Detector {

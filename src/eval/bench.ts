@@ -8,22 +8,21 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { take } from 'rxjs';
-import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
+import { Camera, type CameraResult } from '../camera/camera.js';
+import { CameraSource } from '../ingest/camera-source.js';
+import type { Logger } from '../core/log.js';
+import { seededRandom, shuffled } from '../core/random.js';
+import type { Detection, Frame } from '../core/types.js';
 import { CalibrationCache } from '../demux/calibrate.js';
 import { loadPackController } from '../importance/cgg.js';
-import type { StreamInfo } from '../strategy/types.js';
-import type { Logger } from '../core/log.js';
-import type { Detection, Frame } from '../core/types.js';
-import { chooseInputSize } from '../model/input-size.js';
 import { InferencePool } from '../inference/pool.js';
-import type { Provider } from '../model/tensor.js';
-import { CameraSource } from '../ingest/camera-source.js';
 import { probeSize } from '../ingest/still.js';
-import { cameraFlow, strategyContext } from '../camera/flow.js';
-import type { ProcessedFrame } from '../camera/pipeline.js';
-import { seededRandom, shuffled } from '../core/random.js';
+import { chooseInputSize } from '../model/input-size.js';
+import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
+import type { Provider } from '../model/tensor.js';
 import { createStrategy } from '../strategy/registry.js';
-import { Tracker } from '../track/tracker.js';
+import { formatSpec, type StrategySpec } from '../strategy/spec.js';
+import type { StreamInfo, TilesPlan } from '../strategy/types.js';
 import { readVideoFrames } from './frame-reader.js';
 import { parseMotGt } from './labels.js';
 import { FrameProcessor } from './processor.js';
@@ -38,7 +37,7 @@ export const SCORE_FLOOR = 0.1;
 
 export interface BenchOptions {
   videos: string[];
-  strategies: string[];
+  strategies: StrategySpec[];
   realtime?: boolean;
   minScore: number;
   /** MOT ground truth per video (same order as videos; undefined entries = none). */
@@ -60,13 +59,19 @@ export interface BenchResult {
   referenceFrom: Array<'cache' | 'computed'>;
 }
 
-const record = (r: ProcessedFrame | undefined, seq: number, e2eMs: number): FrameRecord =>
-  r ? { seq, published: true, detections: r.detections, detectorMs: r.result.detectorMs, e2eMs, workFraction: r.result.workFraction, ...controlMsOf(r), ...(r.result.plan?.['dropped'] === true ? { demuxDropped: true } : {}) } : { seq, published: false, detections: [], detectorMs: 0, e2eMs: 0, workFraction: 0 };
-
-/** The strategy's control overhead, when its plan reports one. */
-function controlMsOf(r: ProcessedFrame): { controlMs?: number } {
-  const v = r.result.plan?.['overheadMs'];
-  return typeof v === 'number' ? { controlMs: v } : {};
+function record(r: CameraResult | undefined, seq: number, e2eMs: number): FrameRecord {
+  if (!r) return { seq, published: false, detections: [], detectorMs: 0, e2eMs: 0, workFraction: 0 };
+  const tiles: TilesPlan | undefined = r.result.plan?.kind === 'tiles' ? r.result.plan : undefined;
+  return {
+    seq,
+    published: true,
+    detections: r.detections,
+    detectorMs: r.result.detectorMs,
+    e2eMs,
+    workFraction: r.result.workFraction,
+    ...(tiles?.overheadMs !== undefined ? { controlMs: tiles.overheadMs } : {}),
+    ...(tiles?.dropped ? { demuxDropped: true } : {}),
+  };
 }
 
 async function countFrames(video: string, size: { width: number; height: number }, max: number): Promise<number> {
@@ -121,12 +126,14 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, base: PackBasics, po
   const name = path.basename(video);
 
   // Unpaced: strategies (plus the reference if it is neither cached nor requested) take turns per frame.
-  const wantRef = !cached && !(o.strategies.includes('full') && !o.realtime);
-  const unpaced = o.realtime ? [] : [...o.strategies];
-  if (wantRef) unpaced.push('full#reference');
+  const hasFull = o.strategies.some((sp) => sp.name === 'full');
+  const wantRef = !cached && !(hasFull && !o.realtime);
+  const unpaced: Array<{ label: string; spec: StrategySpec }> = o.realtime ? [] : o.strategies.map((spec) => ({ label: formatSpec(spec), spec }));
+  if (wantRef) unpaced.push({ label: 'full#reference', spec: { name: 'full' } });
   // One start-up calibration per video shape, shared by the strategies that price plans, as live cameras share theirs.
-  const info = { ...base, frameIntervalMs: 1000 / fps, paced: false, minScore: o.minScore, calibration: new CalibrationCache() };
-  const procs = unpaced.map((s) => new FrameProcessor(createStrategy(s.split('#')[0] as string), pool, `${vi}:${s}`, info, o.log));
+  const info = { ...base, minScore: o.minScore, calibration: new CalibrationCache() };
+  const procs: FrameProcessor[] = [];
+  for (const u of unpaced) procs.push(await FrameProcessor.open({ id: `${vi}:${u.label}`, strategy: u.spec, input: size, sloFps: fps, pool, info, tracker: {}, log: o.log }));
   const frames: FrameRecord[][] = unpaced.map(() => []);
   const busy = unpaced.map(() => 0);
   let total = cached?.length ?? 0;
@@ -153,76 +160,83 @@ async function benchVideo(o: BenchOptions, pack: ModelPack, base: PackBasics, po
       }
       block = [];
     };
-    for await (const frame of readVideoFrames(video, size, `bench-${vi}`)) {
-      if (seq >= maxFrames) break;
-      block.push({ ...frame, seq });
-      seq++;
-      if (block.length >= BENCH_BLOCK) await runBlock();
-      o.onProgress?.(seq, total, `${name} (${unpaced.length} strategies)`);
+    try {
+      for await (const frame of readVideoFrames(video, size, `bench-${vi}`)) {
+        if (seq >= maxFrames) break;
+        block.push({ ...frame, seq });
+        seq++;
+        if (block.length >= BENCH_BLOCK) await runBlock();
+        o.onProgress?.(seq, total, `${name} (${unpaced.length} strategies)`);
+      }
+      await runBlock();
+    } finally {
+      await Promise.all(procs.map((p) => p.close()));
     }
-    await runBlock();
-    for (const p of procs) p.close();
   }
 
   let reference = cached;
   let from: 'cache' | 'computed' = 'cache';
   if (!reference) {
-    const idx = unpaced.indexOf(wantRef ? 'full#reference' : 'full');
+    const idx = unpaced.findIndex((u) => u.label === (wantRef ? 'full#reference' : 'full'));
     reference = (frames[idx] as FrameRecord[]).map((f) => f.detections);
     from = 'computed';
     await saveReference(o.cacheDir, key, reference);
   }
 
   const runs: RunRecord[] = unpaced
-    .map((s, i) => ({ strategy: s, video, input: size, fps, realtime: false, frames: frames[i] as FrameRecord[], busyMs: busy[i] as number, wallMs: busy[i] as number }))
+    .map((u, i) => ({ strategy: u.label, video, input: size, fps, realtime: false, frames: frames[i] as FrameRecord[], busyMs: busy[i] as number, wallMs: busy[i] as number }))
     .filter((r) => !r.strategy.endsWith('#reference'));
 
   if (o.realtime) {
-    for (const s of o.strategies) runs.push(await realtimeRun(o, pool, base, video, vi, s, size, fps, reference.length));
+    for (const spec of o.strategies) runs.push(await realtimeRun(o, pool, base, video, vi, spec, size, fps, reference.length));
   }
   return { runs, refFrom: { frames: reference, from } };
 }
 
 /** The live path: source-paced ffmpeg, the latest-frame gate, real drops and deadlines. */
-async function realtimeRun(o: BenchOptions, pool: InferencePool, base: PackBasics, video: string, vi: number, spec: string, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
-  const strategy = createStrategy(spec);
-  const source = new CameraSource({ cameraId: `rt-${vi}`, url: video, width: size.width, height: size.height, pace: 'source', loop: false });
+async function realtimeRun(o: BenchOptions, pool: InferencePool, base: PackBasics, video: string, vi: number, spec: StrategySpec, size: { width: number; height: number }, fps: number, total: number): Promise<RunRecord> {
+  const label = formatSpec(spec);
   const frames: FrameRecord[] = Array.from({ length: total }, (_, seq) => record(undefined, seq, 0));
   let first = Infinity;
   let last = 0;
-  const key = `${vi}:${spec}:rt`;
-  const info = { ...base, frameIntervalMs: 1000 / fps, paced: true, calibration: new CalibrationCache() };
-  const tracker = new Tracker();
-  // A live camera's start-up (DEMUX calibration) happens before its stream starts, here too.
-  await strategy.prepare?.(size, strategyContext({ key, info, pool, tracker }));
-  await new Promise<void>((resolve, reject) => {
-    const failed = source.status$.subscribe((st) => {
-      if (st.state === 'offline') reject(new Error(`${video}: ${st.error ?? 'decoding failed'}`));
+  // The frames the reference covers (--frames), then the end: the rest would not be scored.
+  const source = new CameraSource({ cameraId: `rt-${vi}`, url: video, width: size.width, height: size.height, pace: 'source', loop: false });
+  // A live camera's start-up (DEMUX calibration) happens before its stream starts (Camera.open), here too.
+  const camera = await Camera.open({
+    id: `${vi}:${label}:rt`,
+    frames: { feed: source.frames$.pipe(take(total)), paced: true },
+    strategy: spec,
+    input: size,
+    sloFps: fps,
+    pool,
+    info: { ...base, calibration: new CalibrationCache() },
+    tracker: {},
+    log: o.log,
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const failed = source.status$.subscribe((st) => {
+        if (st.state === 'offline') reject(new Error(`${video}: ${st.error ?? 'decoding failed'}`));
+      });
+      camera.results$.subscribe({
+        next: (r) => {
+          const now = Date.now();
+          first = Math.min(first, r.frame.captureWallMs);
+          last = now;
+          if (r.frame.seq < frames.length) frames[r.frame.seq] = record(r, r.frame.seq, now - r.frame.captureWallMs);
+          o.onProgress?.(r.frame.seq + 1, total, `${path.basename(video)} ${label} realtime`);
+        },
+        complete: () => {
+          failed.unsubscribe();
+          resolve();
+        },
+        error: reject,
+      });
+      source.start();
     });
-    // Stop with the frames the reference covers (--frames): the rest would not be scored.
-    cameraFlow(source.frames$.pipe(take(total)), {
-      key,
-      strategy,
-      info,
-      pool,
-      tracker,
-      log: o.log,
-      publish: (r) => {
-        const now = Date.now();
-        first = Math.min(first, r.frame.captureWallMs);
-        last = now;
-        if (r.frame.seq < frames.length) frames[r.frame.seq] = record(r, r.frame.seq, now - r.frame.captureWallMs);
-        o.onProgress?.(r.frame.seq + 1, total, `${path.basename(video)} ${spec} realtime`);
-      },
-      onDrop: () => {},
-    }).subscribe({
-      complete: () => {
-        failed.unsubscribe();
-        resolve();
-      },
-      error: reject,
-    });
-    source.start();
-  }).finally(() => source.close());
-  return { strategy: spec, video, input: size, fps, realtime: true, frames, busyMs: last - first, wallMs: last - first };
+  } finally {
+    await camera.close();
+    await source.close();
+  }
+  return { strategy: label, video, input: size, fps, realtime: true, frames, busyMs: last - first, wallMs: last - first };
 }

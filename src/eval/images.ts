@@ -11,6 +11,7 @@ import { chooseInputSize } from '../model/input-size.js';
 import { InferencePool } from '../inference/pool.js';
 import { probeSize, readStill } from '../ingest/still.js';
 import { createStrategy } from '../strategy/registry.js';
+import type { StrategySpec } from '../strategy/spec.js';
 import { parseCocoJson, parseYoloLabels } from './labels.js';
 import { cocoMap, type GtBox, type ScoredBox } from './metrics.js';
 import { FrameProcessor } from './processor.js';
@@ -48,10 +49,10 @@ async function labelsFor(labels: string, files: string[], sizes: Map<string, { w
   return out;
 }
 
-export async function evalImages(o: { dir: string; labels: string; strategy: string; packDir: string; log: Logger; onProgress?: (done: number, total: number) => void }): Promise<ImageEvalReport> {
+export async function evalImages(o: { dir: string; labels: string; strategy: StrategySpec; packDir: string; log: Logger; onProgress?: (done: number, total: number) => void }): Promise<ImageEvalReport> {
   const strategy = createStrategy(o.strategy);
-  if (!['full', 'downscale', 'arac-c0'].includes(strategy.name.split(':')[0] as string)) {
-    throw new InputError(`strategy '${o.strategy}' needs video (it uses time or motion); on still images use full, downscale or arac-c0`);
+  if (!(o.strategy.name === 'full' || o.strategy.name === 'downscale' || (o.strategy.name === 'arac-uniform' && o.strategy.level === 0))) {
+    throw new InputError(`strategy '${strategy.name}' needs video (it uses time or motion); on still images use full, downscale or arac-c0`);
   }
   const files = (await readdir(o.dir)).filter((f) => IMAGE.test(f)).sort();
   if (files.length === 0) throw new InputError(`${o.dir}: no images (jpg, png, bmp, webp)`);
@@ -64,8 +65,9 @@ export async function evalImages(o: { dir: string; labels: string; strategy: str
     packDir: o.packDir, provider: 'cpu', workers: 1, models: strategy.models, verifyChecksums: false,
     detect: { minScore: MAP_SCORE_FLOOR, nmsIou: 0.6, maxDetections: 100 },
   });
-  const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000, paced: false };
-  const proc = new FrameProcessor(strategy, pool, 'images', info, o.log, false);
+  const first = sizes.get(files[0] as string) as { width: number; height: number };
+  // Stills have no time: no tracker, and each image starts afresh (reset below).
+  const proc = await FrameProcessor.open({ id: 'images', strategy, input: chooseInputSize(pack.manifest, first.width, first.height), sloFps: 1, pool, info: { computeLevels: computeLevels(pack) }, tracker: false, log: o.log });
   const preds: ScoredBox[][] = [];
   const ms: number[] = [];
   try {
@@ -73,20 +75,20 @@ export async function evalImages(o: { dir: string; labels: string; strategy: str
       const src = sizes.get(f) as { width: number; height: number };
       const size = chooseInputSize(pack.manifest, src.width, src.height);
       const still = await readStill(path.join(o.dir, f), size);
-      strategy.reset();
+      proc.reset();
       const r = await proc.process({ cameraId: 'images', seq: i, ptsMs: 0, captureWallMs: Date.now(), ...still });
       preds.push(r?.detections ?? []);
       ms.push(r?.result.detectorMs ?? 0);
       o.onProgress?.(i + 1, files.length);
     }
   } finally {
-    proc.close();
+    await proc.close();
     await pool.close();
   }
   const gtList = files.map((f) => gts.get(f) ?? []);
   const res = cocoMap(preds, gtList);
   return {
-    strategy: o.strategy,
+    strategy: strategy.name,
     images: files.length,
     labels: o.labels,
     map50: res.map50,

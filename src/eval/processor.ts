@@ -1,52 +1,55 @@
 /**
- * Push one frame, get its processed result: a camera pipeline (the same one
- * `serve` runs) fed by hand, one frame at a time, so nothing is dropped and
- * several strategies can take turns on the same decoded frame.
+ * Push one frame, get its processed result: a Camera (the same one `serve`
+ * runs) fed by hand, one frame at a time, so nothing is dropped and several
+ * strategies can take turns on the same decoded frame.
  */
-import { Subject, type Subscription } from 'rxjs';
-import type { Logger } from '../core/log.js';
+import { Subject } from 'rxjs';
+import { Camera, type CameraOptions, type CameraResult } from '../camera/camera.js';
 import type { Frame } from '../core/types.js';
-import type { InferencePool } from '../inference/pool.js';
-import { cameraFlow } from '../camera/flow.js';
-import type { ProcessedFrame } from '../camera/pipeline.js';
-import type { Strategy, StreamInfo } from '../strategy/types.js';
-import { Tracker, type TrackerOptions } from '../track/tracker.js';
+
+export type ProcessorOptions = Omit<CameraOptions, 'frames' | 'onDrop'>;
 
 export class FrameProcessor {
-  private readonly frames = new Subject<Frame>();
-  private readonly sub: Subscription;
-  private waiting: ((r: ProcessedFrame | undefined) => void) | undefined;
+  private readonly feed = new Subject<Frame>();
+  private waiting: ((r: CameraResult | undefined) => void) | undefined;
+  private camera!: Camera;
 
-  constructor(readonly strategy: Strategy, pool: InferencePool, key: string, info: StreamInfo, log: Logger, tracker?: Partial<TrackerOptions> | false) {
-    this.sub = cameraFlow(this.frames, {
-      key,
-      strategy,
-      info,
-      pool,
-      tracker: tracker === false ? undefined : new Tracker(tracker ?? {}),
-      log,
-      publish: (r) => this.settle(r),
-      onDrop: () => this.settle(undefined),
-    }).subscribe();
+  private constructor() {}
+
+  /** An unpaced camera (no deadlines: each frame waits for the one before it). */
+  static async open(o: ProcessorOptions): Promise<FrameProcessor> {
+    const p = new FrameProcessor();
+    p.camera = await Camera.open({ ...o, frames: { feed: p.feed, paced: false }, onDrop: () => p.settle(undefined) });
+    p.camera.results$.subscribe((r) => p.settle(r));
+    return p;
+  }
+
+  get strategyName(): string {
+    return this.camera.strategy.name;
   }
 
   /** Resolves with the published result, or undefined if the frame failed (logged by the pipeline). */
-  process(frame: Frame): Promise<ProcessedFrame | undefined> {
+  process(frame: Frame): Promise<CameraResult | undefined> {
     if (this.waiting) return Promise.reject(new Error('FrameProcessor: one frame at a time'));
     return new Promise((resolve) => {
       this.waiting = resolve;
-      this.frames.next(frame);
+      this.feed.next(frame);
     });
   }
 
-  private settle(r: ProcessedFrame | undefined): void {
+  /** Forget tracks and the strategy's state (a new video, an unrelated still). */
+  reset(): void {
+    this.camera.reset();
+  }
+
+  private settle(r: CameraResult | undefined): void {
     const w = this.waiting;
     this.waiting = undefined;
     w?.(r);
   }
 
-  close(): void {
-    this.frames.complete();
-    this.sub.unsubscribe();
+  async close(): Promise<void> {
+    this.feed.complete();
+    await this.camera.close();
   }
 }

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InferenceError, ModelPackError, NeulensError, type ErrorCode } from '../core/errors.js';
+import { errorMessage, InferenceError, ModelPackError, NeulensError, type ErrorCode } from '../core/errors.js';
 import type { DetectReply, DetectRequest, FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
 
 /** Handed-back frame buffers kept per frame size (more than the requests one camera keeps in flight). */
@@ -54,7 +54,10 @@ interface Pending {
 }
 
 interface Slot {
+  /** The thread; replaced in place when it dies, so its cameras keep their slot. */
   worker: Worker;
+  /** False while a replacement loads the model: requests queue meanwhile. */
+  ready: boolean;
   queue: Pending[];
   busy: Pending | undefined;
   /** When the request in flight was handed to the worker (performance.now()). */
@@ -108,6 +111,17 @@ export class InferencePool extends EventEmitter {
     return pool;
   }
 
+  /**
+   * Ends worker `index` as a crash would (a fault drill for tests and
+   * operators): its in-flight request fails, and a replacement takes its
+   * place and its cameras.
+   */
+  async terminateWorker(index: number): Promise<void> {
+    const slot = this.slots[index];
+    if (!slot) throw new InferenceError(`no inference worker ${index} (have 0..${this.slots.length - 1})`);
+    await slot.worker.terminate();
+  }
+
   get size(): number {
     return this.slots.length;
   }
@@ -117,19 +131,24 @@ export class InferencePool extends EventEmitter {
     return this.opts.threads ?? defaultThreads(this.opts.workers);
   }
 
-  private spawn(): Promise<void> {
+  /** Starts a worker: a new slot, or a replacement in a dead one's slot. */
+  private spawn(into?: Slot): Promise<void> {
     const { workers: _w, ...rest } = this.opts;
     const init: WorkerInit = { ...rest, threads: this.threads };
     const worker = startWorker(init);
-    const slot: Slot = { worker, queue: [], busy: undefined, busySince: 0, serviceMs: 0 };
+    const slot: Slot = into ?? { worker, ready: false, queue: [], busy: undefined, busySince: 0, serviceMs: 0 };
+    slot.worker = worker;
+    slot.ready = false;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       worker.on('message', (m: FromWorker) => {
         switch (m.type) {
           case 'ready':
             ready = true;
-            this.slots.push(slot);
+            slot.ready = true;
+            if (!into) this.slots.push(slot);
             resolve();
+            this.pump(slot);
             break;
           case 'init-failed':
             reject(revive(m.error));
@@ -155,27 +174,40 @@ export class InferencePool extends EventEmitter {
       });
       worker.on('error', (err) => {
         if (!ready) reject(new InferenceError(`inference worker failed to start: ${err.message}`, { cause: err }));
-        else this.died(slot, err);
+        else if (slot.worker === worker) this.died(slot, err);
       });
       worker.on('exit', (code) => {
         if (!ready) reject(new InferenceError(`inference worker exited during start-up (code ${code})`));
-        else if (!this.closing) this.died(slot, new Error(`exited with code ${code}`));
+        else if (!this.closing && slot.worker === worker) this.died(slot, new Error(`exited with code ${code}`));
       });
     });
   }
 
-  /** A worker died (not closed): fail its requests, replace it, tell listeners. */
+  /**
+   * A worker died (not closed). Its request in flight died with it; a
+   * replacement starts in its slot, so its cameras stay where they are (their
+   * ARAC caches are gone: listeners of 'died' get their ids to reset them) and
+   * their queued requests wait for it. No other camera moves. If the
+   * replacement cannot start, the queued requests fail and the slot's cameras
+   * are pinned afresh to the live workers.
+   */
   private died(slot: Slot, err: Error): void {
     const idx = this.slots.indexOf(slot);
-    if (idx < 0) return;
-    this.slots.splice(idx, 1);
-    const failed = [...(slot.busy ? [slot.busy] : []), ...slot.queue];
-    for (const p of failed) p.reject(new InferenceError(`inference worker died: ${err.message}`, { cause: err }));
-    this.affinity.clear();
-    this.emit('died', err);
-    if (!this.closing) {
-      this.spawn().catch((e: unknown) => this.emit('error', e));
-    }
+    if (idx < 0 || !slot.ready) return;
+    slot.ready = false;
+    const lost = slot.busy;
+    slot.busy = undefined;
+    lost?.reject(new InferenceError(`inference worker died: ${err.message}`, { cause: err }));
+    const cameras = [...this.affinity].filter(([, w]) => w === idx).map(([id]) => id);
+    this.emit('died', err, cameras);
+    if (this.closing) return;
+    this.spawn(slot).catch((e: unknown) => {
+      for (const p of slot.queue.splice(0)) p.reject(new InferenceError(`inference worker died and could not be replaced: ${errorMessage(e)}`, { cause: e }));
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      for (const id of cameras) this.affinity.delete(id);
+      for (const [id, w] of this.affinity) if (w > idx) this.affinity.set(id, w - 1);
+      this.emit('error', e);
+    });
   }
 
   /**
@@ -260,7 +292,7 @@ export class InferencePool extends EventEmitter {
   }
 
   private pump(slot: Slot): void {
-    if (slot.busy) return;
+    if (slot.busy || !slot.ready) return;
     const next = slot.queue.shift();
     if (!next) return;
     slot.busy = next;

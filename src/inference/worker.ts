@@ -5,10 +5,10 @@
  */
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import { FeatureCache } from '../detect/executor.js';
-import { loadModelPack } from '../model/manifest.js';
 import { NeulensError } from '../core/errors.js';
-import { Detector, packModelSpecs } from '../detect/detector.js';
-import { OrtRunner } from '../model/ort-runner.js';
+import { Detector } from '../detect/detector.js';
+import { openModel } from '../model/open.js';
+import type { OrtRunner } from '../model/ort-runner.js';
 import type { FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -28,9 +28,9 @@ let detector: Detector | undefined;
 const caches = new Map<string, FeatureCache>();
 
 try {
-  const pack = await loadModelPack(init.packDir, { verifyChecksums: init.verifyChecksums });
-  runner = await OrtRunner.open(packModelSpecs(pack, init.models), { provider: init.provider, ...(init.threads ? { threads: init.threads } : {}) });
-  detector = new Detector(runner, pack, init.detect);
+  const model = await openModel(init.packDir, { set: init.models, provider: init.provider, verifyChecksums: init.verifyChecksums, ...(init.threads ? { threads: init.threads } : {}) });
+  runner = model.runner;
+  detector = new Detector(runner, model.pack, init.detect);
   send({ type: 'ready' });
 } catch (err) {
   send({ type: 'init-failed', error: serialize(err) });

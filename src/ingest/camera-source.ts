@@ -20,6 +20,7 @@
  */
 import { Observable, ReplaySubject, Subject } from 'rxjs';
 import { NeulensError } from '../core/errors.js';
+import { redactCredentials } from '../core/redact.js';
 import type { CameraState, Frame } from '../core/types.js';
 import { backoffDelayMs } from './backoff.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
@@ -249,9 +250,14 @@ export class CameraSource {
     this.scheduleRetry();
   }
 
+  /**
+   * The one door through which a run's failure leaves ingest (status events,
+   * lastError): ffmpeg quotes the camera URL in its errors, credentials and all.
+   */
   private fail(message: string): void {
-    this.lastError = message;
-    this.setState('offline', message);
+    const safe = redactCredentials(message);
+    this.lastError = safe;
+    this.setState('offline', safe);
   }
 
   private scheduleRetry(): void {

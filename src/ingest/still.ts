@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { InputError } from '../core/errors.js';
+import { redactCredentials } from '../core/redact.js';
 import { resolveFfmpegPath } from './ffmpeg-path.js';
 import { parseVideoStreamLine } from './ffmpeg-stderr.js';
 
@@ -68,7 +69,8 @@ export async function probeSize(file: string, opts: { timeoutMs?: number; transp
   const transport = /^rtsps?:/i.test(file) ? ['-rtsp_transport', opts.transport ?? 'tcp'] : [];
   const { stderr } = await run(['-hide_banner', '-nostdin', ...transport, '-i', file, '-frames:v', '0', '-f', 'null', '-'], 0, opts.timeoutMs);
   const info = stderr.split('\n').map(parseVideoStreamLine).find((x) => x !== undefined);
-  if (!info) throw new InputError(`${file}: ffmpeg finds no video stream (${lastLine(stderr)})`);
+  // ffmpeg's words quote the URL, credentials included.
+  if (!info) throw new InputError(redactCredentials(`${file}: ffmpeg finds no video stream (${lastLine(stderr)})`));
   return { width: info.width, height: info.height, ...(info.fps ? { fps: info.fps } : {}) };
 }
 

@@ -3,11 +3,19 @@
  * publish* synchronously and never waits: each client has a bounded queue
  * (drop-oldest) and we only hand bytes to a socket while its bufferedAmount is
  * under a cap, so a client that stops reading costs at most
- * maxQueue messages + maxBufferedBytes, and is terminated once it has been
- * stuck for stuckTimeoutMs.
+ * maxQueue messages + maxBufferedBytes.
+ *
+ * Two rules end a client that stops reading. The kernel's socket buffers
+ * (several MB on loopback) absorb minutes of a camera's JSON before
+ * bufferedAmount moves at all, so the byte rule alone (blocked for
+ * stuckTimeoutMs) fired only on floods, and a quiet reader sat there until
+ * the old 30 s heartbeat, 30-55 s in all. So the hub also pings every client
+ * every pongTimeoutMs / 3: a client whose ws library has not answered one
+ * within pongTimeoutMs is not reading, and is terminated.
  */
 import { WebSocket, type RawData } from 'ws';
 import type { CameraState } from '../core/types.js';
+import { SERVER_DEFAULTS } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import {
   PROTOCOL_VERSION,
@@ -23,16 +31,16 @@ import {
 } from './protocol.js';
 
 export interface HubOptions {
-  /** Messages queued per client before the oldest frame is dropped. Default 32. */
+  /** Messages queued per client before the oldest frame is dropped. Default: config server.clientQueue's. */
   maxQueue?: number;
-  /** No more is written to a socket whose bufferedAmount is at or over this. Default 1 MiB. */
+  /** No more is written to a socket whose bufferedAmount is at or over this. Default: config server.clientMaxBufferedBytes's. */
   maxBufferedBytes?: number;
-  /** A client blocked (buffer over the cap or queue full) this long is terminated. Default 10 s. */
+  /** A client blocked (buffer over the cap or queue full) this long is terminated. Default: config server.clientStuckTimeoutMs's. */
   stuckTimeoutMs?: number;
   /** Client messages over this many bytes get an error reply. Default 4 KiB. */
   maxClientMessageBytes?: number;
-  /** Protocol-level ping interval; a client that missed the previous pong is terminated. 0 disables. Default 30 s. */
-  heartbeatMs?: number;
+  /** A client that answers no protocol ping for this long is terminated; pings go out every third of it. 0 disables. Default: stuckTimeoutMs. */
+  pongTimeoutMs?: number;
   /** Called with the number of messages dropped for a slow client (for metrics). */
   onDropped?: (count: number) => void;
 }
@@ -64,7 +72,9 @@ export interface HubStats {
     /** Includes messages dropped for clients that have since gone. */
     dropped: number;
     sent: number;
+    /** Blocked on bytes (buffer over the cap or queue full) for stuckTimeoutMs. */
     terminatedStuck: number;
+    /** Answered no ping for pongTimeoutMs (not reading, or gone without a FIN). */
     terminatedDead: number;
     framesPublished: number;
   };
@@ -85,7 +95,8 @@ class Client {
   dropped = 0;
   sent = 0;
   blockedSince: number | null = null;
-  alive = true;
+  /** Date.now() of the last pong (or of the connection). */
+  lastPong = Date.now();
   all = false;
   readonly cameras = new Set<string>();
   readonly excluded = new Set<string>();
@@ -110,25 +121,25 @@ export class WsHub {
   private readonly maxBufferedBytes: number;
   private readonly stuckTimeoutMs: number;
   private readonly maxClientMessageBytes: number;
-  private readonly heartbeatMs: number;
+  private readonly pongTimeoutMs: number;
   private readonly onDropped: ((count: number) => void) | undefined;
   private readonly clients = new Set<Client>();
   private readonly cameraStates = new Map<string, CameraState>();
   private readonly timer: NodeJS.Timeout;
   private nextId = 1;
-  private lastHeartbeat = Date.now();
+  private lastPing = Date.now();
   private closing = false;
   private totals = { connected: 0, droppedGone: 0, sentGone: 0, terminatedStuck: 0, terminatedDead: 0, framesPublished: 0 };
 
   constructor(opts: HubOptions = {}) {
-    this.maxQueue = Math.max(1, opts.maxQueue ?? 32);
-    this.maxBufferedBytes = Math.max(1, opts.maxBufferedBytes ?? 1024 * 1024);
-    this.stuckTimeoutMs = opts.stuckTimeoutMs ?? 10_000;
+    this.maxQueue = Math.max(1, opts.maxQueue ?? SERVER_DEFAULTS.clientQueue);
+    this.maxBufferedBytes = Math.max(1, opts.maxBufferedBytes ?? SERVER_DEFAULTS.clientMaxBufferedBytes);
+    this.stuckTimeoutMs = opts.stuckTimeoutMs ?? SERVER_DEFAULTS.clientStuckTimeoutMs;
     this.maxClientMessageBytes = opts.maxClientMessageBytes ?? 4096;
-    this.heartbeatMs = opts.heartbeatMs ?? 30_000;
+    this.pongTimeoutMs = opts.pongTimeoutMs ?? this.stuckTimeoutMs;
     this.onDropped = opts.onDropped;
-    const heartbeatTick = this.heartbeatMs > 0 ? this.heartbeatMs / 2 : Infinity;
-    const tick = Math.max(20, Math.floor(Math.min(1000, this.stuckTimeoutMs / 4, heartbeatTick)));
+    const pingTick = this.pongTimeoutMs > 0 ? this.pongTimeoutMs / 6 : Infinity;
+    const tick = Math.max(20, Math.floor(Math.min(1000, this.stuckTimeoutMs / 4, pingTick)));
     // unref: the hub must never be what keeps a finished process alive.
     this.timer = setInterval(() => this.tick(), tick).unref();
   }
@@ -161,11 +172,10 @@ export class WsHub {
       client.blockedSince = null;
       if (client.queue.length > 0) this.flush(client);
     };
-    if (opts.cameras) this.subscribe(client, opts.cameras);
     // A socket error is followed by 'close'; the listener only keeps it from being thrown.
     ws.on('error', () => undefined);
     ws.on('pong', () => {
-      client.alive = true;
+      client.lastPong = Date.now();
     });
     ws.on('message', (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.once('close', () => {
@@ -178,6 +188,7 @@ export class WsHub {
     });
     const hello: HelloMessage = { type: 'hello', version: PROTOCOL_VERSION, cameras: this.cameras(), serverTimeMs: Date.now() };
     this.enqueue(client, encode(hello), false);
+    if (opts.cameras) this.subscribe(client, opts.cameras);
     return client.id;
   }
 
@@ -311,8 +322,8 @@ export class WsHub {
 
   private tick(): void {
     const now = Date.now();
-    const heartbeat = this.heartbeatMs > 0 && now - this.lastHeartbeat >= this.heartbeatMs;
-    if (heartbeat) this.lastHeartbeat = now;
+    const ping = this.pongTimeoutMs > 0 && now - this.lastPing >= this.pongTimeoutMs / 3;
+    if (ping) this.lastPing = now;
     for (const client of this.clients) {
       if (client.state !== 'open') continue;
       if (client.queue.length > 0) this.flush(client);
@@ -323,14 +334,11 @@ export class WsHub {
       if (client.blockedSince !== null && now - client.blockedSince >= this.stuckTimeoutMs) {
         this.totals.terminatedStuck++;
         this.kill(client);
-      } else if (heartbeat) {
-        if (!client.alive) {
-          this.totals.terminatedDead++;
-          this.kill(client);
-        } else {
-          client.alive = false;
-          client.ws.ping();
-        }
+      } else if (this.pongTimeoutMs > 0 && now - client.lastPong >= this.pongTimeoutMs) {
+        this.totals.terminatedDead++;
+        this.kill(client);
+      } else if (ping) {
+        client.ws.ping();
       }
     }
   }
@@ -384,6 +392,20 @@ export class WsHub {
   }
 
   private subscribe(client: Client, cameras: CameraSelection): void {
+    if (cameras !== '*') {
+      // Kept all the same (a camera added later then reaches the client), but said: a typo is the usual cause.
+      const unknown = cameras.filter((id) => !this.cameraStates.has(id));
+      if (unknown.length > 0) {
+        const known = [...this.cameraStates.keys()];
+        const reply: ErrorMessage = {
+          type: 'error',
+          code: 'UNKNOWN_CAMERA',
+          message: `no camera ${unknown.map((id) => `'${id}'`).join(', ')} (cameras: ${known.length ? known.join(', ') : 'none yet'}); subscribed anyway: frames arrive if it is added`,
+          cameras: unknown,
+        };
+        this.enqueue(client, encode(reply), false);
+      }
+    }
     if (cameras === '*') {
       client.all = true;
       client.excluded.clear();

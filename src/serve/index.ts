@@ -2,5 +2,5 @@
 export { createServer, type ServeHandle, type ServeOptions } from './server.js';
 export { WsHub, type HubOptions, type HubStats, type HubClientStats, type ClientState } from './hub.js';
 export { Metrics, type MetricsOptions } from './metrics.js';
-export type { CameraStats, Readiness, StatsBody } from './routes.js';
+export type { ServedCameraStats, Readiness, StatsBody } from './routes.js';
 export * from './protocol.js';

@@ -16,34 +16,59 @@ export interface MetricsOptions {
 const INFERENCE_BUCKETS = [1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000];
 const E2E_BUCKETS = [5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000];
 
+/** The per-camera totals the counters read at scrape time (Camera.stats() has them). */
+export interface CameraTotals {
+  camera: string;
+  state: CameraState;
+  framesIn: number;
+  processed: number;
+  droppedBy: Record<string, number>;
+  reconnects: number;
+}
+
+/**
+ * Counters and the online gauge are read from the cameras at scrape time, so
+ * they cannot drift from what /api/stats shows (each camera owns its
+ * meters); the latency histograms need every frame, so the service feeds
+ * them from each camera's results.
+ */
 export class Metrics {
   readonly registry = new Registry();
-  private readonly framesIn: Counter<'camera'>;
-  private readonly framesProcessed: Counter<'camera'>;
-  private readonly framesDropped: Counter<'camera' | 'reason'>;
   private readonly inferenceMs: Histogram<'camera'>;
   private readonly e2eMs: Histogram<'camera'>;
-  private readonly reconnects: Counter<'camera'>;
-  private readonly cameraOnline: Gauge<'camera'>;
-  private readonly wsClients: Gauge;
   private readonly wsDropped: Counter;
   private clientCount: () => number = () => 0;
+  private cameras: () => readonly CameraTotals[] = () => [];
 
   constructor(opts: MetricsOptions = {}) {
     const p = opts.prefix ?? 'neulens_';
     const registers = [this.registry];
-    this.framesIn = new Counter({ name: `${p}frames_in_total`, help: 'Frames read from the source', labelNames: ['camera'], registers });
-    this.framesProcessed = new Counter({
-      name: `${p}frames_processed_total`,
-      help: 'Frames that went through detection and were published',
+    const cams = (): readonly CameraTotals[] => this.cameras();
+    /** A counter whose values are the cameras' own totals, set at scrape time. */
+    const totals = <L extends string>(name: string, help: string, labelNames: L[], values: (c: CameraTotals) => Array<[Partial<Record<L, string>>, number]>) =>
+      new Counter<L>({
+        name: `${p}${name}`,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          for (const c of cams()) for (const [labels, v] of values(c)) this.inc({ camera: c.camera, ...labels } as Record<L, string>, v);
+        },
+      });
+    totals('frames_in_total', 'Frames read from the source', ['camera'], (c) => [[{}, c.framesIn]]);
+    totals('frames_processed_total', 'Frames that went through detection and were published', ['camera'], (c) => [[{}, c.processed]]);
+    totals('frames_dropped_total', 'Frames skipped before detection, by reason', ['camera', 'reason'], (c) => Object.entries(c.droppedBy).map(([reason, v]) => [{ reason }, v]));
+    totals('reconnects_total', 'Source reconnect attempts', ['camera'], (c) => [[{}, c.reconnects]]);
+    new Gauge({
+      name: `${p}camera_online`,
+      help: '1 while the camera is online, else 0',
       labelNames: ['camera'],
       registers,
-    });
-    this.framesDropped = new Counter({
-      name: `${p}frames_dropped_total`,
-      help: 'Frames skipped before detection, by reason',
-      labelNames: ['camera', 'reason'],
-      registers,
+      collect() {
+        this.reset();
+        for (const c of cams()) this.set({ camera: c.camera }, c.state === 'online' ? 1 : 0);
+      },
     });
     this.inferenceMs = new Histogram({
       name: `${p}inference_ms`,
@@ -59,11 +84,9 @@ export class Metrics {
       buckets: opts.e2eBucketsMs ?? E2E_BUCKETS,
       registers,
     });
-    this.reconnects = new Counter({ name: `${p}reconnects_total`, help: 'Source reconnect attempts', labelNames: ['camera'], registers });
-    this.cameraOnline = new Gauge({ name: `${p}camera_online`, help: '1 while the camera is online, else 0', labelNames: ['camera'], registers });
     // Read at scrape time so the gauge cannot drift from the hub's real client set.
     const count = (): number => this.clientCount();
-    this.wsClients = new Gauge({
+    new Gauge({
       name: `${p}ws_clients`,
       help: 'Connected WebSocket clients',
       registers,
@@ -78,27 +101,10 @@ export class Metrics {
     });
   }
 
-  observeFrameIn(camera: string): void {
-    this.framesIn.inc({ camera });
-  }
-
-  /** One processed frame: counts it and records its inference and end-to-end times. */
+  /** One processed frame's inference and end-to-end times. */
   observeFrame(camera: string, inferenceMs: number, e2eMs: number): void {
-    this.framesProcessed.inc({ camera });
     this.inferenceMs.observe({ camera }, inferenceMs);
     this.e2eMs.observe({ camera }, e2eMs);
-  }
-
-  observeDrop(camera: string, reason: string, count = 1): void {
-    this.framesDropped.inc({ camera, reason }, count);
-  }
-
-  observeReconnect(camera: string): void {
-    this.reconnects.inc({ camera });
-  }
-
-  setCameraState(camera: string, state: CameraState): void {
-    this.cameraOnline.set({ camera }, state === 'online' ? 1 : 0);
   }
 
   observeWsDropped(count: number): void {
@@ -108,6 +114,11 @@ export class Metrics {
   /** Where ws_clients reads its value at scrape time. */
   bindClientCount(fn: () => number): void {
     this.clientCount = fn;
+  }
+
+  /** Where the per-camera counters read their totals at scrape time. */
+  bindCameras(fn: () => readonly CameraTotals[]): void {
+    this.cameras = fn;
   }
 
   get contentType(): string {

@@ -8,11 +8,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { NeulensError } from '../core/errors.js';
-import type { CameraState, Detection } from '../core/types.js';
+import { makeTiles } from '../arac/geometry.js';
+import type { CameraResult } from '../camera/camera.js';
+import type { CameraState, Frame } from '../core/types.js';
+import type { FramePlan } from '../strategy/types.js';
 import { checkSchema } from '../core/json-schema.js';
 
 /** Bumped on any change a client could notice (field removed, meaning changed). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------- server → client
 
@@ -54,9 +57,40 @@ export interface FrameMessage {
   width: number;
   height: number;
   boxes: WireBox[];
-  /** Free-form controller plan (grid, levels, predicted/measured cost). */
-  plan?: Record<string, unknown>;
+  /** What the strategy did with the frame (absent for full). */
+  plan?: WirePlan;
 }
+
+/** A rectangle in source pixels. */
+export interface WireRect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** FramePlan (src/strategy/types.ts) on the wire: positions in source pixels, and the strategy's name. */
+export type WirePlan =
+  | {
+      kind: 'tiles';
+      strategy: string;
+      grid: { cols: number; rows: number };
+      /** Tile borders in source pixels: cols + 1 x positions and rows + 1 y positions (tiles need not be equal). */
+      edges: { x: number[]; y: number[] };
+      /** One per tile, row-major: a compute level (0 = full width) or 1 = skipped. */
+      levels: number[];
+      /** One letter per tile, why: t(rack) m(otion) c(hange) s(ettled) r(efresh) i(dle) l(earnt) q(uiet). */
+      reasons?: string;
+      labels?: number[];
+      predictedMs?: number;
+      budgetMs?: number;
+      overheadMs?: number;
+      dropped?: boolean;
+      probe?: boolean;
+    }
+  | { kind: 'regions'; strategy: string; regions: WireRect[] | 'frame'; why?: string }
+  | { kind: 'downscale'; strategy: string; input: { width: number; height: number } }
+  | { kind: 'skip'; strategy: string; detected: boolean };
 
 export interface StatusMessage {
   type: 'status';
@@ -66,12 +100,14 @@ export interface StatusMessage {
   atMs: number;
 }
 
-export type ProtocolErrorCode = 'MESSAGE_TOO_LARGE' | 'BINARY_NOT_SUPPORTED' | 'NOT_JSON' | 'UNKNOWN_TYPE' | 'BAD_MESSAGE';
+export type ProtocolErrorCode = 'MESSAGE_TOO_LARGE' | 'BINARY_NOT_SUPPORTED' | 'NOT_JSON' | 'UNKNOWN_TYPE' | 'BAD_MESSAGE' | 'UNKNOWN_CAMERA';
 
 export interface ErrorMessage {
   type: 'error';
   code: ProtocolErrorCode;
   message: string;
+  /** UNKNOWN_CAMERA: the ids the server does not know. */
+  cameras?: string[];
 }
 
 export interface PongMessage {
@@ -194,8 +230,73 @@ export const protocolSchema = {
         width: count,
         height: count,
         boxes: { type: 'array', items: { $ref: '#/$defs/box' } },
-        plan: { type: 'object', description: 'Free-form controller plan (grid, levels, predicted/measured cost).' },
+        plan: { $ref: '#/$defs/plan' },
       },
+    },
+    rect: {
+      type: 'object',
+      required: ['x', 'y', 'w', 'h'],
+      additionalProperties: false,
+      properties: { x: { type: 'number' }, y: { type: 'number' }, w: nonNegative, h: nonNegative },
+    },
+    plan: {
+      description: "What the camera's strategy did with the frame; positions in source pixels. Absent for the unsplit model (strategy full).",
+      oneOf: [
+        {
+          type: 'object',
+          description: 'A tiled strategy (arac and its variants): which tiles ran and why.',
+          required: ['kind', 'strategy', 'grid', 'edges', 'levels'],
+          additionalProperties: false,
+          properties: {
+            kind: { const: 'tiles' },
+            strategy: { type: 'string' },
+            grid: { type: 'object', required: ['cols', 'rows'], additionalProperties: false, properties: { cols: count, rows: count } },
+            edges: {
+              type: 'object',
+              description: 'Tile borders in source pixels: cols + 1 x positions, rows + 1 y positions.',
+              required: ['x', 'y'],
+              additionalProperties: false,
+              properties: { x: { type: 'array', items: { type: 'number' } }, y: { type: 'array', items: { type: 'number' } } },
+            },
+            levels: { type: 'array', description: 'One per tile, row-major: a compute level (0 = full width) or 1 = skipped.', items: { type: 'number', minimum: 0, maximum: 1 } },
+            reasons: { type: 'string', description: 'One letter per tile: t(rack), m(otion), c(hange), s(ettled), r(efresh), i(dle), l(earnt), q(uiet).' },
+            labels: { type: 'array', items: { type: 'number' }, description: 'arac-oracle: the labeling rule\'s level per tile.' },
+            predictedMs: nonNegative,
+            budgetMs: { type: 'number', description: "The frame's deadline or the camera's fair share, whichever is smaller, ms (may be negative when the frame is already late)." },
+            overheadMs: nonNegative,
+            dropped: { type: 'boolean', description: "No plan fit the budget: the boxes are the tracker's predictions." },
+            probe: { type: 'boolean' },
+          },
+        },
+        {
+          type: 'object',
+          description: 'motion-regions: the regions the detector ran on.',
+          required: ['kind', 'strategy', 'regions'],
+          additionalProperties: false,
+          properties: {
+            kind: { const: 'regions' },
+            strategy: { type: 'string' },
+            regions: { anyOf: [{ const: 'frame' }, { type: 'array', items: { $ref: '#/$defs/rect' } }] },
+            why: { type: 'string' },
+          },
+        },
+        {
+          type: 'object',
+          required: ['kind', 'strategy', 'input'],
+          additionalProperties: false,
+          properties: {
+            kind: { const: 'downscale' },
+            strategy: { type: 'string' },
+            input: { type: 'object', required: ['width', 'height'], additionalProperties: false, properties: { width: count, height: count } },
+          },
+        },
+        {
+          type: 'object',
+          required: ['kind', 'strategy', 'detected'],
+          additionalProperties: false,
+          properties: { kind: { const: 'skip' }, strategy: { type: 'string' }, detected: { type: 'boolean' } },
+        },
+      ],
     },
     status: {
       description: 'Camera state change; sent to every client.',
@@ -217,8 +318,9 @@ export const protocolSchema = {
       additionalProperties: false,
       properties: {
         type: { const: 'error' },
-        code: { enum: ['MESSAGE_TOO_LARGE', 'BINARY_NOT_SUPPORTED', 'NOT_JSON', 'UNKNOWN_TYPE', 'BAD_MESSAGE'] },
+        code: { enum: ['MESSAGE_TOO_LARGE', 'BINARY_NOT_SUPPORTED', 'NOT_JSON', 'UNKNOWN_TYPE', 'BAD_MESSAGE', 'UNKNOWN_CAMERA'] },
         message: { type: 'string' },
+        cameras: { type: 'array', items: { $ref: '#/$defs/cameraId' }, description: 'UNKNOWN_CAMERA: the ids the server does not know (the subscription keeps them).' },
       },
     },
     pong: {
@@ -319,41 +421,49 @@ export function parseCameraQuery(raw: string | null): CameraSelection | null {
 
 // ---------------------------------------------------------------- building server messages
 
-export interface FrameSource {
-  cameraId: string;
-  seq: number;
-  ptsMs: number;
-  captureWallMs: number;
-  srcWidth: number;
-  srcHeight: number;
-}
-
-/** Builds a frame message from pipeline values; `publishTs` defaults to now. */
-export function buildFrameMessage(
-  frame: FrameSource,
-  detections: readonly Detection[],
-  inferenceMs: number,
-  opts: { publishTs?: number; plan?: Record<string, unknown> } = {},
-): FrameMessage {
-  const publishTs = opts.publishTs ?? Date.now();
+/** Builds the frame message of a published camera result; `publishTs` defaults to its publication time. */
+export function buildFrameMessage(r: Pick<CameraResult, 'camera' | 'frame' | 'detections' | 'result' | 'strategy' | 'publishedAtMs'>, opts: { publishTs?: number } = {}): FrameMessage {
+  const { frame } = r;
+  const publishTs = opts.publishTs ?? r.publishedAtMs;
   const msg: FrameMessage = {
     type: 'frame',
-    camera: frame.cameraId,
+    camera: r.camera,
     seq: frame.seq,
     ptsMs: frame.ptsMs,
     captureTs: frame.captureWallMs,
     publishTs,
     latencyMs: publishTs - frame.captureWallMs,
-    inferenceMs,
+    inferenceMs: r.result.detectorMs,
     width: frame.srcWidth,
     height: frame.srcHeight,
-    boxes: detections.map((d) => {
+    boxes: r.detections.map((d) => {
       const box: WireBox = { x: d.x, y: d.y, w: d.w, h: d.h, label: d.label, classId: d.classId, score: d.score };
       if (d.trackId !== undefined) box.trackId = d.trackId;
       if (d.stale) box.stale = true;
       return box;
     }),
   };
-  if (opts.plan) msg.plan = opts.plan;
+  if (r.result.plan) msg.plan = wirePlan(r.result.plan, r.strategy, frame);
   return msg;
+}
+
+/** A strategy's plan in source pixels. */
+export function wirePlan(p: FramePlan, strategy: string, f: Pick<Frame, 'width' | 'height' | 'srcWidth' | 'srcHeight'>): WirePlan {
+  const sx = f.srcWidth / f.width;
+  const sy = f.srcHeight / f.height;
+  switch (p.kind) {
+    case 'tiles': {
+      const tiles = makeTiles(f.width, f.height, p.grid);
+      const xs = tiles.filter((t) => t.row === 0).map((t) => t.x * sx);
+      const ys = tiles.filter((t) => t.col === 0).map((t) => t.y * sy);
+      const { kind: _k, grid, levels, labels, ...rest } = p;
+      return { kind: 'tiles', strategy, grid: { ...grid }, edges: { x: [...xs, f.srcWidth], y: [...ys, f.srcHeight] }, levels: [...levels], ...(labels ? { labels: [...labels] } : {}), ...rest };
+    }
+    case 'regions':
+      return { kind: 'regions', strategy, regions: p.regions === 'frame' ? 'frame' : p.regions.map((b) => ({ x: b.x * sx, y: b.y * sy, w: b.w * sx, h: b.h * sy })), ...(p.why ? { why: p.why } : {}) };
+    case 'downscale':
+      return { kind: 'downscale', strategy, input: { ...p.input } };
+    case 'skip':
+      return { kind: 'skip', strategy, detected: p.detected };
+  }
 }

@@ -2,9 +2,14 @@
  * The plain HTTP routes beside the WebSocket endpoint: liveness, readiness,
  * JSON stats and Prometheus metrics. Callbacks come from the pipeline; a
  * callback that throws turns into a 5xx JSON answer, never a crash.
+ *
+ * With a token set, /api/stats and /metrics need it like the WebSocket does
+ * (stats name cameras, errors and clients' addresses); /metrics can be opened
+ * for a scraper (server.publicMetrics). /healthz and /readyz stay open: probes
+ * carry no token and they say nothing about the cameras.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CameraState } from '../core/types.js';
+import type { CameraStats } from '../camera/camera.js';
 import { errorMessage } from '../core/errors.js';
 import type { HubStats, WsHub } from './hub.js';
 import type { Metrics } from './metrics.js';
@@ -16,32 +21,12 @@ export interface Readiness {
   reason?: string;
 }
 
-export interface CameraStats {
-  camera: string;
-  state: CameraState;
-  fpsIn: number;
-  fpsProcessed: number;
-  fpsDropped: number;
-  /** Mean detector time over the recent window, milliseconds. */
-  inferenceMs: number;
-  reconnects: number;
-  /** Totals since start (the fps figures above are recent rates). */
-  framesIn?: number;
-  processed?: number;
-  dropped?: number;
-  /** Capture-to-publish latency over the recent window, milliseconds. */
-  e2eMs?: { p50: number; p95: number };
-  /** Detector input size and how frames run (full or arac with a grid). */
-  input?: { width: number; height: number; mode: string };
-  /** The frame rate its SLO and fair share are held to: the source's rate, lowered to the camera's fps cap. */
-  sloFps?: number;
-  /** The last frame's plan (arac: grid, level per tile, predicted and measured ms, budget). */
-  lastPlan?: Record<string, unknown>;
+/** A camera's stats as /api/stats serves them: the camera's own, and its share of its inference worker. */
+export interface ServedCameraStats extends CameraStats {
   /** DEMUX fair share: this camera's per-frame device budget, ms. */
   shareBudgetMs?: number;
   /** The inference worker the camera is pinned to (its fair share is of that worker's time). */
   worker?: number;
-  lastError?: string;
 }
 
 /** DEMUX's machine-wide state: how the device is shared, and what start-up calibration measured. */
@@ -59,7 +44,7 @@ export interface DemuxStats {
 export interface StatsBody {
   serverTimeMs: number;
   uptimeMs: number;
-  cameras: CameraStats[];
+  cameras: ServedCameraStats[];
   ws: HubStats;
   demux?: DemuxStats;
 }
@@ -69,11 +54,22 @@ export interface RouteDeps {
   metrics: Metrics;
   startedAt: number;
   ready?: () => Readiness | Promise<Readiness>;
-  stats?: () => CameraStats[] | Promise<CameraStats[]>;
+  stats?: () => ServedCameraStats[] | Promise<ServedCameraStats[]>;
   demux?: () => DemuxStats;
+  /** Whether the request carries the token (true when none is set). */
+  authorized?: (req: IncomingMessage, url: URL) => boolean;
+  /** /metrics needs no token. */
+  publicMetrics?: boolean;
 }
 
 type Handler = (deps: RouteDeps, res: ServerResponse) => Promise<void>;
+
+/** Which routes need the token when one is set. */
+function needsToken(pathname: string, deps: RouteDeps): boolean {
+  if (pathname === '/api/stats') return true;
+  if (pathname === '/metrics') return !deps.publicMetrics;
+  return false;
+}
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -104,7 +100,7 @@ const routes: Record<string, Handler> = {
   },
 
   '/api/stats': async ({ hub, stats, demux, startedAt }, res) => {
-    let cameras: CameraStats[] = [];
+    let cameras: ServedCameraStats[] = [];
     try {
       cameras = stats ? await stats() : [];
     } catch (err) {
@@ -129,12 +125,13 @@ const routes: Record<string, Handler> = {
 
 /** Answers one plain HTTP request. Never rejects. */
 export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, wsPath: string): Promise<void> {
-  let pathname = '/';
+  let url: URL;
   try {
-    pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    url = new URL(req.url ?? '/', 'http://localhost');
   } catch {
     return sendJson(res, 400, { error: 'malformed request URL' });
   }
+  const pathname = url.pathname;
   const handler = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
   if (!handler) {
     if (pathname === wsPath) return sendJson(res, 426, { error: `${wsPath} is the WebSocket endpoint; connect with a WebSocket client` }, { upgrade: 'websocket' });
@@ -142,6 +139,9 @@ export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: Ser
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return sendJson(res, 405, { error: `${req.method ?? '?'} not allowed on ${pathname}` }, { allow: 'GET, HEAD' });
+  }
+  if (needsToken(pathname, deps) && deps.authorized && !deps.authorized(req, url)) {
+    return sendJson(res, 401, { error: 'missing or invalid token' }, { 'www-authenticate': 'Bearer' });
   }
   try {
     await handler(deps, res);

@@ -9,11 +9,12 @@ import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, t
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { SERVER_DEFAULTS } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { WsHub, type HubOptions } from './hub.js';
 import { Metrics } from './metrics.js';
 import { ProtocolError, parseCameraQuery, type CameraSelection } from './protocol.js';
-import { handleHttp, type CameraStats, type DemuxStats, type Readiness } from './routes.js';
+import { handleHttp, type DemuxStats, type Readiness, type ServedCameraStats } from './routes.js';
 
 export interface ServeOptions {
   /** Default 127.0.0.1: exposing detections beyond the host is an explicit choice. */
@@ -22,10 +23,12 @@ export interface ServeOptions {
   port?: number;
   /** WebSocket path. Default '/ws'. */
   path?: string;
-  /** When set, upgrades need `Authorization: Bearer <token>` or `?token=<token>`. */
+  /** When set, upgrades, /api/stats and /metrics need `Authorization: Bearer <token>` or `?token=<token>`. */
   token?: string;
+  /** Serve /metrics without the token (a scraper that has none). Default false. */
+  publicMetrics?: boolean;
   ready?: () => Readiness | Promise<Readiness>;
-  stats?: () => CameraStats[] | Promise<CameraStats[]>;
+  stats?: () => ServedCameraStats[] | Promise<ServedCameraStats[]>;
   demux?: () => DemuxStats;
   /** Created when absent; pass one to share it with the pipeline. */
   metrics?: Metrics;
@@ -60,6 +63,12 @@ function tokenMatches(expected: Buffer, given: string | null | undefined): boole
   return typeof given === 'string' && given.length > 0 && timingSafeEqual(expected, sha256(given));
 }
 
+/** The credentials of an `Authorization: Bearer <token>` header; the scheme's case does not matter (RFC 7235). */
+export function bearerToken(header: string | undefined): string | null {
+  const m = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return m?.[1] ?? null;
+}
+
 function refuseUpgrade(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: message });
   const lines = [
@@ -80,9 +89,9 @@ function formatHost(host: string): string {
 async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      if (err.code === 'EADDRINUSE') reject(new ConfigError('serve.port', `${host}:${port} is already in use`, { cause: err }));
-      else if (err.code === 'EACCES') reject(new ConfigError('serve.port', `no permission to listen on ${host}:${port}`, { cause: err }));
-      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new ConfigError('serve.host', `cannot listen on ${host}: ${err.message}`, { cause: err }));
+      if (err.code === 'EADDRINUSE') reject(new ConfigError('server.port', `${host}:${port} is already in use`, { cause: err }));
+      else if (err.code === 'EACCES') reject(new ConfigError('server.port', `no permission to listen on ${host}:${port}`, { cause: err }));
+      else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') reject(new ConfigError('server.host', `cannot listen on ${host}: ${err.message}`, { cause: err }));
       else reject(err);
     };
     server.once('error', onError);
@@ -95,10 +104,10 @@ async function listen(server: Server, host: string, port: number): Promise<Addre
 }
 
 export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle> {
-  const host = opts.host ?? '127.0.0.1';
-  const wsPath = opts.path ?? '/ws';
-  if (!wsPath.startsWith('/')) throw new ConfigError('serve.path', `must start with '/', got '${wsPath}'`);
-  if (opts.token !== undefined && opts.token.length === 0) throw new ConfigError('serve.token', 'must not be empty when set');
+  const host = opts.host ?? SERVER_DEFAULTS.host;
+  const wsPath = opts.path ?? SERVER_DEFAULTS.wsPath;
+  if (!wsPath.startsWith('/')) throw new ConfigError('server.wsPath', `must start with '/', got '${wsPath}'`);
+  if (opts.token !== undefined && opts.token.length === 0) throw new ConfigError('server.authToken', 'must not be empty when set');
   const closeTimeoutMs = opts.closeTimeoutMs ?? 2000;
   const metrics = opts.metrics ?? new Metrics();
   const hub = new WsHub({
@@ -110,8 +119,11 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
   });
   metrics.bindClientCount(() => hub.clientCount);
   const expectedToken = opts.token === undefined ? null : sha256(opts.token);
+  /** True when no token is set, or the request carries it (header, any case of the scheme, or ?token=). */
+  const authorized = (req: IncomingMessage, url: URL): boolean =>
+    !expectedToken || tokenMatches(expectedToken, bearerToken(req.headers.authorization)) || tokenMatches(expectedToken, url.searchParams.get('token'));
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
-  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}) };
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), authorized, publicMetrics: opts.publicMetrics ?? false };
   const sockets = new Set<Socket>();
   let closing = false;
 
@@ -134,13 +146,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     }
     if (url.pathname !== wsPath) return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${url.pathname}; use ${wsPath}`);
     if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
-    if (expectedToken) {
-      const auth = req.headers.authorization;
-      const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
-      if (!tokenMatches(expectedToken, bearer) && !tokenMatches(expectedToken, url.searchParams.get('token'))) {
-        return refuseUpgrade(socket, 401, 'missing or invalid token', { 'WWW-Authenticate': 'Bearer' });
-      }
-    }
+    if (!authorized(req, url)) return refuseUpgrade(socket, 401, 'missing or invalid token', { 'WWW-Authenticate': 'Bearer' });
     let cameras: CameraSelection | null;
     try {
       cameras = parseCameraQuery(url.searchParams.get('cameras'));
@@ -153,7 +159,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     });
   });
 
-  const addr = await listen(server, host, opts.port ?? 8080);
+  const addr = await listen(server, host, opts.port ?? SERVER_DEFAULTS.port);
   // A listener error after startup (rare: the fd was closed under us) must not crash the process;
   // it is reported through `died` so the owner can decide to restart.
   let died!: (err: Error) => void;

@@ -1,56 +1,33 @@
 /**
- * The running service: one HTTP/WebSocket server, one inference pool shared
- * by every camera, and per camera a CameraSource, a tracker and an RxJS
- * pipeline. It owns all of them and closes them in order:
- * stop accepting clients -> stop pipelines and ffmpeg -> release the pool.
+ * The running service: the HTTP/WebSocket server, one inference pool shared
+ * by every camera, DEMUX's fair share of that pool, and a map of Cameras
+ * (src/camera/camera.ts), each of which owns its own source, strategy,
+ * tracker and meters. The service only wires a camera's `results$` and
+ * `status$` to the outputs, and closes everything in order:
+ * stop accepting clients -> close the cameras (ffmpeg gone) -> release the pool.
  */
 import type { Subscription } from 'rxjs';
-import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
-import { loadPackController, type Cgg } from '../importance/cgg.js';
-import { CalibrationCache } from '../demux/calibrate.js';
-import type { CameraConfig, Config } from '../config/index.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
 import { makeTiles } from '../arac/geometry.js';
+import { Camera, type CameraResult } from '../camera/camera.js';
+import type { CameraConfig, Config } from '../config/index.js';
+import { ConfigError, errorMessage, ModelPackError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
-import type { CameraState } from '../core/types.js';
-import { chooseInputSize } from '../model/input-size.js';
-import { defaultWorkers, InferencePool } from '../inference/pool.js';
-import { CameraSource } from '../ingest/camera-source.js';
-import { probeSize } from '../ingest/still.js';
-import { buildFrameMessage } from '../serve/protocol.js';
-import type { CameraStats, DemuxStats } from '../serve/routes.js';
-import { createServer, type ServeHandle } from '../serve/server.js';
-import { quantile } from '../core/stats.js';
-import { Tracker } from '../track/tracker.js';
-import type { ProcessedFrame } from '../camera/pipeline.js';
-import { cameraFlow, strategyContext } from '../camera/flow.js';
-import { createStrategy } from '../strategy/registry.js';
-import type { Strategy, StreamInfo } from '../strategy/types.js';
-import { RateMeter, RecentValues } from '../camera/rate.js';
+import { redactCredentials } from '../core/redact.js';
+import { CalibrationCache } from '../demux/calibrate.js';
 import { FairShare } from '../demux/fair-share.js';
+import { loadPackController, type Cgg } from '../importance/cgg.js';
+import { defaultWorkers, InferencePool } from '../inference/pool.js';
+import { probeSize } from '../ingest/still.js';
+import { chooseInputSize } from '../model/input-size.js';
+import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
+import { buildFrameMessage } from '../serve/protocol.js';
+import type { DemuxStats, ServedCameraStats } from '../serve/routes.js';
+import { createServer, type ServeHandle } from '../serve/server.js';
+import { createStrategy } from '../strategy/registry.js';
+import { formatSpec, isTiled } from '../strategy/spec.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 const DEFAULT_FPS = 10;
-
-interface CameraRuntime {
-  config: CameraConfig;
-  /** The frame rate its SLO and fair share are held to (sloFps). */
-  sloFps: number;
-  source: CameraSource;
-  tracker: Tracker | undefined;
-  subscriptions: Subscription[];
-  input: { width: number; height: number };
-  strategy: Strategy;
-  state: CameraState;
-  processed: number;
-  dropped: number;
-  inRate: RateMeter;
-  processedRate: RateMeter;
-  droppedRate: RateMeter;
-  inferenceMs: RecentValues;
-  e2eMs: RecentValues;
-  lastPlan: Record<string, unknown> | undefined;
-}
 
 /**
  * The frame rate a camera's SLO (one frame interval from capture to publish)
@@ -68,30 +45,24 @@ export function sloFps(cap: number | undefined, source: number | undefined): num
 
 export interface ServiceOptions {
   log?: Logger;
-  /** Called for every processed frame (tests, replay). */
-  onFrame?: (r: ProcessedFrame) => void;
 }
 
-/**
- * The strategy a camera runs under this model config: `model.strategy` if
- * given, else arac on the grid, or full. A name the registry does not know
- * is a ConfigError on `model.strategy` (also raised by `config validate`).
- */
-export function strategyForModel(m: Config['model']): Strategy {
-  const spec = m.mode === 'arac' ? (m.strategy ?? `arac:${m.grid[0]}x${m.grid[1]}`) : 'full';
+/** A model pack that cannot be loaded is a config error on model.pack (exit 2), in `serve` as in `config validate`. */
+export async function loadPackFor(config: Config): Promise<ModelPack> {
   try {
-    return createStrategy(spec, m.mode === 'arac' ? { refreshFrames: m.refresh.frames, refreshMs: m.refresh.ms } : {});
+    return await loadModelPack(config.model.pack);
   } catch (err) {
-    throw new ConfigError('model.strategy', errorMessage(err));
+    if (err instanceof ModelPackError) throw new ConfigError('model.pack', err.message, { cause: err });
+    throw err;
   }
 }
 
 export class NeulensService {
-  private readonly cameras = new Map<string, CameraRuntime>();
+  private readonly cameras = new Map<string, Camera>();
+  private readonly wiring = new Map<string, Subscription[]>();
   private pool: InferencePool | undefined;
   /** DEMUX fair share of the inference workers' time between cameras (arac plans within it). */
-  private share = new FairShare();
-
+  private share: FairShare | undefined;
   private pack: ModelPack | undefined;
   private controller: Cgg | undefined;
   /** DEMUX cost-model calibration, one per (grid, input size), shared by the cameras. */
@@ -102,27 +73,35 @@ export class NeulensService {
   private camerasStarted = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(readonly config: Config, readonly server: ServeHandle, private readonly log: Logger, private readonly opts: ServiceOptions) {}
+  private constructor(readonly config: Config, readonly server: ServeHandle, private readonly log: Logger) {}
 
   /** Starts the server first (so /healthz answers while the model loads), then the pool, then the cameras. */
   static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
-    strategyForModel(config.model); // a bad model.strategy fails before anything starts
     const log = opts.log ?? createLogger(config.logging.level);
     // The routes ask the service, which needs the server first: a late-bound reference.
     const ref: { service?: NeulensService } = {};
+    const s = config.server;
     const server = await createServer({
-      host: config.server.host,
-      port: config.server.port,
-      path: config.server.wsPath,
-      ...(config.server.authToken ? { token: config.server.authToken } : {}),
-      hub: { maxQueue: config.server.clientQueue, maxBufferedBytes: config.server.clientMaxBufferedBytes, stuckTimeoutMs: config.server.clientStuckTimeoutMs },
+      host: s.host,
+      port: s.port,
+      path: s.wsPath,
+      ...(s.authToken ? { token: s.authToken } : {}),
+      publicMetrics: s.publicMetrics,
+      hub: { maxQueue: s.clientQueue, maxBufferedBytes: s.clientMaxBufferedBytes, stuckTimeoutMs: s.clientStuckTimeoutMs },
       ready: () => ({ modelLoaded: ref.service?.pool !== undefined, camerasStarted: ref.service?.camerasStarted ?? false }),
       stats: () => ref.service?.stats() ?? [],
       demux: () => ref.service?.demuxStats() ?? { policy: 'max-min', capacityMsPerS: 0, workers: 0, threadsPerWorker: 0, calibrations: [] },
     });
-    const service = new NeulensService(config, server, log, opts);
+    const service = new NeulensService(config, server, log);
     ref.service = service;
+    server.metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
     try {
+      // A missing or broken pack is a config error (exit 2), as `config validate` says.
+      service.pack = await loadPackFor(config);
+      service.controller = await loadPackController(service.pack);
+      if (!service.controller && config.model.strategy.name === 'arac-cgg') {
+        throw new ConfigError('model.strategy', `arac-cgg needs a model pack with a compression controller; ${config.model.pack} has none (manifest.json controller)`);
+      }
       await service.startPool();
       await service.startCameras();
     } catch (err) {
@@ -143,26 +122,26 @@ export class NeulensService {
 
   private async startPool(): Promise<void> {
     const m = this.config.model;
-    this.pack = await loadModelPack(m.pack);
-    this.controller = await loadPackController(this.pack);
-    const wanted = strategyForModel(m).name;
-    if (!this.controller && wanted.startsWith('arac-cgg')) {
-      throw new ConfigError('model.strategy', `${wanted} needs a model pack with a compression controller; ${m.pack} has none (manifest.json controller)`);
-    }
     const t0 = Date.now();
     const workers = m.workers ?? defaultWorkers(this.enabledCameras().length, m.provider);
-    this.share = new FairShare({ workers });
-    this.pool = await InferencePool.open({
+    const pool = await InferencePool.open({
       packDir: m.pack,
       provider: m.provider,
       ...(m.threads ? { threads: m.threads } : {}),
       workers,
-      models: m.mode,
-      verifyChecksums: false, // loadModelPack above already verified them once
+      models: createStrategy(m.strategy).models,
+      verifyChecksums: false, // loadPackFor already verified them once
       detect: { minScore: m.minScore, nmsIou: m.nmsIou, maxDetections: m.maxDetections, ...(m.classes ? { classes: m.classes } : {}) },
     });
-    this.pool.on('died', (err: Error) => this.log.error('inference worker died; replacing it', { error: err.message }));
-    this.log.info('model loaded', { pack: this.pack.manifest.name, mode: m.mode, provider: m.provider, workers, threads: this.pool.threads, ms: Date.now() - t0 });
+    this.pool = pool;
+    // The pool is the one place that maps cameras to workers; the fair share asks it.
+    this.share = new FairShare({ workers, workerOf: (id) => pool.workerOf(id) });
+    pool.on('died', (err: Error, cameras: readonly string[]) => {
+      this.log.error('inference worker died; replacing it', { error: err.message, cameras: cameras.join(',') });
+      // Their ARAC results died with the worker; every other camera carries on untouched.
+      for (const id of cameras) this.cameras.get(id)?.reset();
+    });
+    this.log.info('model loaded', { pack: this.pack?.manifest.name, strategy: formatSpec(m.strategy), provider: m.provider, workers, threads: pool.threads, ms: Date.now() - t0 });
   }
 
   /** Detector input size (and the source's frame rate when the probe tells it). */
@@ -192,190 +171,94 @@ export class NeulensService {
     this.camerasStarted = true;
   }
 
-  private strategyFor(m: Config['model']): Strategy {
-    return strategyForModel(m);
-  }
-
   private async startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): Promise<void> {
     const pool = this.pool as InferencePool;
+    const share = this.share as FairShare;
     const input = { width: probed.width, height: probed.height };
     const fps = sloFps(cam.fps, probed.fps);
-    // The camera is pinned to a worker now, by the pixels a second it will send, and its fair
-    // share comes out of that worker's time.
-    this.share.setCamera(cam.id, { fps, worker: pool.pin(cam.id, input.width * input.height * fps) });
-    const m = this.config.model;
-    if (m.mode === 'arac') {
+    const spec = this.config.model.strategy;
+    if (isTiled(spec)) {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.
       try {
-        makeTiles(input.width, input.height, { cols: m.grid[0], rows: m.grid[1] });
+        makeTiles(input.width, input.height, spec.grid);
       } catch (err) {
-        throw new ConfigError('model.grid', `${m.grid[0]}x${m.grid[1]} cannot tile camera '${cam.id}' input ${input.width}x${input.height}: ${errorMessage(err)}`);
+        throw new ConfigError('model.grid', `${spec.grid.cols}x${spec.grid.rows} cannot tile camera '${cam.id}' input ${input.width}x${input.height}: ${errorMessage(err)}`);
       }
     }
-    const strategy = this.strategyFor(m);
-    const source = new CameraSource({
-      cameraId: cam.id,
-      url: cam.url,
-      width: input.width,
-      height: input.height,
-      ...(cam.kind === 'file' ? { loop: cam.loop, pace: cam.pace } : {}),
-      ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}),
-      ...(cam.fps ? { fps: cam.fps } : {}),
-      stallTimeoutMs: cam.stallTimeoutMs,
-      reconnect: cam.reconnect,
-    });
+    // Pinned now, by the pixels a second it will send; its fair share comes out of that worker's time.
+    pool.pin(cam.id, input.width * input.height * fps);
+    share.setCamera(cam.id, { fps });
     const t = this.config.tracker;
-    const rt: CameraRuntime = {
-      config: cam,
-      sloFps: fps,
-      source,
-      tracker: t.enabled ? new Tracker({ highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits }) : undefined,
-      subscriptions: [],
-      input,
-      strategy,
-      state: 'connecting',
-      processed: 0,
-      dropped: 0,
-      inRate: new RateMeter(),
-      processedRate: new RateMeter(),
-      droppedRate: new RateMeter(),
-      inferenceMs: new RecentValues(),
-      e2eMs: new RecentValues(),
-      lastPlan: undefined,
-    };
-    this.cameras.set(cam.id, rt);
-    const metrics = this.server.metrics;
-    const hub = this.server.hub;
-    const log = this.log.child(cam.id);
-    let lastReconnects = 0;
-
-    rt.subscriptions.push(
-      source.status$.subscribe((st) => {
-        rt.state = st.state;
-        hub.setCamera(cam.id, st.state);
-        hub.publishStatus({ type: 'status', camera: cam.id, state: st.state, atMs: st.atMs, ...(st.error ? { error: st.error } : {}) });
-        metrics.setCameraState(cam.id, st.state);
-        const reconnects = source.stats().reconnects;
-        if (reconnects > lastReconnects) metrics.observeReconnect(cam.id);
-        lastReconnects = reconnects;
-        if (st.state === 'offline') log.warn('camera offline', { error: st.error });
-        else log.info(`camera ${st.state}`);
-        // A new connection may bring a different scene: forget the ARAC feature cache and the tracks.
-        if (st.state === 'connecting') {
-          this.pool?.reset(cam.id);
-          rt.tracker?.reset();
-          rt.strategy.reset();
-        }
-      }),
-    );
-
-    const frames$ = source.frames$;
-    rt.subscriptions.push(
-      frames$.subscribe(() => {
-        rt.inRate.mark();
-        metrics.observeFrameIn(cam.id);
-      }),
-    );
-    const info: StreamInfo = {
-      computeLevels: computeLevels(this.pack as ModelPack),
-      ...(this.controller ? { controller: this.controller } : {}),
-      calibration: this.calibration,
-      frameIntervalMs: 1000 / fps,
-      paced: cam.kind !== 'file' || cam.pace === 'source',
-      share: {
-        budgetMs: (now) => {
-          // A worker that died and was replaced un-pins its cameras; follow the camera to its new one.
-          this.share.moveCamera(cam.id, pool.workerOf(cam.id));
-          return this.share.budgetFor(cam.id, now);
+    const camera = await Camera.open({
+      id: cam.id,
+      frames: {
+        source: {
+          cameraId: cam.id,
+          url: cam.url,
+          ...input,
+          ...(cam.kind === 'file' ? { loop: cam.loop, pace: cam.pace } : {}),
+          ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}),
+          ...(cam.fps ? { fps: cam.fps } : {}),
+          stallTimeoutMs: cam.stallTimeoutMs,
+          reconnect: cam.reconnect,
         },
-        report: (ms, wanted) => this.share.report(cam.id, ms, wanted),
       },
-    };
-    if (info.paced) await strategy.prepare?.(input, strategyContext({ key: cam.id, info, pool, tracker: rt.tracker }));
-    rt.subscriptions.push(
-      cameraFlow(frames$, {
-        key: cam.id,
-        strategy,
-        info,
-        pool,
-        tracker: rt.tracker,
-        log,
-        publish: (r) => {
-          const msg = buildFrameMessage(r.frame, r.detections, r.result.detectorMs, r.result.plan ? { plan: { strategy: strategy.name, ...r.result.plan } } : {});
-          hub.publishFrame(msg);
-          rt.processed++;
-          rt.processedRate.mark();
-          rt.inferenceMs.push(r.result.detectorMs);
-          rt.e2eMs.push(msg.latencyMs);
-          if (r.result.plan) rt.lastPlan = { strategy: strategy.name, ...r.result.plan, measuredMs: r.result.detectorMs };
-          metrics.observeFrame(cam.id, r.result.detectorMs, msg.latencyMs);
-          this.opts.onFrame?.(r);
-        },
-        onDrop: (_frame, reason) => {
-          rt.dropped++;
-          rt.droppedRate.mark();
-          metrics.observeDrop(cam.id, reason);
-        },
-      }).subscribe({
-        error: (err: unknown) => log.error('pipeline stopped', { error: errorMessage(err) }),
+      strategy: spec,
+      input,
+      sloFps: fps,
+      pool,
+      info: { computeLevels: computeLevels(this.pack as ModelPack), calibration: this.calibration, ...(this.controller ? { controller: this.controller } : {}) },
+      share: { budgetMs: (now) => share.budgetFor(cam.id, now), report: (ms, wanted) => share.report(cam.id, ms, wanted) },
+      tracker: t.enabled ? { highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits } : false,
+      log: this.log.child(cam.id),
+    });
+    this.cameras.set(cam.id, camera);
+    this.wire(camera);
+    this.log.info('camera started', { url: redactCredentials(cam.url), input: `${input.width}x${input.height}`, strategy: camera.strategy.name });
+  }
+
+  /** A camera's outputs: its frames to the hub and the histograms, its status to every client. */
+  private wire(camera: Camera): void {
+    const { hub, metrics } = this.server;
+    hub.setCamera(camera.id, 'connecting');
+    this.wiring.set(camera.id, [
+      camera.status$.subscribe((st) => hub.publishStatus({ type: 'status', camera: st.camera, state: st.state, atMs: st.atMs, ...(st.error !== undefined ? { error: st.error } : {}) })),
+      camera.results$.subscribe((r: CameraResult) => {
+        const msg = buildFrameMessage(r);
+        hub.publishFrame(msg);
+        metrics.observeFrame(r.camera, r.result.detectorMs, msg.latencyMs);
       }),
-    );
-    source.start();
-    log.info('camera started', { url: redact(cam.url), input: `${input.width}x${input.height}`, strategy: strategy.name });
+    ]);
   }
 
   demuxStats(): DemuxStats {
     return {
-      policy: this.share.policy,
-      capacityMsPerS: this.share.capacityMsPerS,
+      policy: this.share?.policy ?? 'max-min',
+      capacityMsPerS: this.share?.capacityMsPerS ?? 0,
       workers: this.pool?.size ?? 0,
       threadsPerWorker: this.pool?.threads ?? 0,
       calibrations: [...this.calibration.done].map(([key, r]) => ({ key, samples: r.samples, runs: r.runs, elapsedMs: Math.round(r.elapsedMs), rmseMs: Number.isFinite(r.rmseMs) ? r.rmseMs : null, mape: Number.isFinite(r.mape) ? r.mape : null, ...(r.error ? { error: r.error } : {}) })),
     };
   }
 
-  stats(): CameraStats[] {
-    const shares = new Map(this.share.snapshot(Date.now()).filter((c) => Number.isFinite(c.budgetMs)).map((c) => [c.cameraId, c]));
-    return [...this.cameras.values()].map((rt) => {
-      const s = rt.source.stats();
-      const e2e = rt.e2eMs.all();
-      const share = shares.get(rt.config.id);
-      return {
-        camera: rt.config.id,
-        state: rt.state,
-        fpsIn: rt.inRate.rate(),
-        fpsProcessed: rt.processedRate.rate(),
-        fpsDropped: rt.droppedRate.rate(),
-        inferenceMs: rt.inferenceMs.mean(),
-        reconnects: s.reconnects,
-        framesIn: s.framesIn,
-        processed: rt.processed,
-        dropped: rt.dropped,
-        e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
-        input: { ...rt.input, mode: rt.strategy.name },
-        sloFps: rt.sloFps,
-        ...(rt.lastPlan ? { lastPlan: rt.lastPlan } : {}),
-        ...(share ? { shareBudgetMs: share.budgetMs, worker: share.worker } : {}),
-        ...(s.lastError ? { lastError: s.lastError } : {}),
-      };
+  stats(): ServedCameraStats[] {
+    const shares = new Map((this.share?.snapshot(Date.now()) ?? []).filter((c) => Number.isFinite(c.budgetMs)).map((c) => [c.cameraId, c]));
+    return [...this.cameras.values()].map((camera) => {
+      const share = shares.get(camera.id);
+      return { ...camera.stats(), ...(share ? { shareBudgetMs: share.budgetMs, worker: share.worker } : {}) };
     });
   }
 
-  /** Idempotent: stop accepting, close clients (1001), stop ffmpeg children, release the pool. */
+  /** Idempotent: stop accepting, close clients (1001), close the cameras (ffmpeg gone), release the pool. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.server.close().catch((err: unknown) => this.log.warn('server close failed', { error: errorMessage(err) }));
-      const cams = [...this.cameras.values()];
-      for (const rt of cams) for (const s of rt.subscriptions) s.unsubscribe();
-      await Promise.all(cams.map((rt) => rt.source.close()));
+      for (const subs of this.wiring.values()) for (const s of subs) s.unsubscribe();
+      this.wiring.clear();
+      await Promise.all([...this.cameras.values()].map((c) => c.close()));
       await this.pool?.close();
       this.log.info('stopped');
     })();
     return this.closing;
   }
-}
-
-/** Hide credentials in camera URLs before logging them. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^/@]*)@/, '//<redacted>@');
 }

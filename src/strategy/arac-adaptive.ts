@@ -24,9 +24,11 @@ import { cggInput } from '../importance/cgg.js';
 import { MotionDetector } from '../importance/motion.js';
 import { RefreshScheduler } from '../importance/refresh.js';
 import type { TilePlan } from '../arac/plan.js';
-import type { DetectorImage, Strategy, StrategyContext, StrategyResult } from './types.js';
+import type { DetectorImage, Strategy, StrategyContext, StrategyResult, TilesPlan } from './types.js';
 
 export interface AdaptiveOptions {
+  /** The name it reports (its spec's text form, formatSpec); default from path, learnt and grid. */
+  name?: string;
   grid: Grid;
   /**
    * Executor path (see TilePlan.path). Default 'windowed': its cost follows
@@ -118,10 +120,15 @@ export class AracAdaptiveStrategy implements Strategy {
   private state: State | undefined;
 
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
-    this.name = (o.path === 'stitched' ? 'arac-stitched' : o.learnt ? 'arac-cgg' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
+    this.name = o.name ?? (o.path === 'stitched' ? 'arac-stitched' : o.learnt ? 'arac-cgg' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
     this.refreshWhole = (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs, stagger: !this.refreshWhole });
     this.useChange = o.change ?? o.path === 'windowed';
+  }
+
+  /** The tile grid its plans use. */
+  get grid(): Grid {
+    return this.o.grid;
   }
 
   /** The refresh bound this instance keeps (config `model.refresh`). */
@@ -216,7 +223,7 @@ export class AracAdaptiveStrategy implements Strategy {
       r.computedTiles = 1;
       r.dropped = false;
     }
-    const plan = { grid: this.o.grid, levels: r.plan.levels, overheadMs, ...(probe ? { probe: true } : {}) };
+    const plan: TilesPlan = { kind: 'tiles', grid: this.o.grid, levels: r.plan.levels, overheadMs, ...(probe ? { probe: true } : {}) };
     if (r.dropped || r.computedTiles === 0) {
       // Still this camera's demand: a camera whose frames are all dropped must not look idle
       // to the fair share, or its share would shrink to nothing and it would never run again.

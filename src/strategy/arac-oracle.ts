@@ -111,7 +111,7 @@ export class AracOracleStrategy implements Strategy {
     const r = await ctx.detect(image, 'arac', plan);
     this.last = r.detections;
     if (this.record) for (const c of r.arac?.calls ?? []) for (const t of c.tiles) if (tiles[t]) this.change.commit(tiles[t]);
-    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { mode: 'arac', grid: this.grid, levels, labels } };
+    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { kind: 'tiles', grid: this.grid, levels, labels } };
   }
 
   reset(): void {

@@ -17,7 +17,7 @@ export class AracUniformStrategy implements Strategy {
       detections: r.detections,
       detectorMs: r.inferenceMs,
       workFraction: r.arac?.workFraction ?? 1,
-      plan: { mode: 'arac', grid: plan.grid, levels: plan.levels },
+      plan: { kind: 'tiles', grid: plan.grid, levels: plan.levels },
     };
   }
 

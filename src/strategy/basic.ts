@@ -36,7 +36,7 @@ export class DownscaleStrategy implements Strategy {
     const h = ceilTo(frame.height / this.factor, 32);
     const data = resizeRgb(frame.data, frame.width, frame.height, w, h);
     const r = await ctx.detect({ data, width: w, height: h, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'full');
-    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: (w * h) / (frame.width * frame.height), plan: { input: `${w}x${h}` } };
+    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: (w * h) / (frame.width * frame.height), plan: { kind: 'downscale', input: { width: w, height: h } } };
   }
 
   reset(): void {}
@@ -56,7 +56,7 @@ export class SkipTrackStrategy implements Strategy {
     this.count++;
     if (detectNow) {
       const r = await ctx.detect(wholeFrame(frame), 'full');
-      return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: 1, plan: { detected: true } };
+      return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: 1, plan: { kind: 'skip', detected: true } };
     }
     // In between, publish where the tracker expects each confirmed object to be now.
     const detections = ctx
@@ -64,7 +64,7 @@ export class SkipTrackStrategy implements Strategy {
       .filter((t) => t.confirmed)
       .map((t) => ({ ...clampToFrame(t.box, frame.srcWidth, frame.srcHeight), classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }))
       .filter((d) => d.w > 1 && d.h > 1);
-    return { detections, detectorMs: 0, workFraction: 0, fromTracker: true, plan: { detected: false } };
+    return { detections, detectorMs: 0, workFraction: 0, fromTracker: true, plan: { kind: 'skip', detected: false } };
   }
 
   reset(): void {

@@ -67,7 +67,7 @@ export class MotionRegionsStrategy implements Strategy {
     if (m.warmingUp) return this.whole(frame, ctx, 'warm-up');
     const tracked = ctx.predictTracks(frame.ptsMs).map((t) => ({ x: t.box.x / sx, y: t.box.y / sy, w: t.box.w / sx, h: t.box.h / sy }));
     const regions = regionsFor([...m.boxes, ...tracked], frame.width, frame.height, this.o);
-    if (regions.length === 0) return { detections: [], detectorMs: 0, workFraction: 0, plan: { regions: [] } };
+    if (regions.length === 0) return { detections: [], detectorMs: 0, workFraction: 0, plan: { kind: 'regions', regions: [] } };
     if (regions.length > this.o.maxRegions) return this.whole(frame, ctx, `${regions.length} regions`);
 
     const all: Detection[] = [];
@@ -81,12 +81,12 @@ export class MotionRegionsStrategy implements Strategy {
       work += (crop.width * crop.height) / (frame.width * frame.height);
       for (const d of res.detections) all.push({ ...d, x: (d.x + crop.x) * sx, y: (d.y + crop.y) * sy, w: d.w * sx, h: d.h * sy });
     }
-    return { detections: nms(all, 0.6), detectorMs: ms, workFraction: work, plan: { regions } };
+    return { detections: nms(all, 0.6), detectorMs: ms, workFraction: work, plan: { kind: 'regions', regions } };
   }
 
   private async whole(frame: Frame, ctx: StrategyContext, why: string): Promise<StrategyResult> {
     const r = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'full');
-    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: 1, plan: { regions: 'frame', why } };
+    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: 1, plan: { kind: 'regions', regions: 'frame', why } };
   }
 
   reset(): void {

@@ -5,7 +5,8 @@
  * per-camera state: frame counters, motion background, ...).
  */
 import type { TilePlan } from '../arac/plan.js';
-import type { Detection, Frame } from '../core/types.js';
+import type { Grid } from '../arac/geometry.js';
+import type { Box, Detection, Frame } from '../core/types.js';
 import type { CalibrationCache } from '../demux/calibrate.js';
 import type { Cgg } from '../importance/cgg.js';
 import type { DetectReply } from '../inference/protocol.js';
@@ -75,8 +76,54 @@ export interface StrategyResult {
    * the track stage must not feed them back into the tracker.
    */
   fromTracker?: boolean;
-  /** What ran, for clients and reports (grid and levels, regions, ...). */
-  plan?: Record<string, unknown>;
+  /** What ran, for clients and reports. */
+  plan?: FramePlan;
+}
+
+/**
+ * What a strategy did with one frame. Tiled strategies say which tiles ran
+ * and why; the viewer draws it, the bench reads DEMUX's drops from it.
+ */
+export type FramePlan = TilesPlan | RegionsPlan | DownscalePlan | SkipPlan;
+
+export interface TilesPlan {
+  kind: 'tiles';
+  grid: Grid;
+  /** One per tile, row-major: a compute level (0 = full width), or 1 = skipped. */
+  levels: readonly number[];
+  /** One letter per tile: why importance chose its level (ImportanceReason's first letter). */
+  reasons?: string;
+  /** arac-oracle: the labeling rule's level per tile, before the plan was probed in its windows. */
+  labels?: readonly number[];
+  /** DEMUX's cost model's price of the plan, ms. */
+  predictedMs?: number;
+  /** The frame's budget: its deadline or the camera's fair share, whichever is smaller, ms. */
+  budgetMs?: number;
+  /** Importance + DEMUX time for this frame, ms. */
+  overheadMs?: number;
+  /** No plan fit the budget: the tracker's predictions were published instead. */
+  dropped?: boolean;
+  /** The frame ran one tile anyway after several drops in a row (the camera must not stay blind). */
+  probe?: boolean;
+}
+
+export interface RegionsPlan {
+  kind: 'regions';
+  /** Detector-input pixels; 'frame' when the whole frame ran. */
+  regions: readonly Box[] | 'frame';
+  why?: string;
+}
+
+export interface DownscalePlan {
+  kind: 'downscale';
+  /** The size the frame was scaled to before the unsplit model ran. */
+  input: { width: number; height: number };
+}
+
+export interface SkipPlan {
+  kind: 'skip';
+  /** True on the frames the detector ran; between them the tracker's predictions stand in. */
+  detected: boolean;
 }
 
 export interface Strategy {

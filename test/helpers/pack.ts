@@ -1,9 +1,9 @@
 /** Shared test plumbing for the committed model pack. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModelPack, type ModelPack } from '../../src/model/manifest.js';
-import { Detector, packModelSpecs } from '../../src/detect/detector.js';
-import { OrtRunner } from '../../src/model/ort-runner.js';
+import type { ModelPack } from '../../src/model/manifest.js';
+import { Detector } from '../../src/detect/detector.js';
+import { openModel } from '../../src/model/open.js';
 import type { Feeds, ModelRunner, Outputs } from '../../src/model/tensor.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,8 +28,9 @@ export class CountingRunner implements ModelRunner {
 }
 
 export async function openPack(): Promise<{ pack: ModelPack; runner: CountingRunner; detector: Detector }> {
-  const pack = await loadModelPack(PACK_DIR);
-  const runner = new CountingRunner(await OrtRunner.open(packModelSpecs(pack, 'arac'), { threads: 2 }));
+  const model = await openModel(PACK_DIR, { set: 'arac', threads: 2 });
+  const pack = model.pack;
+  const runner = new CountingRunner(model.runner);
   return { pack, runner, detector: new Detector(runner, pack) };
 }
 

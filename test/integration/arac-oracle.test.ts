@@ -15,15 +15,16 @@ import { readVideoFrames } from '../../src/eval/frame-reader.js';
 import { FrameProcessor } from '../../src/eval/processor.js';
 import { loadPackController } from '../../src/importance/cgg.js';
 import { InferencePool } from '../../src/inference/pool.js';
-import { createStrategy } from '../../src/strategy/registry.js';
+import { parseStrategy } from '../../src/strategy/registry.js';
 import { PACK_DIR, ROOT } from '../helpers/pack.js';
+import { tilesOf } from '../helpers/plan.js';
 
 describe('arac-oracle on samples/parade.mp4', () => {
   let tmp: string | undefined;
   /** `strategy` against `full` on the first frames of the sample, scored at the tracker's operating point. */
   const benchSample = async (strategy: string, maxFrames: number) => {
     tmp ??= await mkdtemp(path.join(os.tmpdir(), 'neulens-oracle-'));
-    return runBench({ videos: [path.join(ROOT, 'samples/parade.mp4')], strategies: ['full', strategy], minScore: 0.5, packDir: PACK_DIR, cacheDir: tmp, log: silentLogger, maxFrames });
+    return runBench({ videos: [path.join(ROOT, 'samples/parade.mp4')], strategies: [parseStrategy('full'), parseStrategy(strategy)], minScore: 0.5, packDir: PACK_DIR, cacheDir: tmp, log: silentLogger, maxFrames });
   };
   afterAll(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -49,17 +50,15 @@ describe('arac-oracle on samples/parade.mp4', () => {
     const pack = await loadModelPack(PACK_DIR);
     const controller = (await loadPackController(pack))!;
     const pool = await InferencePool.open({ packDir: PACK_DIR, provider: 'cpu', workers: 1, models: 'arac', verifyChecksums: false, detect: { minScore: 0.05, nmsIou: 0.6, maxDetections: 100 } });
-    const info = { computeLevels: computeLevels(pack), controller, frameIntervalMs: 40, paced: false };
-    const proc = new FrameProcessor(createStrategy('arac-cgg'), pool, 'cgg', info, silentLogger);
+    const proc = await FrameProcessor.open({ id: 'cgg', strategy: parseStrategy('arac-cgg'), input: { width: 512, height: 384 }, sloFps: 25, pool, info: { computeLevels: computeLevels(pack), controller }, tracker: {}, log: silentLogger });
     const reasons: string[] = [];
     try {
       for await (const f of readVideoFrames(path.join(ROOT, 'samples/parade.mp4'), { width: 512, height: 384 }, 'cgg')) {
         if (f.seq >= 30) break;
-        const r = (await proc.process(f))?.result.plan?.['reasons'];
-        reasons.push(typeof r === 'string' ? r : '');
+        reasons.push(tilesOf((await proc.process(f))?.result).reasons ?? '');
       }
     } finally {
-      proc.close();
+      await proc.close();
       await pool.close();
     }
     // Warm-up and whole-frame refresh frames compute everything without asking it; on the

@@ -44,7 +44,7 @@ describe('arac refresh bound', () => {
     it(`finds a person appearing in long-skipped tiles within ${bound} frames`, async () => {
       const pack = await loadModelPack(PACK_DIR);
       const strategy = new AracAdaptiveStrategy({ ...DEFAULT_ADAPTIVE, motion: false, refreshFrames: bound, refreshMs: 1e9 });
-      const proc = new FrameProcessor(strategy, pool, `refresh-${bound}`, { computeLevels: computeLevels(pack), frameIntervalMs: 100, paced: false }, silentLogger);
+      const proc = await FrameProcessor.open({ id: `refresh-${bound}`, strategy, input: { width: W, height: H }, sloFps: 10, pool, info: { computeLevels: computeLevels(pack) }, tracker: {}, log: silentLogger });
       const found: number[] = [];
       const work: number[] = [];
       try {
@@ -55,7 +55,7 @@ describe('arac refresh bound', () => {
           if (r!.detections.some((d) => d.label === 'person' && d.score >= 0.5)) found.push(seq);
         }
       } finally {
-        proc.close();
+        await proc.close();
       }
       // Nothing before it appears; then found no later than the bound allows.
       expect(found.filter((s) => s < APPEARS)).toEqual([]);

@@ -10,10 +10,11 @@ import type { Frame } from '../../src/core/types.js';
 import { CalibrationCache } from '../../src/demux/calibrate.js';
 import { CostModel } from '../../src/demux/cost-model.js';
 import { InferencePool } from '../../src/inference/pool.js';
-import { strategyContext } from '../../src/camera/flow.js';
+import { strategyContext } from '../../src/camera/camera.js';
 import { AracAdaptiveStrategy, DEFAULT_ADAPTIVE } from '../../src/strategy/arac-adaptive.js';
 import type { StrategyContext, StreamInfo } from '../../src/strategy/types.js';
 import { PACK_DIR } from '../helpers/pack.js';
+import { tilesOf } from '../helpers/plan.js';
 
 const W = 512;
 const H = 384;
@@ -33,7 +34,7 @@ describe('DEMUX start-up calibration', () => {
     const cache = new CalibrationCache((key, r) => done.push(`${key} ${r.error ?? 'ok'}`));
     const info: StreamInfo = { computeLevels: computeLevels(pack), frameIntervalMs: 100, paced: true, calibration: cache };
     const counted = (key: string): StrategyContext & { calls: number } => {
-      const ctx = strategyContext({ key, info, pool, tracker: undefined });
+      const ctx = strategyContext(key, pool, info);
       const c = { ...ctx, calls: 0 };
       c.detect = (...args) => {
         c.calls++;
@@ -61,18 +62,18 @@ describe('DEMUX start-up calibration', () => {
     const frame: Frame = { cameraId: 'cal-b', seq: 0, ptsMs: 0, captureWallMs: Date.now(), width: W, height: H, srcWidth: W, srcHeight: H, data: new Uint8Array(W * H * 3).fill(90) };
     const r = await b.process(frame, ctxB);
     expect(ctxB.calls).toBe(1);
-    const predicted = r.plan?.['predictedMs'];
+    const predicted = tilesOf(r).predictedMs;
     expect(typeof predicted).toBe('number');
     expect(predicted as number).toBeGreaterThan(0);
 
     // The next frame would wait behind other cameras' work for longer than its whole interval:
     // DEMUX takes the wait off its budget, so it is dropped (counted) rather than run late.
     const late = await b.process({ ...frame, seq: 1, ptsMs: 100, captureWallMs: Date.now() }, { ...ctxB, backlogMs: () => 150 });
-    expect(late.plan?.['dropped']).toBe(true);
+    expect(tilesOf(late).dropped).toBe(true);
     expect(ctxB.calls).toBe(1);
     // With the worker free, the same frame runs.
     const onTime = await b.process({ ...frame, seq: 2, ptsMs: 200, captureWallMs: Date.now() }, { ...ctxB, backlogMs: () => 0 });
-    expect(onTime.plan?.['dropped']).toBeUndefined();
+    expect(tilesOf(onTime).dropped).toBeUndefined();
     expect(ctxB.calls).toBe(2);
   }, 120_000);
 
@@ -92,12 +93,12 @@ describe('DEMUX start-up calibration', () => {
     for (let y = 120; y < 170; y++) for (let x = 150; x < 220; x++) changed.fill(250, (y * W + x) * 3, (y * W + x) * 3 + 3);
     const planAfterChange = async (cache: CalibrationCache, camera: string): Promise<number[]> => {
       const info: StreamInfo = { computeLevels: computeLevels(pack), frameIntervalMs: 1000, paced: true, calibration: cache };
-      const ctx = strategyContext({ key: camera, info, pool, tracker: undefined });
+      const ctx = strategyContext(camera, pool, info);
       const s = new AracAdaptiveStrategy(DEFAULT_ADAPTIVE);
       let last: number[] = [];
       for (let seq = 0; seq < 8; seq++) {
         const frame: Frame = { cameraId: camera, seq, ptsMs: seq * 100, captureWallMs: Date.now(), width: W, height: H, srcWidth: W, srcHeight: H, data: seq < 7 ? grey : changed };
-        last = (await s.process(frame, ctx)).plan?.['levels'] as number[];
+        last = [...tilesOf(await s.process(frame, ctx)).levels];
       }
       return last;
     };

@@ -6,9 +6,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadModelPack, type Manifest } from '../../src/model/manifest.js';
 import { ModelPackError } from '../../src/core/errors.js';
-import { packModelSpecs } from '../../src/detect/detector.js';
 import { loadPackController } from '../../src/importance/cgg.js';
-import { OrtRunner } from '../../src/model/ort-runner.js';
+import { openModel } from '../../src/model/open.js';
 import { PACK_DIR } from '../helpers/pack.js';
 
 let dir: string;
@@ -21,8 +20,7 @@ async function editManifest(edit: (m: Manifest) => void): Promise<void> {
 }
 
 async function openAll(): Promise<void> {
-  const pack = await loadModelPack(dir);
-  const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'));
+  const { runner } = await openModel(dir, { set: 'arac' });
   await runner.close();
 }
 

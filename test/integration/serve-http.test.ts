@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { ConfigError } from '../../src/core/errors.js';
 import { Metrics } from '../../src/serve/metrics.js';
-import type { CameraStats, Readiness, StatsBody } from '../../src/serve/routes.js';
+import type { ServedCameraStats, Readiness, StatsBody } from '../../src/serve/routes.js';
 import { createServer, type ServeHandle, type ServeOptions } from '../../src/serve/server.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -71,7 +71,7 @@ describe('serve: HTTP routes', () => {
   });
 
   it('/api/stats merges the pipeline stats with the hub client stats', async () => {
-    const cameras: CameraStats[] = [{ camera: 'door', state: 'online', fpsIn: 25, fpsProcessed: 12.5, fpsDropped: 12.5, inferenceMs: 18.2, reconnects: 1 }];
+    const cameras: ServedCameraStats[] = [cameraStats('door', { fpsIn: 25, fpsProcessed: 12.5, fpsDropped: 12.5, inferenceMs: 18.2, reconnects: 1 })];
     const s = await serve({ stats: async () => cameras });
     await connectWs(`${s.url}?cameras=door`);
     const r = await get(`${s.httpUrl}/api/stats`);
@@ -99,20 +99,20 @@ describe('serve: HTTP routes', () => {
     const metrics = new Metrics();
     const s = await serve({ metrics });
     await connectWs(s.url);
-    metrics.observeFrameIn('door');
-    metrics.observeFrameIn('door');
+    // Counters read the cameras' own totals at scrape time; the histograms take every frame.
+    metrics.bindCameras(() => [
+      cameraStats('door', { framesIn: 2, processed: 1, droppedBy: { gate: 1, error: 0 }, reconnects: 1 }),
+      cameraStats('yard', { state: 'offline' }),
+    ]);
     metrics.observeFrame('door', 12, 48);
-    metrics.observeDrop('door', 'busy');
-    metrics.observeReconnect('door');
-    metrics.setCameraState('door', 'online');
-    metrics.setCameraState('yard', 'offline');
     const r = await get(`${s.httpUrl}/metrics`);
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/^text\/plain/);
     for (const line of [
       'neulens_frames_in_total{camera="door"} 2',
       'neulens_frames_processed_total{camera="door"} 1',
-      'neulens_frames_dropped_total{camera="door",reason="busy"} 1',
+      'neulens_frames_dropped_total{camera="door",reason="gate"} 1',
+      'neulens_frames_dropped_total{camera="door",reason="error"} 0',
       'neulens_inference_ms_bucket{le="20",camera="door"} 1',
       'neulens_e2e_latency_ms_count{camera="door"} 1',
       'neulens_reconnects_total{camera="door"} 1',
@@ -140,7 +140,9 @@ describe('serve: HTTP routes', () => {
     const s = await serve();
     const err = await createServer({ port: s.port }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toMatch(new RegExp(`serve\\.port: 127\\.0\\.0\\.1:${s.port} is already in use`));
+    // The key the user writes in the YAML (server.port), not an internal name.
+    expect((err as ConfigError).message).toMatch(new RegExp(`^server\\.port: 127\\.0\\.0\\.1:${s.port} is already in use`));
+    expect((err as ConfigError).path).toBe('server.port');
   });
 });
 
@@ -148,8 +150,16 @@ describe('Metrics', () => {
   it('owns its registry: two instances never collide', async () => {
     const a = new Metrics();
     const b = new Metrics();
-    a.observeFrameIn('x');
+    a.bindCameras(() => [cameraStats('x', { framesIn: 1 })]);
     expect(await a.render()).toContain('neulens_frames_in_total{camera="x"} 1');
     expect(await b.render()).not.toContain('camera="x"');
   });
 });
+
+/** A camera's stats with every field, zero unless given. */
+function cameraStats(camera: string, o: Partial<ServedCameraStats> = {}): ServedCameraStats {
+  return {
+    camera, state: 'online', fpsIn: 0, fpsProcessed: 0, fpsDropped: 0, inferenceMs: 0, reconnects: 0, framesIn: 0, processed: 0, dropped: 0,
+    droppedBy: { gate: 0, error: 0 }, e2eMs: { p50: 0, p95: 0 }, workFraction: 0, input: { width: 512, height: 288, strategy: 'arac' }, sloFps: 10, ...o,
+  };
+}

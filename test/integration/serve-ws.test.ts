@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createServer, type ServeHandle, type ServeOptions } from '../../src/serve/server.js';
-import { checkMessage, type FrameMessage, type ServerMessage, type WireBox } from '../../src/serve/protocol.js';
+import { checkMessage, PROTOCOL_VERSION, type FrameMessage, type ServerMessage, type WireBox } from '../../src/serve/protocol.js';
 
 // ---------------------------------------------------------------- helpers
 
@@ -158,7 +158,7 @@ describe('serve: auth', () => {
     const byQuery = await Client.connect(`${s.url}?token=s3cret`);
     for (const c of [byHeader, byQuery]) {
       const [hello] = c.of('hello');
-      expect(hello).toMatchObject({ type: 'hello', version: 1, cameras: [] });
+      expect(hello).toMatchObject({ type: 'hello', version: PROTOCOL_VERSION, cameras: [] });
       expect(c.schemaErrors).toEqual([]);
     }
     expect(s.hub.stats().totals.clients).toBe(2);
@@ -231,6 +231,26 @@ describe('serve: subscriptions', () => {
     expect(c.schemaErrors).toEqual([]);
   });
 
+  it('says so when a subscription names a camera it does not know (and keeps it, for a camera added later)', async () => {
+    const s = await serve();
+    s.hub.setCamera('door', 'online');
+    const c = await Client.connect(s.url);
+    c.send(JSON.stringify({ type: 'subscribe', cameras: ['door', 'dor'] }));
+    await c.sync();
+    const [err] = c.of('error');
+    expect(err).toMatchObject({ code: 'UNKNOWN_CAMERA', cameras: ['dor'] });
+    expect(err!.message).toContain("no camera 'dor' (cameras: door)");
+    expect(c.schemaErrors).toEqual([]);
+    // From the upgrade query too, after hello.
+    const q = await Client.connect(`${s.url}?cameras=nope`);
+    await q.sync();
+    expect(q.of('error').map((e) => e.cameras)).toEqual([['nope']]);
+    // Kept: a camera added under that name reaches the client.
+    s.hub.publishFrame(frame('dor'));
+    await c.sync();
+    expect(cams(c)).toEqual(['dor']);
+  });
+
   it('subscribes from the upgrade query: a list or *', async () => {
     const s = await serve();
     const two = await Client.connect(`${s.url}?cameras=a,b`);
@@ -246,6 +266,7 @@ describe('serve: subscriptions', () => {
 describe('serve: bad client messages', () => {
   it('answers each with a typed error, keeps the socket usable and leaves other clients alone', async () => {
     const s = await serve({ hub: { maxClientMessageBytes: 1024 } });
+    s.hub.setCamera('a', 'online');
     const bad = await Client.connect(`${s.url}?cameras=a`);
     const good = await Client.connect(`${s.url}?cameras=a`);
 
@@ -291,7 +312,7 @@ describe('serve: slow clients', () => {
   it('a client that never reads neither delays others nor grows server memory, and is terminated', async () => {
     const maxQueue = 32;
     const maxBufferedBytes = 256 * 1024;
-    const s = await serve({ hub: { maxQueue, maxBufferedBytes, stuckTimeoutMs: 3000, heartbeatMs: 0 } });
+    const s = await serve({ hub: { maxQueue, maxBufferedBytes, stuckTimeoutMs: 3000, pongTimeoutMs: 0 } });
     const stuck = await stuckClient(s.port, '/ws?cameras=cam');
     const good = await Client.connect(`${s.url}?cameras=cam`);
     await until(() => s.hub.stats().totals.clients === 2, 'both clients registered');
@@ -346,10 +367,35 @@ describe('serve: slow clients', () => {
   });
 });
 
-describe('serve: heartbeat', () => {
+describe('serve: clients that stop reading', () => {
+  it('a quiet client that never reads is terminated by the ping rule, although the kernel absorbs every byte', async () => {
+    // A camera's worth of small frames: far below what the socket buffers hold, so bufferedAmount never moves
+    // and the byte rule alone never fired (the README used to promise it would).
+    const s = await serve({ hub: { stuckTimeoutMs: 1000 } });
+    const quiet = await stuckClient(s.port, '/ws?cameras=cam');
+    const live = await Client.connect(`${s.url}?cameras=cam`);
+    await until(() => s.hub.stats().totals.clients === 2, 'both clients registered');
+    const quietId = s.hub.stats().clients[0]!.id;
+    let sent = 0;
+    while (s.hub.stats().clients.some((c) => c.id === quietId)) {
+      s.hub.publishFrame(frame('cam'));
+      sent++;
+      if (sent > 400) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(s.hub.stats().clients.some((c) => c.id === quietId)).toBe(false);
+    expect(s.hub.stats().totals.terminatedDead).toBe(1);
+    expect(s.hub.stats().totals.terminatedStuck).toBe(0);
+    // The bytes it never read stayed in the kernel: the hub's own buffer never passed its cap.
+    expect(s.hub.stats().totals.dropped).toBe(0);
+    await live.sync();
+    expect(live.frames().length).toBe(sent);
+    quiet.destroy();
+  });
+
   it('terminates a client that stops answering protocol pings and keeps one that answers', async () => {
     // 300 ms: short enough for a quick test, long enough that a live client on a loaded machine answers in time.
-    const s = await serve({ hub: { heartbeatMs: 300 } });
+    const s = await serve({ hub: { pongTimeoutMs: 300 } });
     const silent = await stuckClient(s.port, '/ws');
     const live = await Client.connect(s.url);
     await until(() => s.hub.stats().totals.terminatedDead === 1, 'silent client terminated');

@@ -5,11 +5,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { main } from '../../src/cli/main.js';
-import { strategyForModel } from '../../src/service/service.js';
+import { createStrategy, parseStrategy } from '../../src/strategy/registry.js';
+import type { AracAdaptiveStrategy } from '../../src/strategy/arac-adaptive.js';
 
 const BASE = '/srv/neulens';
 const SOURCE = `${BASE}/neulens.yaml`;
 const CAMS = 'cameras:\n  - { id: a, url: rtsp://cam/a }\n';
+/** The committed model pack (config validate loads it). */
+const PACK = resolve('models/nanodet-g');
 
 function parse(text: string, env: Record<string, string> = {}): Config {
   return parseConfig(text, SOURCE, env);
@@ -39,8 +42,9 @@ describe('parseConfig: defaults and normalisation', () => {
       clientQueue: 32,
       clientMaxBufferedBytes: 4194304,
       clientStuckTimeoutMs: 10000,
+      publicMetrics: false,
     });
-    expect(c.model).toMatchObject({ mode: 'arac', grid: [4, 4], provider: 'cpu', minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
+    expect(c.model).toMatchObject({ strategy: { name: 'arac', grid: { cols: 4, rows: 4 }, refresh: { frames: 16, ms: 2000 } }, provider: 'cpu', minScore: 0.35, nmsIou: 0.6, maxDetections: 100 });
     // Left to the service, which sizes the pool by the cameras and cores (defaultWorkers, defaultThreads).
     expect(c.model.workers).toBeUndefined();
     expect(c.model.threads).toBeUndefined();
@@ -78,20 +82,41 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(other.model.pack).toBe('/elsewhere/models/nanodet-g');
   });
 
-  it('reads arac mode (the default) with its grid default', () => {
-    expect(parse(`model: { mode: arac }\n${CAMS}`).model).toMatchObject({ mode: 'arac', grid: [4, 4] });
-    expect(parse(CAMS).model).toMatchObject({ mode: 'arac', grid: [4, 4] });
-    expect(parse(`model: { mode: full }\n${CAMS}`).model).toMatchObject({ mode: 'full' });
-    expect(parse(`model: { mode: arac, grid: [4, 3] }\n${CAMS}`).model).toMatchObject({ grid: [4, 3] });
+  it('reads model.strategy (arac by default) with its grid', () => {
+    const spec = (yaml: string) => parse(`${yaml}\n${CAMS}`).model.strategy;
+    expect(spec('')).toEqual({ name: 'arac', grid: { cols: 4, rows: 4 }, refresh: { frames: 16, ms: 2000 } });
+    expect(spec('model: { strategy: full }')).toEqual({ name: 'full' });
+    expect(spec('model: { strategy: arac, grid: [4, 3] }')).toMatchObject({ name: 'arac', grid: { cols: 4, rows: 3 } });
+    expect(spec('model: { strategy: "arac:3x2" }')).toMatchObject({ name: 'arac', grid: { cols: 3, rows: 2 } });
+    expect(spec('model: { strategy: "skip-track:5" }')).toEqual({ name: 'skip-track', every: 5 });
+    // The same text means the same on the command line.
+    expect(spec('model: { strategy: "arac-cgg:2x2" }')).toEqual(parseStrategy('arac-cgg:2x2'));
+  });
+
+  it('model.strategy: arac-cgg with model.grid: [2, 2] runs a 2x2 grid (it ran 4x4 while the service checked 2x2)', () => {
+    const m = parse(`model: { strategy: arac-cgg, grid: [2, 2] }\n${CAMS}`).model;
+    expect(m.strategy).toMatchObject({ name: 'arac-cgg', grid: { cols: 2, rows: 2 } });
+    const s = createStrategy(m.strategy) as AracAdaptiveStrategy;
+    expect(s.grid).toEqual({ cols: 2, rows: 2 });
+    expect(s.name).toBe('arac-cgg:2x2');
+  });
+
+  it('still reads the deprecated model.mode, and says so', () => {
+    const told: string[] = [];
+    const m = parseConfig(`model: { mode: full }\n${CAMS}`, SOURCE, {}, { onDeprecated: (key, msg) => told.push(`${key}|${msg}`) }).model;
+    expect(m.strategy).toEqual({ name: 'full' });
+    expect(told).toEqual([`model.mode|${SOURCE}: model.mode is deprecated: write model.strategy: full (and drop mode)`]);
+    expect(parse(`model: { mode: arac, grid: [2, 2] }\n${CAMS}`).model.strategy).toMatchObject({ name: 'arac', grid: { cols: 2, rows: 2 } });
+    // The old override: mode arac with an expert strategy beside it.
+    expect(parse(`model: { mode: arac, strategy: arac-cgg }\n${CAMS}`).model.strategy).toMatchObject({ name: 'arac-cgg' });
   });
 
   it('reads the refresh bound and hands it to the arac strategies', () => {
-    expect(parse(CAMS).model).toMatchObject({ refresh: { frames: 16, ms: 2000 } });
     const m = parse(`model: { refresh: { frames: 4 } }\n${CAMS}`).model;
-    expect(m).toMatchObject({ refresh: { frames: 4, ms: 2000 } });
+    expect(m.strategy).toMatchObject({ refresh: { frames: 4, ms: 2000 } });
     // The bound reaches the strategy, the default one and an override alike.
-    expect(strategyForModel(m)).toMatchObject({ name: 'arac', refreshBound: { frames: 4, ms: 2000 } });
-    expect(strategyForModel(parse(`model: { strategy: arac-cgg, refresh: { ms: 500 } }\n${CAMS}`).model)).toMatchObject({ name: 'arac-cgg', refreshBound: { frames: 16, ms: 500 } });
+    expect(createStrategy(m.strategy)).toMatchObject({ name: 'arac:refresh=4', refreshBound: { frames: 4, ms: 2000 } });
+    expect(createStrategy(parse(`model: { strategy: arac-cgg, refresh: { ms: 500 } }\n${CAMS}`).model.strategy)).toMatchObject({ name: 'arac-cgg', refreshBound: { frames: 16, ms: 500 } });
   });
 
   it('treats an empty key (YAML null) as "use the default"', () => {
@@ -162,13 +187,18 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['unknown top-level key', `servr: {}\n${CAMS}`, 'servr', /unknown key \(did you mean 'server'\?\)/],
     ['unknown nested key', `model: { minscore: 0.5 }\n${CAMS}`, 'model.minscore', /did you mean 'minScore'/],
     ['key of another camera kind', 'cameras:\n  - { id: a, url: clip.mp4, transport: udp }\n', 'cameras[0].transport', /only valid with kind: rtsp/],
-    ['key of another model mode', `model: { mode: full, grid: [2, 2] }\n${CAMS}`, 'model.grid', /only valid with mode: arac/],
+    ['grid for a strategy without tiles', `model: { strategy: full, grid: [2, 2] }\n${CAMS}`, 'model.grid', /strategy 'full' has no tile grid/],
+    ['grid written twice, differently', `model: { strategy: "arac:2x2", grid: [4, 4] }\n${CAMS}`, 'model.grid', /\[4, 4\] conflicts with the grid in strategy 'arac:2x2'/],
+    ['refresh for a strategy without one', `model: { strategy: "skip-track:3", refresh: { frames: 4 } }\n${CAMS}`, 'model.refresh', /has no refresh bound/],
+    ['deprecated mode contradicting the strategy', `model: { mode: full, strategy: arac }\n${CAMS}`, 'model.mode', /conflicts with strategy 'arac'/],
+    ['unknown strategy', `model: { strategy: arac-turbo }\n${CAMS}`, 'model.strategy', /unknown strategy 'arac-turbo'/],
+    ['bad strategy argument', `model: { strategy: "skip-track:0" }\n${CAMS}`, 'model.strategy', /skip-track '0' must be an integer >= 1/],
     ['unknown key deep inside a camera', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { maxDelay: 1 } }\n', 'cameras[0].reconnect.maxDelay', /unknown key/],
     ['wrong type', `server: { port: http }\n${CAMS}`, 'server.port', /expected a number, got 'http'/],
     ['non-integer', `model: { workers: 1.5 }\n${CAMS}`, 'model.workers', /expected an integer/],
     ['out of range', `server: { port: 70000 }\n${CAMS}`, 'server.port', /must be <= 65535/],
     ['bad enum', `model: { provider: tpu }\n${CAMS}`, 'model.provider', /must be one of cpu, webgpu, cuda, got 'tpu'/],
-    ['bad discriminator', `model: { mode: tiles }\n${CAMS}`, 'model.mode', /must be one of full, arac/],
+    ['bad deprecated mode', `model: { mode: tiles }\n${CAMS}`, 'model.mode', /must be one of full, arac/],
     ['refresh bound of zero frames', `model: { refresh: { frames: 0 } }\n${CAMS}`, 'model.refresh.frames', /must be >= 1/],
     ['unknown COCO class', `model: { classes: [persn] }\n${CAMS}`, 'model.classes[0]', /did you mean 'person'/],
     ['missing required cameras', 'server: {}\n', 'cameras', /required/],
@@ -286,8 +316,20 @@ describe('neulens config (CLI)', () => {
     const r = await run(['config', 'validate', file]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/model\.strategy: unknown strategy 'arac-turbo'/);
-    await writeFile(file, 'model: { strategy: "skip-track:3" }\ncameras:\n  - { id: a, url: rtsp://x/1 }\n');
+    await writeFile(file, `model: { strategy: "skip-track:3", pack: ${JSON.stringify(PACK)} }\ncameras:\n  - { id: a, url: rtsp://x/1 }\n`);
     expect((await run(['config', 'validate', file])).code).toBe(0);
+  });
+
+  it('validate: a missing model pack is a config error naming model.pack (exit 2), as in serve', async () => {
+    const file = join(dir, 'no-pack.yaml');
+    await writeFile(file, 'cameras:\n  - { id: a, url: rtsp://x/1 }\n');
+    const r = await run(['config', 'validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`neulens config: model.pack: model pack: ${join(dir, 'models/nanodet-g/manifest.json')}: cannot read the manifest`);
+    expect(r.out).toBe('');
+    const serve = await run(['serve', '--config', file]);
+    expect(serve.code).toBe(2);
+    expect(serve.err).toMatch(/^neulens serve: model\.pack: /);
   });
 
   it('validate: exits 2 for a missing file', async () => {
@@ -298,11 +340,11 @@ describe('neulens config (CLI)', () => {
 
   it('validate: prints ok and warns about files that do not exist', async () => {
     const file = join(dir, 'good.yaml');
-    await writeFile(file, 'cameras:\n  - { id: a, url: rtsp://x/1 }\n  - { id: b, url: missing.mp4, enabled: false }\n');
+    await writeFile(file, `model: { pack: ${JSON.stringify(PACK)} }\ncameras:\n  - { id: a, url: rtsp://x/1 }\n  - { id: b, url: missing.mp4 }\n  - { id: c, url: gone.mp4, enabled: false }\n`);
     const r = await run(['config', 'validate', file]);
     expect(r.code).toBe(0);
-    expect(r.out).toBe('ok: 2 cameras (1 disabled)');
-    expect(r.err).toContain(`warning: model.pack: ${join(dir, 'models/nanodet-g/manifest.json')} does not exist`);
+    expect(r.out).toBe('ok: 3 cameras (1 disabled)');
+    expect(r.err).toBe(`warning: cameras[1].url: ${join(dir, 'missing.mp4')} does not exist (yet)`);
   });
 
   it('show: prints the effective config with secrets redacted', async () => {

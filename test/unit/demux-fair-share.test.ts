@@ -190,7 +190,7 @@ describe('FairShare', () => {
     expect(snap.get('h3')!.budgetMs).toBeGreaterThanOrEqual(40);
     expect(snap.get('l4')!.budgetMs).toBeGreaterThanOrEqual(5);
     // Re-pinned (a worker died): the camera's share now comes out of worker 1.
-    fair.moveCamera('h2', 1);
+    fair.setCamera('h2', { fps: 10, worker: 1 });
     const moved = new Map(fair.snapshot(0).map((c) => [c.cameraId, c]));
     // Worker 0 is left with two cameras asking 800 of its 900 ms/s: they share it all.
     expect(moved.get('h0')!.budgetMs).toBeCloseTo(45);
@@ -198,12 +198,29 @@ describe('FairShare', () => {
     expect(() => fair.setCamera('x', { fps: 10, worker: 2 })).toThrow(/worker 2/);
   });
 
+  it('asks the pool where each camera runs (workerOf), so a camera the pool moves takes its share along', () => {
+    const pinned = new Map([['a', 0], ['b', 0], ['c', 1]]);
+    const fair = new FairShare({ workers: 2, workerOf: (id) => pinned.get(id) ?? 0 });
+    for (const id of pinned.keys()) {
+      fair.setCamera(id, { fps: 10 });
+      fair.budgetFor(id, 0);
+      fair.report(id, 60, 60);
+    }
+    const worker = (id: string) => fair.snapshot(0).find((c) => c.cameraId === id)!.worker;
+    expect([worker('a'), worker('b'), worker('c')]).toEqual([0, 0, 1]);
+    // a and b split worker 0 (900 ms/s each way: 45 ms a frame), c has worker 1 to itself.
+    expect(fair.snapshot(0).find((c) => c.cameraId === 'a')!.budgetMs).toBeCloseTo(45);
+    pinned.set('b', 1);
+    expect(worker('b')).toBe(1);
+    expect(fair.snapshot(0).find((c) => c.cameraId === 'a')!.budgetMs).toBeGreaterThanOrEqual(60);
+  });
+
   it('scales with workers and rejects bad input', () => {
     expect(new FairShare({ workers: 2, utilisation: 0.5 }).capacityMsPerS).toBe(1000);
     expect(() => new FairShare({ workers: 0 })).toThrow(ConfigError);
     expect(() => new FairShare({ utilisation: 1.5 })).toThrow(/utilisation/);
     const fair = new FairShare();
-    expect(() => fair.setCamera('x', { fps: 0 })).toThrow(/cameras\.x\.fps/);
+    expect(() => fair.setCamera('x', { fps: 0 })).toThrow(/camera 'x' frame rate must be > 0/);
     expect(() => fair.budgetFor('nope', 0)).toThrow(InputError);
     expect(() => fair.report('nope', 1)).toThrow(InputError);
   });

@@ -59,15 +59,25 @@ describe('schema-check', () => {
 });
 
 describe('protocol schema', () => {
-  const frame = buildFrameMessage(
-    { cameraId: 'door', seq: 7, ptsMs: 233.3, captureWallMs: 1_700_000_000_000, srcWidth: 1920, srcHeight: 1080 },
-    [
+  const frame = buildFrameMessage({
+    camera: 'door',
+    frame: { cameraId: 'door', seq: 7, ptsMs: 233.3, captureWallMs: 1_700_000_000_000, width: 512, height: 288, srcWidth: 1920, srcHeight: 1080, data: new Uint8Array(0) },
+    detections: [
       { x: 10, y: 20, w: 30, h: 40, classId: 0, label: 'person', score: 0.87, trackId: 12 },
       { x: 100, y: 200, w: 50, h: 60, classId: 2, label: 'car', score: 0.5 },
     ],
-    12.5,
-    { publishTs: 1_700_000_000_045, plan: { grid: [2, 2], levels: [0, 1, 1, 0] } },
-  );
+    result: { detections: [], detectorMs: 12.5, workFraction: 0.5, plan: { kind: 'tiles', grid: { cols: 2, rows: 2 }, levels: [0, 1, 1, 0], reasons: 'tiir' } },
+    strategy: 'arac:2x2',
+    publishedAtMs: 1_700_000_000_045,
+  });
+
+  it('buildFrameMessage puts the tile plan in source pixels, with the strategy that made it', () => {
+    // 288 = 9 cells of 32: rows of 5 and 4 cells (160 and 128 input px), x1080/288.
+    expect(frame.plan).toEqual({ kind: 'tiles', strategy: 'arac:2x2', grid: { cols: 2, rows: 2 }, edges: { x: [0, 960, 1920], y: [0, 600, 1080] }, levels: [0, 1, 1, 0], reasons: 'tiir' });
+    const regions = buildFrameMessage({ camera: 'd', frame: { cameraId: 'd', seq: 0, ptsMs: 0, captureWallMs: 0, width: 512, height: 288, srcWidth: 1024, srcHeight: 576, data: new Uint8Array(0) }, detections: [], result: { detections: [], detectorMs: 1, workFraction: 0.2, plan: { kind: 'regions', regions: [{ x: 10, y: 20, w: 160, h: 160 }] } }, strategy: 'motion-regions', publishedAtMs: 0 });
+    expect(regions.plan).toEqual({ kind: 'regions', strategy: 'motion-regions', regions: [{ x: 20, y: 40, w: 320, h: 320 }] });
+    expect(checkMessage('frame', regions)).toBeNull();
+  });
 
   it('buildFrameMessage fills latency and keeps untracked boxes free of trackId', () => {
     expect(frame.latencyMs).toBe(45);

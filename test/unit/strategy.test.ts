@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { cropRgb, resizeRgb } from '../../src/strategy/image-ops.js';
 import { regionFor, regionsFor } from '../../src/strategy/motion-regions.js';
-import { createStrategy, strategyNames } from '../../src/strategy/registry.js';
+import { splitStrategies } from '../../src/cli/commands/replay.js';
+import type { AracAdaptiveStrategy } from '../../src/strategy/arac-adaptive.js';
+import { createStrategy, parseStrategy, strategyNames } from '../../src/strategy/registry.js';
+import { DEFAULT_REFRESH, DEFAULT_SKIP_EVERY, formatSpec } from '../../src/strategy/spec.js';
 
 describe('region geometry (motion-regions)', () => {
   const o = { minSide: 160, multiplier: 1.5 };
@@ -41,20 +44,47 @@ describe('image ops', () => {
   });
 });
 
-describe('strategy registry', () => {
+describe('strategy specs (one parser for the CLI and the YAML)', () => {
+  const make = (text: string) => createStrategy(parseStrategy(text));
   it('creates every listed strategy and parses arguments', () => {
-    for (const s of strategyNames().filter((n) => !n.name.includes('<'))) expect(createStrategy(s.name).name.startsWith(s.name)).toBe(true);
-    expect(createStrategy('arac-uniform-0.5').name).toBe('arac-uniform-0.5');
-    expect(createStrategy('arac-uniform-0.25:3x3').name).toBe('arac-uniform-0.25:3x3');
-    expect(createStrategy('arac-uniform-0').name).toBe('arac-c0');
-    expect(createStrategy('skip-track:5').name).toBe('skip-track:5');
-    expect(createStrategy('arac-c0:3x2').name).toBe('arac-c0:3x2');
-    expect(createStrategy('arac-c0').models).toBe('arac');
+    for (const s of strategyNames().filter((n) => !n.name.includes('<'))) expect(make(s.name).name.startsWith(s.name)).toBe(true);
+    expect(make('arac-uniform-0.5').name).toBe('arac-uniform-0.5');
+    expect(make('arac-uniform-0.25:3x3').name).toBe('arac-uniform-0.25:3x3');
+    expect(make('arac-uniform-0').name).toBe('arac-c0');
+    expect(make('skip-track:5').name).toBe('skip-track:5');
+    expect(make('arac-c0:3x2').name).toBe('arac-c0:3x2');
+    expect(make('arac-c0').models).toBe('arac');
   });
-  it('rejects unknown names and bad arguments with a typed error naming them', () => {
-    expect(() => createStrategy('nope')).toThrow(InputError);
-    expect(() => createStrategy('nope')).toThrow(/unknown strategy 'nope'.*full/);
-    expect(() => createStrategy('skip-track:0')).toThrow(/skip-track/);
-    expect(() => createStrategy('arac-c0:4by4')).toThrow(/4x4/);
+
+  it('parses to a typed spec: grid and refresh travel as values, never as text to parse again', () => {
+    expect(parseStrategy('arac-cgg:2x2')).toEqual({ name: 'arac-cgg', grid: { cols: 2, rows: 2 }, refresh: DEFAULT_REFRESH });
+    expect(parseStrategy('arac:grid=3x3,refresh=8')).toEqual({ name: 'arac', grid: { cols: 3, rows: 3 }, refresh: { frames: 8, ms: DEFAULT_REFRESH.ms } });
+    expect(parseStrategy('skip-track')).toEqual({ name: 'skip-track', every: DEFAULT_SKIP_EVERY });
+    expect(parseStrategy('downscale:3')).toEqual({ name: 'downscale', factor: 3 });
+    expect(parseStrategy('arac-c0:3x2')).toEqual({ name: 'arac-uniform', grid: { cols: 3, rows: 2 }, level: 0 });
+    // Formatting and parsing agree.
+    for (const t of ['arac', 'arac:3x3', 'arac-cgg:2x2,refresh=8', 'skip-track:3', 'downscale', 'downscale:3', 'arac-c0:3x2', 'arac-uniform-0.5', 'arac-oracle:2x2', 'full']) {
+      expect(formatSpec(parseStrategy(t))).toBe(t);
+    }
+  });
+
+  it('arac-cgg with a 2x2 grid runs a 2x2 grid (it used to run 4x4: the grid travelled as text)', () => {
+    const s = make('arac-cgg:2x2') as AracAdaptiveStrategy;
+    expect(s.name).toBe('arac-cgg:2x2');
+    expect(s.grid).toEqual({ cols: 2, rows: 2 });
+  });
+
+  it('rejects unknown names and bad arguments with a typed error naming the option', () => {
+    expect(() => parseStrategy('nope')).toThrow(InputError);
+    expect(() => parseStrategy('nope')).toThrow(/--strategy: unknown strategy 'nope'.*full/);
+    expect(() => parseStrategy('skip-track:0')).toThrow(/skip-track/);
+    expect(() => parseStrategy('arac-c0:4by4')).toThrow(/4x4/);
+    expect(() => parseStrategy('full:3')).toThrow(/strategy full: takes no argument '3'/);
+    expect(() => parseStrategy('skip-track:grid=2x2')).toThrow(/takes no 'grid'/);
+    expect(() => parseStrategy('arac:17x1', '--strategies')).toThrow(/--strategies: .*1\.\.16/);
+  });
+
+  it('splits a bench list whose items carry their own commas', () => {
+    expect(splitStrategies('full,arac:3x3,refresh=8,skip-track:3,downscale').map((s) => formatSpec(s))).toEqual(['full', 'arac:3x3,refresh=8', 'skip-track:3', 'downscale']);
   });
 });

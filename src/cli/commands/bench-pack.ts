@@ -9,9 +9,9 @@ import { AracExecutor, FeatureCache, headNames } from '../../detect/executor.js'
 import { loadModelPack } from '../../model/manifest.js';
 import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
 import { InputError } from '../../core/errors.js';
-import { packModelSpecs } from '../../detect/detector.js';
 import { toTensor } from '../../detect/preprocess.js';
-import { OrtRunner } from '../../model/ort-runner.js';
+import { openModel } from '../../model/open.js';
+import type { ModelRunner } from '../../model/tensor.js';
 import { readStill } from '../../ingest/still.js';
 import { parseNumber, parseProvider, parseSize } from '../args.js';
 import { EXIT, type Command } from '../command.js';
@@ -96,7 +96,7 @@ export const benchPackCommand: Command = {
       // One thread count at a time, on its own runner: with two threads, a call right after another
       // session's runs slower (in bench, the unsplit model 1.2-2.2x after a sliced level).
       for (const threads of threadList) {
-        const runner = await OrtRunner.open(packModelSpecs(pack, 'arac'), threads === 'ort' ? { provider } : { provider, threads });
+        const { runner } = await openModel(DEFAULT_PACK_DIR, threads === 'ort' ? { set: 'arac', provider, verifyChecksums: false } : { set: 'arac', provider, threads, verifyChecksums: false });
         try {
           const variants = packVariants(runner, pack, image, size).filter((v, i) => i === 0 || !only || only.test(v.name));
           const times = variants.map(() => [] as number[]);
@@ -135,7 +135,7 @@ export const benchPackCommand: Command = {
 };
 
 /** The variants timed on one runner (one thread count); the unsplit model first. */
-function packVariants(runner: OrtRunner, pack: Awaited<ReturnType<typeof loadModelPack>>, image: Float32Array, size: { width: number; height: number }): Array<{ name: string; run: () => Promise<unknown> }> {
+function packVariants(runner: ModelRunner, pack: Awaited<ReturnType<typeof loadModelPack>>, image: Float32Array, size: { width: number; height: number }): Array<{ name: string; run: () => Promise<unknown> }> {
   const split = new AracExecutor(runner, pack, { merge: false });
   const merged = new AracExecutor(runner, pack);
   const plan = (n: number) => ({ grid: { cols: n, rows: n }, levels: Array<number>(n * n).fill(0) });

@@ -1,9 +1,11 @@
-import { strategyForModel } from '../../service/service.js';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { EXIT, type Command } from '../command.js';
 import { configJsonSchema, loadConfig, type Config } from '../../config/index.js';
+import { redactCredentials } from '../../core/redact.js';
+import { loadPackFor } from '../../service/service.js';
+import { formatSpec, isAdaptive, isTiled } from '../../strategy/spec.js';
 
 const usage = `usage:
   neulens config validate <file.yaml>   check a config; prints "ok: N cameras" or one error line (exit 2)
@@ -26,12 +28,13 @@ export const configCommand: Command = {
     }
     if ((sub === 'validate' || sub === 'show') && args.length === 1 && args[0]) {
       // A bad config throws ConfigError; main() prints it and exits 2.
-      const config = await loadConfig(args[0]);
+      const config = await loadConfig(args[0], process.env, { onDeprecated: (_key, message) => console.error(`warning: ${message}`) });
       if (sub === 'show') {
-        console.log(stringify(redacted(config)));
+        console.log(stringify(shown(config)));
         return EXIT.ok;
       }
-      strategyForModel(config.model);
+      // The model pack is part of the config: `serve` cannot run without it (exit 2 there too).
+      await loadPackFor(config);
       for (const warning of await missingFiles(config)) console.error(`warning: ${warning}`);
       const disabled = config.cameras.filter((c) => !c.enabled).length;
       const n = config.cameras.length;
@@ -45,30 +48,30 @@ export const configCommand: Command = {
 
 /**
  * Files the config points at but that are absent. Only warnings: a config is
- * often validated before models are built or recordings are copied in.
+ * often validated before recordings are copied in.
  */
 async function missingFiles(config: Config): Promise<string[]> {
-  const checks: [string, string][] = [['model.pack', join(config.model.pack, 'manifest.json')]];
-  config.cameras.forEach((cam, i) => {
-    if (cam.kind === 'file' && cam.enabled) checks.push([`cameras[${i}].url`, cam.url]);
-  });
   const out: string[] = [];
-  for (const [key, file] of checks) {
+  for (const [i, cam] of config.cameras.entries()) {
+    if (cam.kind !== 'file' || !cam.enabled) continue;
     try {
-      await access(file);
+      await access(cam.url);
     } catch {
-      out.push(`${key}: ${file} does not exist (yet)`);
+      out.push(`cameras[${i}].url: ${join(cam.url)} does not exist (yet)`);
     }
   }
   return out;
 }
 
-function redacted(config: Config): unknown {
-  const copy = structuredClone(config);
+/** The config as YAML a user could write back: the strategy as its keys, secrets redacted. */
+function shown(config: Config): unknown {
+  const copy = structuredClone(config) as Config & { model: Record<string, unknown> };
+  const spec = config.model.strategy;
+  const model: Record<string, unknown> = { ...copy.model, strategy: formatSpec(spec, { yamlKeys: true }) };
+  if (isTiled(spec)) model.grid = [spec.grid.cols, spec.grid.rows];
+  if (isAdaptive(spec)) model.refresh = { ...spec.refresh };
   if (copy.server.authToken !== undefined) copy.server.authToken = '<redacted>';
-  for (const cam of copy.cameras) {
-    // Camera URLs often carry credentials: rtsp://user:pass@host/...
-    if (cam.kind !== 'file') cam.url = cam.url.replace(/^([a-z]+:\/\/)[^/@\s]*@/i, '$1<redacted>@');
-  }
-  return copy;
+  // Camera URLs often carry credentials: rtsp://user:pass@host/...
+  for (const cam of copy.cameras) cam.url = redactCredentials(cam.url);
+  return { ...copy, model };
 }

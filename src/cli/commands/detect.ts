@@ -1,11 +1,10 @@
 import { parseArgs } from 'node:util';
 import { FeatureCache } from '../../detect/executor.js';
-import { loadModelPack } from '../../model/manifest.js';
 import { InputError } from '../../core/errors.js';
 import { DEFAULT_PACK_DIR } from '../../core/paths.js';
-import { DEFAULT_DETECT, Detector, packModelSpecs } from '../../detect/detector.js';
+import { DEFAULT_DETECT, Detector } from '../../detect/detector.js';
 import { chooseInputSize } from '../../model/input-size.js';
-import { OrtRunner } from '../../model/ort-runner.js';
+import { openModel } from '../../model/open.js';
 import { probeSize, readStill } from '../../ingest/still.js';
 import { EXIT, type Command } from '../command.js';
 import { parseGrid, parseNumber, parseProvider, parseSize } from '../args.js';
@@ -54,12 +53,11 @@ export const detectCommand: Command = {
     const frameIndex = parseNumber('--frame', values.frame, { integer: true, min: 0 });
     const minScore = values['min-score'] === undefined ? DEFAULT_DETECT.minScore : parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
 
-    const pack = await loadModelPack(values.pack);
-    const src = await probeSize(file);
-    const size = values.size ? parseSize('--size', values.size, pack.manifest.input.sizeMultiple) : chooseInputSize(pack.manifest, src.width, src.height);
-    const frame = await readStill(file, { ...size, frame: frameIndex });
-    const runner = await OrtRunner.open(packModelSpecs(pack, values.mode), { provider });
+    const { pack, runner } = await openModel(values.pack, { set: values.mode, provider });
     try {
+      const src = await probeSize(file);
+      const size = values.size ? parseSize('--size', values.size, pack.manifest.input.sizeMultiple) : chooseInputSize(pack.manifest, src.width, src.height);
+      const frame = await readStill(file, { ...size, frame: frameIndex });
       const detector = new Detector(runner, pack, { ...DEFAULT_DETECT, minScore });
       const grid = parseGrid('--grid', values.grid);
       const res = await detector.detect(

@@ -6,6 +6,7 @@ import { createLogger } from '../../core/log.js';
 import { DEFAULT_PACK_DIR } from '../../core/paths.js';
 import { evalImages } from '../../eval/images.js';
 import { EXIT, type Command } from '../command.js';
+import { parseStrategy } from '../../strategy/registry.js';
 import { prepareOutput } from '../args.js';
 import { progressBar } from '../progress.js';
 
@@ -28,7 +29,7 @@ export const evalImagesCommand: Command = {
     if (positionals.length !== 1 || !values.labels) throw new InputError('eval-images needs an image folder and --labels (see --help)');
     if (values.json) await prepareOutput('--json', values.json);
     const bar = progressBar('eval-images', 1);
-    const r = await evalImages({ dir: positionals[0] as string, labels: values.labels, strategy: values.strategy, packDir: values.pack, log: createLogger('warn'), onProgress: (d, t) => bar.set(d, t) });
+    const r = await evalImages({ dir: positionals[0] as string, labels: values.labels, strategy: parseStrategy(values.strategy), packDir: values.pack, log: createLogger('warn'), onProgress: (d, t) => bar.set(d, t) });
     bar.done();
     const pct = (v: number | null) => (v === null ? '-' : (v * 100).toFixed(1));
     console.log(`${r.strategy} on ${r.images} images: mAP50 ${pct(r.map50)}  mAP50-95 ${pct(r.map50_95)}  detector ${r.detector_ms.mean.toFixed(1)} ms mean`);

@@ -112,17 +112,25 @@ export const labelCommand: Command = {
       for (const [vi, video] of positionals.entries()) {
         const src = await probeSize(video);
         const size = chooseInputSize(pack.manifest, src.width, src.height);
-        const info = { computeLevels: computeLevels(pack), frameIntervalMs: 1000 / (src.fps ?? 25), paced: false, minScore };
         const record = patches ? (x: Float32Array) => void (input = x) : undefined;
-        const proc = new FrameProcessor(new AracOracleStrategy(grid, { ...(record ? { record } : {}), wholeEvery, band }), pool, `label-${vi}`, info, log);
+        const proc = await FrameProcessor.open({
+          id: `label-${vi}`,
+          strategy: new AracOracleStrategy(grid, { ...(record ? { record } : {}), wholeEvery, band }),
+          input: size,
+          sloFps: src.fps ?? 25,
+          pool,
+          info: { computeLevels: computeLevels(pack), minScore },
+          tracker: {},
+          log,
+        });
         const bar = progressBar(`label ${path.basename(video)}`, Number.isFinite(maxFrames) ? maxFrames : 0);
         try {
           for await (const frame of readVideoFrames(video, size, `label-${vi}`)) {
             if (frame.seq >= maxFrames) break;
             const r = await proc.process(frame);
-            const levels = r?.result.plan?.['labels'];
-            if (!Array.isArray(levels)) throw new InputError(`${video}: frame ${frame.seq} has no plan (the oracle failed on it)`);
-            const line: LabelLine = { video: path.basename(video), seq: frame.seq, ptsMs: frame.ptsMs, width: frame.width, height: frame.height, grid: [grid.cols, grid.rows], levels: levels as number[] };
+            const levels = r?.result.plan?.kind === 'tiles' ? r.result.plan.labels : undefined;
+            if (!levels) throw new InputError(`${video}: frame ${frame.seq} has no plan (the oracle failed on it)`);
+            const line: LabelLine = { video: path.basename(video), seq: frame.seq, ptsMs: frame.ptsMs, width: frame.width, height: frame.height, grid: [grid.cols, grid.rows], levels: [...levels] };
             out.write(JSON.stringify(line) + '\n');
             if (out.errored) throw new InputError(`--out ${values.out}: write failed (${errorMessage(out.errored)})`);
             if (patches) {
@@ -136,7 +144,7 @@ export const labelCommand: Command = {
           }
         } finally {
           bar.done();
-          proc.close();
+          await proc.close();
         }
       }
     } finally {

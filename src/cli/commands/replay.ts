@@ -13,7 +13,8 @@ import { DEFAULT_PACK_DIR } from '../../core/paths.js';
 import { runBench, type BenchResult } from '../../eval/bench.js';
 import type { Report } from '../../eval/report.js';
 import { benchPlots } from '../../eval/bench-plot.js';
-import { createStrategy, strategyNames } from '../../strategy/registry.js';
+import { parseStrategy, strategyNames } from '../../strategy/registry.js';
+import type { StrategySpec } from '../../strategy/spec.js';
 import { parseNumber, parseProvider, parseSize, prepareOutput } from '../args.js';
 import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
@@ -33,7 +34,7 @@ export function reportTable(reports: readonly Report[]): string {
 }
 
 interface Common {
-  strategies: string[];
+  strategies: StrategySpec[];
   videos: string[];
   gt: Array<string | undefined>;
   realtime: boolean;
@@ -48,7 +49,6 @@ interface Common {
 }
 
 async function execute(c: Common, label: string): Promise<BenchResult> {
-  for (const s of c.strategies) createStrategy(s); // unknown names fail before any work
   if (c.json) await prepareOutput('--json', c.json);
   if (c.plot) await prepareOutput('--plot', c.plot);
   const log = createLogger('warn');
@@ -123,6 +123,21 @@ function commonFrom(
   };
 }
 
+/**
+ * `--strategies a,b:3x3,c` -> specs. A comma also separates a spec's own
+ * items (`arac:3x3,refresh=8`), so an item that is `key=value` or a bare
+ * grid/number belongs to the spec before it.
+ */
+export function splitStrategies(text: string): StrategySpec[] {
+  const parts: string[] = [];
+  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const isItem = /=/.test(raw) || /^\d+(x\d+)?$/.test(raw);
+    if (isItem && parts.length > 0) parts[parts.length - 1] += `,${raw}`;
+    else parts.push(raw);
+  }
+  return parts.map((p) => parseStrategy(p, '--strategies'));
+}
+
 const strategyHelp = () => strategyNames().map((s) => `  ${s.name.padEnd(16)} ${s.summary}`).join('\n');
 
 export const replayCommand: Command = {
@@ -147,7 +162,7 @@ ${strategyHelp()}`;
       options: { ...common, strategy: { type: 'string', default: 'full' } },
     });
     if (positionals.length !== 1) throw new InputError('replay takes exactly one video (see --help)');
-    const c = commonFrom(values, { strategies: [values.strategy], videos: positionals, gt: [values.gt] });
+    const c = commonFrom(values, { strategies: [parseStrategy(values.strategy)], videos: positionals, gt: [values.gt] });
     await writeOutputs(await execute(c, 'replay'), c, true);
     return EXIT.ok;
   },
@@ -178,7 +193,7 @@ ${strategyHelp()}`;
     if (positionals.length === 0) throw new InputError('bench needs at least one video (see --help)');
     const gt = values.gt === undefined ? [] : values.gt.split(',').map((g) => (g.trim() === '' ? undefined : g.trim()));
     if (gt.length > positionals.length) throw new InputError(`--gt lists ${gt.length} files for ${positionals.length} videos`);
-    const c = commonFrom(values, { strategies: values.strategies.split(',').map((s) => s.trim()).filter(Boolean), videos: positionals, gt, plot: values.plot });
+    const c = commonFrom(values, { strategies: splitStrategies(values.strategies), videos: positionals, gt, plot: values.plot });
     await writeOutputs(await execute(c, 'bench'), c, false);
     return EXIT.ok;
   },

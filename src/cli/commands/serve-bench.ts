@@ -69,7 +69,7 @@ function benchConfig(clip: string, pace: 'source' | 'fast') {
   // The shape of pipelines/demo.yaml, on a free port and quiet.
   const yaml = `
 server: { host: 127.0.0.1, port: 0 }
-model: { pack: ${JSON.stringify(DEFAULT_PACK_DIR)}, mode: full, provider: cpu, minScore: 0.35 }
+model: { pack: ${JSON.stringify(DEFAULT_PACK_DIR)}, strategy: full, provider: cpu, minScore: 0.35 }
 tracker: { enabled: true }
 cameras:
   - id: ${CAMERA}
@@ -156,7 +156,7 @@ async function runPhase(phase: PhaseResult['phase'], clip: string, warmupS: numb
       inferenceMs: summarize(got.map((r) => r.msg.inferenceMs)),
       publishLatencyMs: summarize(got.map((r) => r.msg.publishTs - r.msg.captureTs)),
       clientLatencyMs: summarize(got.map((r) => r.atMs - r.msg.captureTs)),
-      input: c1.input ? `${c1.input.width}x${c1.input.height} ${c1.input.mode}` : '?',
+      input: c1.input ? `${c1.input.width}x${c1.input.height} ${c1.input.strategy}` : '?',
     };
   } finally {
     ws?.terminate();

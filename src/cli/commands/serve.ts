@@ -21,8 +21,10 @@ export const serveCommand: Command = {
       console.error(usage);
       return EXIT.usage;
     }
-    const config = await loadConfig(values.config);
+    const deprecated: string[] = [];
+    const config = await loadConfig(values.config, process.env, { onDeprecated: (_key, message) => deprecated.push(message) });
     const log = createLogger(config.logging.level);
+    for (const message of deprecated) log.warn(message);
 
     // Signals are handled from the start: one that arrives while the model
     // loads stops the service as soon as it is up (nothing is left half-started).

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { EXIT, type Command } from '../command.js';
-import type { FrameMessage, HelloMessage, ServerMessage, WireBox } from '../../serve/protocol.js';
+import type { FrameMessage, ServerMessage, WireBox } from '../../serve/protocol.js';
 
 const USAGE = `usage: neulens watch <ws-url> [--camera id]... [--token T] [--json]
 
@@ -67,7 +67,7 @@ export function formatFrame(m: FrameMessage): string {
   return `${head}: ${listed}${more}`;
 }
 
-function formatMessage(m: ServerMessage, wanted: string[]): string[] {
+function formatMessage(m: ServerMessage): string[] {
   switch (m.type) {
     case 'frame':
       return [formatFrame(m)];
@@ -75,12 +75,11 @@ function formatMessage(m: ServerMessage, wanted: string[]): string[] {
       return [`${clock(m.atMs)} ${m.camera} status ${m.state}${m.error ? `: ${m.error}` : ''}`];
     case 'hello': {
       const cams = m.cameras.map((c) => `${c.id} (${c.state})`).join(', ') || 'none yet';
-      const lines = [`${clock(m.serverTimeMs)} connected, protocol v${m.version}, cameras: ${cams}`];
-      const unknown = wanted.filter((id) => !m.cameras.some((c: HelloMessage['cameras'][number]) => c.id === id));
-      if (unknown.length > 0) lines.push(`note: not (yet) known to the server: ${unknown.join(', ')}`);
-      return lines;
+      return [`${clock(m.serverTimeMs)} connected, protocol v${m.version}, cameras: ${cams}`];
     }
     case 'error':
+      // The server keeps a subscription to a camera it does not know (it may be added later) and says so.
+      if (m.code === 'UNKNOWN_CAMERA') return [`note: not (yet) known to the server: ${(m.cameras ?? []).join(', ')}`];
       return [`server error ${m.code}: ${m.message}`];
     case 'pong':
       return [];
@@ -111,7 +110,7 @@ function connectOnce(opts: WatchOptions): Promise<Outcome> {
       }
       if (msg.type === 'hello') greeted = true;
       if (opts.json) opts.out(text);
-      else for (const line of formatMessage(msg, opts.cameras)) opts.out(line);
+      else for (const line of formatMessage(msg)) opts.out(line);
     });
     ws.on('error', (err) => {
       failure = err.message;

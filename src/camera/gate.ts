@@ -17,25 +17,36 @@ export function latestFrameGate<T, R>(project: (value: T) => ObservableInput<R>,
     new Observable<R>((subscriber) => {
       let pending: { value: T } | undefined;
       let inner: Subscription | undefined;
+      // Busy is its own flag, not "inner is set": a stage that completes synchronously does so
+      // inside subscribe(), before subscribe() returns the subscription to assign. Keyed by run
+      // so that a run started from a completion is not overwritten by the one that finished.
+      let busy = false;
+      let runs = 0;
       let sourceDone = false;
 
       const run = (value: T): void => {
-        inner = from(project(value)).subscribe({
+        const id = ++runs;
+        busy = true;
+        const sub = from(project(value)).subscribe({
           next: (r) => subscriber.next(r),
           error: (e: unknown) => subscriber.error(e),
           complete: () => {
-            inner = undefined;
+            if (id === runs) {
+              busy = false;
+              inner = undefined;
+            }
             const next = pending;
             pending = undefined;
             if (next) run(next.value);
-            else if (sourceDone) subscriber.complete();
+            else if (sourceDone && !busy) subscriber.complete();
           },
         });
+        if (id === runs && busy) inner = sub;
       };
 
       const outer = source.subscribe({
         next: (value) => {
-          if (inner) {
+          if (busy) {
             if (pending) onDrop(pending.value);
             pending = { value };
           } else {
@@ -45,7 +56,7 @@ export function latestFrameGate<T, R>(project: (value: T) => ObservableInput<R>,
         error: (e: unknown) => subscriber.error(e),
         complete: () => {
           sourceDone = true;
-          if (!inner && !pending) subscriber.complete();
+          if (!busy && !pending) subscriber.complete();
         },
       });
 

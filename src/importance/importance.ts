@@ -34,7 +34,7 @@
  * [0, 0.25] (lower the more of the tile the tracked regions cover). So the
  * controller gives up grazed and lightly-moving tiles before covered ones.
  */
-import { ConfigError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import { area, intersection, iou } from '../core/geometry.js';
 import type { Box } from '../core/types.js';
 import type { Tile } from '../arac/geometry.js';
@@ -159,7 +159,7 @@ export interface ImportanceInput {
 export function resolveImportanceOptions(o: Partial<ImportanceOptions> = {}): ImportanceOptions {
   const r: ImportanceOptions = { ...DEFAULT_IMPORTANCE, ...o };
   const bad = (key: keyof ImportanceOptions, v: number, want: string): never => {
-    throw new ConfigError(`importance.${key}`, `must be ${want}, got ${v}`);
+    throw new InputError(`importance option ${key} must be ${want}, got ${v}`);
   };
   if (!(r.nSigma >= 0)) bad('nSigma', r.nSigma, '>= 0');
   if (!(r.lookaheadMs >= 0)) bad('lookaheadMs', r.lookaheadMs, '>= 0');

@@ -4,16 +4,16 @@
  * list. The model pack decides which compute levels exist, so importance and
  * DEMUX take the list at construction instead of assuming {0, .25, .5, .75}.
  */
-import { ConfigError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 
 export const SKIP = 1;
 
 /** Validated copy: at least one level, each in [0, 1), strictly increasing. */
 export function checkLevels(levels: readonly number[], where = 'levels'): readonly number[] {
-  if (levels.length === 0) throw new ConfigError(where, 'needs at least one compute level (0 = full width)');
+  if (levels.length === 0) throw new InputError(`${where}: needs at least one compute level (0 = full width)`);
   levels.forEach((l, i) => {
-    if (!Number.isFinite(l) || l < 0 || l >= 1) throw new ConfigError(where, `level ${l} must be in [0, 1) (1 = skip is implied)`);
-    if (i > 0 && l <= levels[i - 1]!) throw new ConfigError(where, `levels must be strictly increasing, got ${levels.join(', ')}`);
+    if (!Number.isFinite(l) || l < 0 || l >= 1) throw new InputError(`${where}: level ${l} must be in [0, 1) (1 = skip is implied)`);
+    if (i > 0 && l <= levels[i - 1]!) throw new InputError(`${where}: levels must be strictly increasing, got ${levels.join(', ')}`);
   });
   return Object.freeze([...levels]);
 }

@@ -10,7 +10,7 @@
  * background, so its box can stretch back along its path until the trail fades
  * (about 1/alpha frames). For a "which tiles are busy" gate that errs the safe way.
  */
-import { ConfigError, InputError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 import type { Box } from '../core/types.js';
 import { downscaleLuma, labelComponents, maskFractionInRect, mergeBoxes } from './motion-ops.js';
 
@@ -78,7 +78,7 @@ interface Resolved {
 
 function resolve(o: MotionOptions): Resolved {
   const check = (key: string, v: number | undefined, ok: (n: number) => boolean, want: string): void => {
-    if (v !== undefined && !(Number.isFinite(v) && ok(v))) throw new ConfigError(`motion.${key}`, `must be ${want}, got ${v}`);
+    if (v !== undefined && !(Number.isFinite(v) && ok(v))) throw new InputError(`motion option ${key} must be ${want}, got ${v}`);
   };
   check('targetHeight', o.targetHeight, (n) => n >= 1, 'a number >= 1');
   check('factor', o.factor, (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1');

@@ -78,10 +78,11 @@ export class RefreshScheduler {
   private counters: RefreshStats = { frames: 0, forced: 0, overdue: 0, maxGapFrames: 0, maxGapMs: 0 };
 
   constructor(o: RefreshOptions) {
-    if (!(Number.isInteger(o.everyFrames) && o.everyFrames >= 1)) throw new ConfigError('refresh.everyFrames', `must be an integer >= 1, got ${o.everyFrames}`);
-    if (!(o.everyMs > 0)) throw new ConfigError('refresh.everyMs', `must be > 0, got ${o.everyMs}`);
+    // The bound is the config's model.refresh: its errors name those keys.
+    if (!(Number.isInteger(o.everyFrames) && o.everyFrames >= 1)) throw new ConfigError('model.refresh.frames', `must be an integer >= 1, got ${o.everyFrames}`);
+    if (!(o.everyMs > 0)) throw new ConfigError('model.refresh.ms', `must be > 0, got ${o.everyMs}`);
     if (o.maxPerFrame !== undefined && !(Number.isInteger(o.maxPerFrame) && o.maxPerFrame >= 1)) {
-      throw new ConfigError('refresh.maxPerFrame', `must be an integer >= 1, got ${o.maxPerFrame}`);
+      throw new InputError(`refresh: maxPerFrame must be an integer >= 1, got ${o.maxPerFrame}`);
     }
     this.everyFrames = o.everyFrames;
     this.everyMs = o.everyMs;

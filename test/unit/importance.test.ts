@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeTiles } from '../../src/arac/geometry.js';
-import { ConfigError } from '../../src/core/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import type { Box } from '../../src/core/types.js';
 import { boxGap, tileImportance, trackRegion, type ImportanceInput, type MotionInput } from '../../src/importance/importance.js';
 import { checkLevels, levelAtMost, middleLevel, nextLevel } from '../../src/importance/levels.js';
@@ -56,9 +56,10 @@ const at = (col: number, row: number) => row * 4 + col;
 describe('levels', () => {
   it('validates and steps through the available levels', () => {
     expect(checkLevels([0, 0.5])).toEqual([0, 0.5]);
-    expect(() => checkLevels([])).toThrow(ConfigError);
-    expect(() => checkLevels([0.5, 0])).toThrow(ConfigError);
-    expect(() => checkLevels([0, 1])).toThrow(ConfigError);
+    // Levels come from the model pack, not from a config key: an InputError naming where they came from.
+    expect(() => checkLevels([])).toThrow(InputError);
+    expect(() => checkLevels([0.5, 0], 'demux levels')).toThrow(/^demux levels: levels must be strictly increasing/);
+    expect(() => checkLevels([0, 1])).toThrow(InputError);
     expect(levelAtMost([0, 0.25, 0.5], 0.3)).toBe(0.25);
     expect(levelAtMost([0.25, 0.5], 0.1)).toBe(0.25);
     expect(middleLevel([0])).toBe(0);
@@ -216,9 +217,9 @@ describe('tileImportance', () => {
     expect(dark.every((t) => t.level === 0)).toBe(true);
   });
 
-  it('rejects bad options with a ConfigError naming the key', () => {
-    expect(() => run({ options: { motionThreshold: 0 } })).toThrow(/importance\.motionThreshold/);
-    expect(() => run({ options: { trackLevel: 1 } })).toThrow(ConfigError);
+  it('rejects bad options with a typed error naming the option (not a config key: no YAML has one)', () => {
+    expect(() => run({ options: { motionThreshold: 0 } })).toThrow(/importance option motionThreshold/);
+    expect(() => run({ options: { trackLevel: 1 } })).toThrow(InputError);
     expect(() => run({ options: { motionFull: 0.01 } })).toThrow(/motionFull/);
   });
 

@@ -5,18 +5,20 @@
  * COCO box must reappear as a YOLO box of the same class.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COCO80_NAMES } from '../../src/eval/coco-classes.js';
 import { parseCocoJson, parseYoloLabels } from '../../src/eval/labels.js';
 import { matchGreedy } from '../../src/eval/metrics.js';
+import { sharedData } from '../helpers/shared-data.js';
 
-const DIR = '/work/shared/data/coco128-train2017';
-const JSON_FILE = join(DIR, 'instances_train2017_coco128.json');
+const JSON_FILE = sharedData('coco128-train2017/instances_train2017_coco128.json');
+const DIR = JSON_FILE ? dirname(JSON_FILE) : '';
 
-describe.skipIf(!existsSync(JSON_FILE))('COCO and YOLO labels of coco128 agree', () => {
+describe.skipIf(JSON_FILE === undefined)('COCO and YOLO labels of coco128 agree', () => {
   it('yields the same boxes and class ids from both formats', () => {
-    const coco = parseCocoJson(readFileSync(JSON_FILE, 'utf8'), JSON_FILE);
+    const file = JSON_FILE as string;
+    const coco = parseCocoJson(readFileSync(file, 'utf8'), file);
     expect(coco.images.size).toBe(128);
     expect(coco.categories.map((c) => c.name)).toEqual(COCO80_NAMES);
     let boxes = 0;

@@ -1,5 +1,5 @@
 /** The latest-frame-wins gate, in virtual time (rxjs TestScheduler marbles). */
-import { timer, map } from 'rxjs';
+import { from, map, of, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { latestFrameGate } from '../../src/camera/gate.js';
@@ -45,6 +45,30 @@ describe('latestFrameGate', () => {
       expectObservable(src.pipe(latestFrameGate(slow, (v) => dropped.push(v))), '--!').toBe('---');
     });
     expect(dropped).toEqual(['b']);
+  });
+
+  it('a stage that completes synchronously drops nothing and completes (it used to emit only the first value)', () => {
+    const dropped: number[] = [];
+    const out: number[] = [];
+    let done = false;
+    from([1, 2, 3, 4])
+      .pipe(latestFrameGate((v: number) => of(v * 10), (v) => dropped.push(v)))
+      .subscribe({ next: (v) => out.push(v), complete: () => (done = true) });
+    expect(out).toEqual([10, 20, 30, 40]);
+    expect(dropped).toEqual([]);
+    expect(done).toBe(true);
+    // The same in marbles: every frame passes at the time it arrives.
+    scheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('ab-c|').pipe(latestFrameGate((v: string) => of(v.toUpperCase())))).toBe('AB-C|');
+    });
+  });
+
+  it('a synchronous stage between slow ones still frees the gate for the next frame', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      // 'f' is instant, the others take 3 frames: a 0..3, b waits then runs 3..6, f (arriving at 4) waits and runs at 6.
+      const stage = (v: string) => (v === 'f' ? of(v) : slow(v));
+      expectObservable(cold('ab--f-----|').pipe(latestFrameGate(stage))).toBe('---a--(bf)|');
+    });
   });
 
   it('propagates a stage error', () => {

@@ -130,7 +130,18 @@ describe('RefreshScheduler', () => {
 
   it('rejects bad options and bad calls', () => {
     expect(() => new RefreshScheduler({ everyFrames: 0, everyMs: 100 })).toThrow(ConfigError);
-    expect(() => new RefreshScheduler({ everyFrames: 4, everyMs: 0 })).toThrow(/everyMs/);
+    // The bound comes from the config: its errors name the YAML's keys (they named refresh.everyFrames, which no file has).
+    const key = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return (err as ConfigError).path;
+      }
+      return undefined;
+    };
+    expect(key(() => new RefreshScheduler({ everyFrames: 0, everyMs: 100 }))).toBe('model.refresh.frames');
+    expect(key(() => new RefreshScheduler({ everyFrames: 4, everyMs: 0 }))).toBe('model.refresh.ms');
+    expect(() => new RefreshScheduler({ everyFrames: 4, everyMs: 0 })).toThrow(/model\.refresh\.ms/);
     expect(() => new RefreshScheduler({ everyFrames: 4, everyMs: 100, maxPerFrame: 0 })).toThrow(/maxPerFrame/);
     const s = new RefreshScheduler({ everyFrames: 4, everyMs: 100 });
     expect(() => s.due(0, 0)).toThrow(InputError);

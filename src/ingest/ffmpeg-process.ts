@@ -290,6 +290,7 @@ export class FfmpegDecoder {
       this.lastPtsMs = pts;
       this.emitted = f.index + 1;
       for (const k of this.ptsByIndex.keys()) if (k < this.emitted) this.ptsByIndex.delete(k);
+      this.scanner.frameDelivered();
       if (!this.stopRequested) this.handlers.onFrame({ index: f.index, ptsMs: pts, wallMs: f.wallMs, data: f.data });
     }
   }

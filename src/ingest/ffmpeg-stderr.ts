@@ -75,8 +75,10 @@ export type StderrEvent =
 export class FfmpegStderrScanner {
   private section: 'none' | 'input' | 'output' = 'none';
   private inputVideo: VideoStreamInfo | undefined;
-  private readonly recent: string[] = [];
+  /** Recent diagnostic lines, each with the frame epoch it arrived in (see frameDelivered). */
+  private readonly recent: Array<{ line: string; epoch: number }> = [];
   private readonly keep: number;
+  private epoch = 0;
 
   constructor(keepLines = 20) {
     this.keep = keepLines;
@@ -100,7 +102,7 @@ export class FfmpegStderrScanner {
     }
     // Progress lines ("frame=  12 fps=...") carry no diagnosis.
     if (/^(frame|size)=\s*\d/.test(line)) return undefined;
-    this.recent.push(line);
+    this.recent.push({ line, epoch: this.epoch });
     if (this.recent.length > this.keep) this.recent.shift();
     return { kind: 'log', line };
   }
@@ -109,17 +111,29 @@ export class FfmpegStderrScanner {
     return this.inputVideo;
   }
 
-  /** The last recent line that looks like an error (ffmpeg's own explanation), if any. */
+  /**
+   * A frame went out. Lines from before it cannot explain a later exit: a
+   * looping RTSP clip warns of a non-monotonic dts on every loop, and the
+   * warning 28 s old was reported as the cause of a kill. So the diagnosis
+   * reads only what ffmpeg wrote after the last frame.
+   */
+  frameDelivered(): void {
+    this.epoch++;
+  }
+
+  /** The last line since the last frame that looks like an error (ffmpeg's own explanation), if any. */
   errorLine(): string | undefined {
     for (let i = this.recent.length - 1; i >= 0; i--) {
-      const l = this.recent[i];
-      if (l !== undefined && ERROR_RE.test(l) && !/^Exiting normally/.test(l)) return l.trim();
+      const r = this.recent[i] as { line: string; epoch: number };
+      if (r.epoch !== this.epoch) break;
+      if (ERROR_RE.test(r.line) && !/^Exiting normally/.test(r.line)) return r.line.trim();
     }
     return undefined;
   }
 
-  /** The last diagnostic line, whatever it says. */
+  /** The last diagnostic line since the last frame, whatever it says. */
   lastLine(): string | undefined {
-    return this.recent.at(-1)?.trim();
+    const r = this.recent.at(-1);
+    return r && r.epoch === this.epoch ? r.line.trim() : undefined;
   }
 }

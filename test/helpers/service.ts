@@ -38,19 +38,23 @@ export interface HttpAnswer {
 }
 
 /** GET a JSON route; resolves with any status (a 503 is an answer, not an error). */
-export function getJson(url: string): Promise<HttpAnswer> {
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  const r = await getText(url, headers);
+  try {
+    return { status: r.status, body: JSON.parse(r.text) as unknown };
+  } catch (err) {
+    throw new Error(`${url}: not JSON (${r.status}): ${r.text.slice(0, 200)}`, { cause: err });
+  }
+}
+
+/** GET any route as text, with its status. */
+export function getText(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = get(url, (res) => {
+    const req = get(url, { headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
-        } catch (err) {
-          reject(new Error(`${url}: not JSON (${res.statusCode}): ${text.slice(0, 200)}`, { cause: err }));
-        }
-      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`${url}: no answer in 10 s`)));
     req.on('error', reject);

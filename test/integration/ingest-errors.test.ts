@@ -16,7 +16,8 @@ import {
   type BackoffPolicy,
   type CameraStatus,
 } from '../../src/ingest/index.js';
-import { ffmpegDescendants, makeTestClip } from '../helpers/ffmpeg-fixtures.js';
+import { liveDecoderPids } from '../../src/ingest/ffmpeg-process.js';
+import { ffmpegDescendants, makeTestClip, runFfmpeg, waitFor } from '../helpers/ffmpeg-fixtures.js';
 import { startSilentServer } from '../helpers/rtsp-silent-server.js';
 
 let dir: string;
@@ -176,5 +177,29 @@ describe('CameraSource failure handling', () => {
       else process.env.FFMPEG_PATH = saved;
       resetFfmpegPathCache();
     }
+  });
+
+  it('the reason a run ended comes from the end, not from a warning the decoder printed long before', async () => {
+    // A stream whose 5 % mark is garbage: the decoder says "error while decoding MB ...", conceals it and goes on.
+    const ts = path.join(dir, 'scarred.ts');
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '20', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', '10', '-f', 'mpegts', ts]);
+    const bytes = readFileSync(ts);
+    const at = Math.floor(bytes.length * 0.05);
+    for (let i = 0; i < 3000; i++) bytes[at + i] = (i * 7919 + 13) % 251;
+    writeFileSync(ts, bytes);
+
+    const cam = new CameraSource({ cameraId: 'scarred', url: ts, width: 160, height: 128, pace: 'source', reconnect: { initialMs: 60_000, maxMs: 60_000, factor: 1, jitter: 0 } });
+    const seen = track(cam);
+    let frames = 0;
+    cam.frames$.subscribe(() => frames++);
+    cam.start();
+    // Well past the scar (frame ~10 of 200): the warning is seconds old.
+    await waitFor(() => frames >= 30, 20_000, 'frames past the scar');
+    const [pid] = liveDecoderPids();
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL');
+    const offline = await firstValueFrom(cam.status$.pipe(filter((st) => st.state === 'offline')));
+    expect(offline.error).toBe('ffmpeg killed by SIGKILL');
+    expect(seen.some((st) => st.state === 'online')).toBe(true);
   });
 });

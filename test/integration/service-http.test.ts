@@ -1,6 +1,7 @@
 /**
- * The service's HTTP gates, end to end: readiness follows the model load, and
- * a token in the config locks the WebSocket endpoint.
+ * The service's HTTP gates, end to end: readiness follows the model load, a
+ * token in the config locks the WebSocket endpoint, the stats and the metrics,
+ * and a camera's credentials never leave the process.
  *
  * Readiness without sleeps: the model pack's manifest.json is a FIFO, so the
  * service's manifest read blocks until the test writes it. Until then the
@@ -13,10 +14,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { silentLogger } from '../../src/core/log.js';
+import { createLogger, silentLogger } from '../../src/core/log.js';
+import type { StatsBody } from '../../src/serve/routes.js';
 import { NeulensService } from '../../src/service/service.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
-import { PARADE, REPO_ROOT, WsProbe, freePort, getJson, testConfig, waitForAsync, type HttpAnswer } from '../helpers/service.js';
+import { PARADE, REPO_ROOT, WsProbe, freePort, getJson, getText, testConfig, waitForAsync, type HttpAnswer } from '../helpers/service.js';
 
 const PACK = path.join(REPO_ROOT, 'models/nanodet-g');
 
@@ -148,5 +150,70 @@ cameras:
     const client = await WsProbe.connect(service.url, { authorization: 'Bearer s3cret-token' });
     cleanup.push(() => client.close());
     await client.until(() => client.frames('demo').length > 0, 30_000, 'a frame for the authorized client');
+  });
+
+  it('a camera URL\'s password appears nowhere: not in status messages, /api/stats, /metrics or the logs', async () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', 'neulens', (l) => lines.push(l));
+    const service = await NeulensService.start(
+      testConfig(`
+server: { port: 0, authToken: tok3n }
+cameras:
+  - id: door
+    url: rtsp://admin:s3cretPW@127.0.0.1:1/x
+    reconnect: { initialMs: 50, maxMs: 100 }
+  - id: demo
+    url: ${PARADE}
+    loop: true
+`),
+      { log },
+    );
+    cleanup.push(() => service.close());
+    // Lower-case scheme: RFC 7235 makes it case-insensitive.
+    const auth = { authorization: 'bearer tok3n' };
+    const client = await WsProbe.connect(`${service.url}?cameras=*`, auth);
+    cleanup.push(() => client.close());
+    await client.until(() => client.statuses('door').filter((s) => s.msg.state === 'offline').length >= 2, 30_000, 'the broken camera offline twice');
+    await client.until(() => client.frames('demo').length > 0, 30_000, 'a frame from the healthy camera');
+
+    // Without the token, neither stats nor metrics; with it, both. Probes stay open.
+    expect((await getText(`${service.server.httpUrl}/api/stats`)).status).toBe(401);
+    expect((await getText(`${service.server.httpUrl}/metrics`)).status).toBe(401);
+    expect((await getText(`${service.server.httpUrl}/healthz`)).status).toBe(200);
+    expect((await getText(`${service.server.httpUrl}/readyz`)).status).toBe(200);
+    const stats = await getText(`${service.server.httpUrl}/api/stats`, auth);
+    const metrics = await getText(`${service.server.httpUrl}/metrics?token=tok3n`);
+    expect(stats.status).toBe(200);
+    expect(metrics.status).toBe(200);
+
+    const door = (JSON.parse(stats.text) as StatsBody).cameras.find((c) => c.camera === 'door')!;
+    expect(door.lastError).toMatch(/rtsp:\/\/<redacted>@127\.0\.0\.1:1\/x|Connection refused/);
+    const statusText = client.statuses('door').map((s) => JSON.stringify(s.msg)).join('\n');
+    expect(statusText).toContain('offline');
+    for (const [where, text] of [['status messages', statusText], ['/api/stats', stats.text], ['/metrics', metrics.text], ['logs', lines.join('\n')]] as const) {
+      expect(text, where).not.toContain('s3cretPW');
+      expect(text, where).not.toContain('admin:');
+    }
+    // The logs did say what went wrong, and which camera.
+    expect(lines.join('\n')).toMatch(/door: camera offline/);
+  });
+
+  it('server.publicMetrics opens /metrics to a scraper without the token, and nothing else', async () => {
+    const service = await NeulensService.start(
+      testConfig(`
+server: { port: 0, authToken: tok3n, publicMetrics: true }
+cameras:
+  - id: demo
+    url: ${PARADE}
+    loop: true
+`),
+      { log: silentLogger },
+    );
+    cleanup.push(() => service.close());
+    const m = await getText(`${service.server.httpUrl}/metrics`);
+    expect(m.status).toBe(200);
+    expect(m.text).toContain('neulens_camera_online{camera="demo"}');
+    expect((await getText(`${service.server.httpUrl}/api/stats`)).status).toBe(401);
+    expect((await upgradeStatus(service.url)).status).toBe(401);
   });
 });

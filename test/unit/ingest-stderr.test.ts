@@ -99,6 +99,16 @@ describe('FfmpegStderrScanner', () => {
     expect(s.errorLine()).toBe('/tmp/x/truncated.mp4: Invalid data found when processing input');
   });
 
+  it('diagnoses from what came after the last frame: an older warning explains nothing', () => {
+    const s = new FfmpegStderrScanner();
+    s.feed('[h264 @ 0x1] error while decoding MB 11 7');
+    s.frameDelivered();
+    expect(s.errorLine()).toBeUndefined();
+    expect(s.lastLine()).toBeUndefined();
+    s.feed('rtsp://cam/1: Connection reset by peer');
+    expect(s.errorLine()).toBe('rtsp://cam/1: Connection reset by peer');
+  });
+
   it('has no error line when nothing looks like one, but keeps the last line', () => {
     const s = new FfmpegStderrScanner();
     s.feed('some note');

@@ -203,7 +203,15 @@ export const watchCommand: Command = {
     const cameras = (parsed.values.camera ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c.length > 0);
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
+    // `watch ... | head -3`: once the reader has gone, stop quietly, as cat or grep do.
+    let readerGone = false;
+    const onStdoutError = (err: NodeJS.ErrnoException): void => {
+      if (err.code !== 'EPIPE') throw err;
+      readerGone = true;
+      controller.abort();
+    };
     process.on('SIGINT', onSigint);
+    process.stdout.on('error', onStdoutError);
     try {
       return await watch({
         url,
@@ -211,10 +219,13 @@ export const watchCommand: Command = {
         token: parsed.values.token ?? process.env.NEULENS_TOKEN,
         json: parsed.values.json,
         signal: controller.signal,
-        out: (line) => console.log(line),
+        out: (line) => {
+          if (!readerGone) process.stdout.write(`${line}\n`);
+        },
         err: (line) => console.error(line),
       });
     } finally {
+      // The stdout listener stays: writes still in flight may fail with EPIPE after we return.
       process.off('SIGINT', onSigint);
     }
   },

@@ -29,7 +29,7 @@ const FPS_RE = /,\s(\d+(?:\.\d+)?)(k?) fps\b/;
 const TBR_RE = /,\s(\d+(?:\.\d+)?)(k?) tbr\b/;
 const SHOWINFO_RE = /\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(-?[\d.e+-]+|NOPTS)/;
 const ERROR_RE =
-  /error|invalid|fail|refused|not found|no such|unable|could not|cannot|denied|unauthori[sz]ed|forbidden|timed? ?out|broken pipe|end of file|moov atom|server returned/i;
+  /error|invalid|fail|refused|not found|no such|unable|could not|cannot|denied|unauthori[sz]ed|forbidden|timed? ?out|broken pipe|reset by peer|end of file|moov atom|server returned/i;
 
 function rate(m: RegExpMatchArray | null): number | undefined {
   if (!m?.[1]) return undefined;

@@ -23,7 +23,7 @@ import { NeulensError } from '../core/errors.js';
 import { redactCredentials } from '../core/redact.js';
 import type { CameraState, Frame } from '../core/types.js';
 import { backoffDelayMs } from './backoff.js';
-import { resolveFfmpegPath } from './ffmpeg-path.js';
+import { resolveFfmpegMajor, resolveFfmpegPath } from './ffmpeg-path.js';
 import { FfmpegDecoder, type DecodedFrame, type DecoderExit } from './ffmpeg-process.js';
 import type { VideoStreamInfo } from './ffmpeg-stderr.js';
 import { buildFfmpegArgs, resolveSourceSpec, type ResolvedSourceSpec, type SourceSpec } from './source-spec.js';
@@ -87,6 +87,8 @@ export class CameraSource {
   private lastError: string | undefined;
   private lastFrameWallMs: number | undefined;
   private paused = false;
+  /** A short probe did not show this stream's frame size (a long GOP without parameters in its SDP): probe fully from now on. */
+  private fullProbe = false;
 
   /** Validates the spec and finds ffmpeg; throws InputError / SourceError(FFMPEG_NOT_FOUND). */
   constructor(spec: SourceSpec, options: CameraSourceOptions = {}) {
@@ -171,7 +173,7 @@ export class CameraSource {
   }
 
   private launch(): void {
-    const { inputOptions, input, outputOptions } = buildFfmpegArgs(this.spec);
+    const { inputOptions, input, outputOptions } = buildFfmpegArgs(this.spec, { ffmpegMajor: resolveFfmpegMajor(), probe: this.fullProbe ? 'full' : 'fast' });
     this.setState('connecting');
     const decoder = FfmpegDecoder.spawn(
       {
@@ -225,14 +227,17 @@ export class CameraSource {
       captureWallMs: f.wallMs,
       width: this.spec.width,
       height: this.spec.height,
-      srcWidth: info?.width ?? this.spec.width,
-      srcHeight: info?.height ?? this.spec.height,
+      // A run whose probe missed the size says none: then the size probed at start-up, else the input's.
+      srcWidth: info?.width ?? this.spec.sourceSize?.width ?? this.spec.width,
+      srcHeight: info?.height ?? this.spec.sourceSize?.height ?? this.spec.height,
       data: f.data,
     });
   }
 
   private onExit(decoder: FfmpegDecoder, exit: DecoderExit): void {
     if (this.decoder !== decoder) return;
+    // The short probe missed this stream's frame size once: it will again, so probe fully from now on.
+    if (decoder.probeTooShort) this.fullProbe = true;
     this.decoder = undefined;
     clearTimeout(this.watchdog);
     if (this.closing) return;

@@ -5,6 +5,7 @@
  * decoders and newer demuxers), then the static binary shipped by the npm
  * package `@ffmpeg-installer/ffmpeg` (so `npm ci` alone gives a working box).
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -16,6 +17,21 @@ export type FfmpegPathOrigin = 'FFMPEG_PATH' | 'PATH' | '@ffmpeg-installer/ffmpe
 export interface ResolvedFfmpeg {
   path: string;
   origin: FfmpegPathOrigin;
+}
+
+/**
+ * The ffmpeg release a binary belongs to, as its major version (4 for 4.x),
+ * from its libavformat (58 = 4.x, 59 = 5.x, ...): git builds such as the npm
+ * static one print no release in their banner ("N-47683-g0e8eb07980"), but
+ * always their libraries. Some options changed name between releases (the
+ * RTSP socket timeout is -stimeout up to 4.x and -timeout from 5.0, where
+ * 4.x's -timeout meant "listen"), so the arguments depend on it. Undefined
+ * when the binary says nothing usable.
+ */
+export function ffmpegMajorVersion(ffmpegPath: string): number | undefined {
+  const r = spawnSync(ffmpegPath, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
+  const m = /^libavformat\s+(\d+)\./m.exec(r.stdout ?? '');
+  return m?.[1] ? Number(m[1]) - 54 : undefined;
 }
 
 function isExecutableFile(p: string): boolean {
@@ -84,6 +100,14 @@ export function findFfmpeg(
 }
 
 let cached: ResolvedFfmpeg | undefined;
+let cachedMajor: { path: string; major: number | undefined } | undefined;
+
+/** The major version of the ffmpeg this process runs (asked once; see ffmpegMajorVersion). */
+export function resolveFfmpegMajor(): number | undefined {
+  const p = resolveFfmpegPath();
+  if (cachedMajor?.path !== p) cachedMajor = { path: p, major: ffmpegMajorVersion(p) };
+  return cachedMajor.major;
+}
 
 /** The ffmpeg binary to spawn (resolved once per process, then cached). */
 export function resolveFfmpegPath(): string {
@@ -100,4 +124,5 @@ export function resolveFfmpeg(): ResolvedFfmpeg {
 /** Forget the cached answer (tests, or after the operator changes FFMPEG_PATH). */
 export function resetFfmpegPathCache(): void {
   cached = undefined;
+  cachedMajor = undefined;
 }

@@ -142,6 +142,11 @@ export class FfmpegDecoder {
     return this.scanner.videoInfo;
   }
 
+  /** The probe ended before the stream showed its frame size (see FfmpegStderrScanner.probeTooShort). */
+  get probeTooShort(): boolean {
+    return this.scanner.probeTooShort;
+  }
+
   /**
    * SIGTERM (ffmpeg then exits cleanly), SIGKILL after `graceMs`; resolves
    * only when the child is gone. Idempotent.

@@ -28,6 +28,8 @@ const SIZE_RE = /,\s(\d{1,5})x(\d{1,5})(?=[\s,[]|$)/;
 const FPS_RE = /,\s(\d+(?:\.\d+)?)(k?) fps\b/;
 const TBR_RE = /,\s(\d+(?:\.\d+)?)(k?) tbr\b/;
 const SHOWINFO_RE = /\bn:\s*(\d+)\s+pts:\s*(-?\d+|NOPTS)\s+pts_time:\s*(-?[\d.e+-]+|NOPTS)/;
+/** ffmpeg's words when its probe ended before the stream told it the frame size. */
+const PROBE_TOO_SHORT = /could not find codec parameters|unspecified size/i;
 const ERROR_RE =
   /error|invalid|fail|refused|not found|no such|unable|could not|cannot|denied|unauthori[sz]ed|forbidden|timed? ?out|broken pipe|reset by peer|end of file|moov atom|server returned/i;
 
@@ -79,6 +81,7 @@ export class FfmpegStderrScanner {
   private readonly recent: Array<{ line: string; epoch: number }> = [];
   private readonly keep: number;
   private epoch = 0;
+  private shortProbe = false;
 
   constructor(keepLines = 20) {
     this.keep = keepLines;
@@ -102,6 +105,7 @@ export class FfmpegStderrScanner {
     }
     // Progress lines ("frame=  12 fps=...") carry no diagnosis.
     if (/^(frame|size)=\s*\d/.test(line)) return undefined;
+    if (PROBE_TOO_SHORT.test(line)) this.shortProbe = true;
     this.recent.push({ line, epoch: this.epoch });
     if (this.recent.length > this.keep) this.recent.shift();
     return { kind: 'log', line };
@@ -109,6 +113,11 @@ export class FfmpegStderrScanner {
 
   get videoInfo(): VideoStreamInfo | undefined {
     return this.inputVideo;
+  }
+
+  /** ffmpeg said its probe ended before the stream told it the frame size (it still decodes from the first keyframe). */
+  get probeTooShort(): boolean {
+    return this.shortProbe;
   }
 
   /**

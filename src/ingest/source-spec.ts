@@ -27,6 +27,8 @@ export interface SourceSpec {
   stallTimeoutMs?: number;
   /** Reconnect backoff. Default 500 ms doubling to 10 s, ±20 % jitter. */
   reconnect?: BackoffPolicy;
+  /** The source's own frame size when known (probed at start-up): used when a run's banner does not say it. */
+  sourceSize?: { width: number; height: number };
 }
 
 export type SourceKind = 'rtsp' | 'http' | 'file';
@@ -45,6 +47,7 @@ export interface ResolvedSourceSpec {
   fps: number | undefined;
   stallTimeoutMs: number;
   reconnect: BackoffPolicy;
+  sourceSize: { width: number; height: number } | undefined;
 }
 
 export const SOURCE_DEFAULTS = Object.freeze({
@@ -111,6 +114,7 @@ export function resolveSourceSpec(spec: SourceSpec): ResolvedSourceSpec {
     fps: spec.fps,
     stallTimeoutMs: stall,
     reconnect,
+    sourceSize: spec.sourceSize,
   };
 }
 
@@ -148,7 +152,31 @@ export function rateCap(fps: number): string {
   return `select=isnan(t)+isnan(prev_selected_t)+not(eq(${slot('t')}\\,${slot('prev_selected_t')}))`;
 }
 
-export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]; input: string; outputOptions: string[] } {
+export interface RunOptions {
+  /** The ffmpeg's major version (resolveFfmpegMajor); undefined = a current one. */
+  ffmpegMajor?: number;
+  /**
+   * Live sources: 'fast' probes half a second of the stream before decoding,
+   * 'full' ffmpeg's default (up to 5 s). Default 'fast'; CameraSource falls
+   * back to 'full' for a stream whose size half a second did not show.
+   */
+  probe?: 'fast' | 'full';
+}
+
+/** Half a second of stream, in ffmpeg's microseconds and bytes (see buildFfmpegArgs). */
+export const FAST_PROBE = { analyzeDurationUs: 500_000, probeSizeBytes: 500_000 };
+
+/**
+ * A live input's socket read timeout: long enough for a network hiccup, short
+ * enough that an ffmpeg orphaned by a SIGKILLed service exits by itself when
+ * its camera is frozen. ffmpeg gives up after several reads time out (a 1 s
+ * timeout ended it in 4.4 s, 3 s in 12.5 s, on a SIGSTOPped RTSP server).
+ */
+export function readTimeoutUs(stallTimeoutMs: number): number {
+  return Math.round(Math.min(5000, Math.max(1000, stallTimeoutMs / 4)) * 1000);
+}
+
+export function buildFfmpegArgs(s: ResolvedSourceSpec, run: RunOptions = {}): { inputOptions: string[]; input: string; outputOptions: string[] } {
   const inputOptions = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
   if (s.kind === 'file') {
     if (s.pace === 'source') inputOptions.push('-re');
@@ -158,9 +186,19 @@ export function buildFfmpegArgs(s: ResolvedSourceSpec): { inputOptions: string[]
     // Deliberately NOT `-fflags nobuffer`: it only discards the packets read
     // while probing the stream, which delays the first frame to the next
     // keyframe (measured +1 s on RTSP) and loses short HTTP streams entirely.
-    // Probing itself stays at ffmpeg's defaults: cameras with long GOPs need
-    // them to learn the frame size from the first keyframe.
-    if (s.kind === 'rtsp') inputOptions.push('-rtsp_transport', s.transport);
+    const timeout = String(readTimeoutUs(s.stallTimeoutMs));
+    if (s.kind === 'rtsp') {
+      inputOptions.push('-rtsp_transport', s.transport);
+      // 4.x calls the socket timeout -stimeout (its -timeout means "listen"); 5.0 renamed it -timeout.
+      inputOptions.push(run.ffmpegMajor !== undefined && run.ffmpegMajor < 5 ? '-stimeout' : '-timeout', timeout);
+    } else {
+      inputOptions.push('-rw_timeout', timeout);
+    }
+    // Probing: ffmpeg's default reads up to 5 s of a stream before it decodes, and it took
+    // 3.0-3.1 s from connect to the first frame on a live RTSP camera (both ffmpeg 4.1 and 5.1);
+    // half a second of it took 1.0-1.1 s. The SDP (RTSP) or the first keyframe usually tells the
+    // frame size at once; a stream that needs longer gets the default on its next attempt.
+    if ((run.probe ?? 'fast') === 'fast') inputOptions.push('-analyzeduration', String(FAST_PROBE.analyzeDurationUs), '-probesize', String(FAST_PROBE.probeSizeBytes));
     inputOptions.push('-flags', 'low_delay');
   }
   const filters = [

@@ -43,6 +43,14 @@ export function sloFps(cap: number | undefined, source: number | undefined): num
   return cap ?? src ?? DEFAULT_FPS;
 }
 
+/** What start-up learnt of a camera: the detector input size, and the source's own size and rate when the probe told them. */
+interface Probed {
+  width: number;
+  height: number;
+  source?: { width: number; height: number };
+  fps?: number;
+}
+
 export interface ServiceOptions {
   log?: Logger;
 }
@@ -145,7 +153,7 @@ export class NeulensService {
   }
 
   /** Detector input size (and the source's frame rate when the probe tells it). */
-  private async inputSizeFor(cam: CameraConfig): Promise<{ width: number; height: number; fps?: number }> {
+  private async inputSizeFor(cam: CameraConfig): Promise<Probed> {
     const manifest = (this.pack as ModelPack).manifest;
     const fixed = cam.inputSize ?? this.config.model.inputSize;
     if (fixed) return { width: fixed[0], height: fixed[1] };
@@ -153,7 +161,7 @@ export class NeulensService {
     // A stream that is down at start-up gets the pack's default; set inputSize to pin it.
     try {
       const src = await probeSize(cam.url, { timeoutMs: PROBE_TIMEOUT_MS, ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}) });
-      return { ...chooseInputSize(manifest, src.width, src.height), ...(src.fps ? { fps: src.fps } : {}) };
+      return { ...chooseInputSize(manifest, src.width, src.height), source: { width: src.width, height: src.height }, ...(src.fps ? { fps: src.fps } : {}) };
     } catch (err) {
       this.log.warn('cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
     }
@@ -167,11 +175,11 @@ export class NeulensService {
     const sizes = await Promise.all(cams.map((c) => this.inputSizeFor(c)));
     // One camera after the other: a camera's start-up calibration (Strategy.prepare) times the
     // device, and cameras of the same shape then reuse it instead of timing it all at once.
-    for (const [i, cam] of cams.entries()) await this.startCamera(cam, sizes[i] as { width: number; height: number; fps?: number });
+    for (const [i, cam] of cams.entries()) await this.startCamera(cam, sizes[i] as Probed);
     this.camerasStarted = true;
   }
 
-  private async startCamera(cam: CameraConfig, probed: { width: number; height: number; fps?: number }): Promise<void> {
+  private async startCamera(cam: CameraConfig, probed: Probed): Promise<void> {
     const pool = this.pool as InferencePool;
     const share = this.share as FairShare;
     const input = { width: probed.width, height: probed.height };
@@ -201,6 +209,7 @@ export class NeulensService {
           ...(cam.fps ? { fps: cam.fps } : {}),
           stallTimeoutMs: cam.stallTimeoutMs,
           reconnect: cam.reconnect,
+          ...(probed.source ? { sourceSize: probed.source } : {}),
         },
       },
       strategy: spec,

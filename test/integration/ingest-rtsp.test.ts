@@ -3,6 +3,9 @@
  * see test/helpers/rtsp-server.ts) is the camera: killing it is the camera
  * vanishing, starting it again on the same port is the camera coming back.
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CameraSource, type CameraStatus } from '../../src/ingest/index.js';
@@ -99,4 +102,42 @@ describe.skipIf(unavailable !== undefined)('CameraSource over RTSP', () => {
     await cam.close();
     expect(ffmpegDescendants()).toEqual([]);
   });
+
+  it('an ffmpeg orphaned by a SIGKILLed service while its camera is frozen exits by itself (socket read timeout)', async () => {
+    const server = await startGstRtspServer({ width: 320, height: 240, fps: 25 });
+    servers.push(server);
+    // Stall timeout 4 s: ffmpeg's socket read timeout is a quarter of it, and it gives up after a few.
+    const child = spawn(process.execPath, ['--import', 'tsx', HELD, server.url, '4000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    let pid = 0;
+    try {
+      await waitFor(() => /PID (\d+)/.test(out), 20_000, 'a frame in the child');
+      pid = Number(/PID (\d+)/.exec(out)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      // The camera freezes (its process stops, its socket stays open), then the service dies without a word.
+      process.kill(server.pid!, 'SIGSTOP');
+      child.kill('SIGKILL');
+      await exited;
+      expect(alive(pid)).toBe(true);
+      await waitFor(() => !alive(pid), 20_000, `orphaned ffmpeg ${pid} to time out on its frozen camera`);
+    } finally {
+      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      process.kill(server.pid!, 'SIGCONT');
+    }
+  });
 });
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const HELD = fileURLToPath(new URL('../helpers/ffmpeg-held-child.ts', import.meta.url));
+
+/** Running (not gone, not a zombie nobody reaped). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { buildFfmpegArgs, classifySource, rateCap, resolveSourceSpec } from '../../src/ingest/source-spec.js';
+import { buildFfmpegArgs, classifySource, rateCap, readTimeoutUs, resolveSourceSpec } from '../../src/ingest/source-spec.js';
 
 const base = { cameraId: 'cam1', width: 416, height: 416 };
 
@@ -66,6 +66,23 @@ describe('buildFfmpegArgs', () => {
     expect(fast.outputOptions.join(' ')).toContain('-vf scale=416:416,showinfo');
     expect(fast.inputOptions).not.toContain('-stream_loop');
     expect(fast.inputOptions).not.toContain('-rtsp_transport');
+  });
+
+  it('live inputs get a socket read timeout under the version\'s name, and a short probe unless asked for the full one', () => {
+    const spec = resolveSourceSpec({ ...base, url: 'rtsp://h/s', stallTimeoutMs: 10_000 });
+    // 4.x: -stimeout (its -timeout would make ffmpeg listen); 5.x and unknown builds: -timeout.
+    expect(buildFfmpegArgs(spec, { ffmpegMajor: 4 }).inputOptions.join(' ')).toContain('-stimeout 2500000');
+    expect(buildFfmpegArgs(spec, { ffmpegMajor: 5 }).inputOptions.join(' ')).toContain('-timeout 2500000');
+    expect(buildFfmpegArgs(spec, { ffmpegMajor: 5 }).inputOptions).not.toContain('-stimeout');
+    expect(buildFfmpegArgs(spec).inputOptions).toContain('-timeout');
+    expect(buildFfmpegArgs(resolveSourceSpec({ ...base, url: 'http://h/live.ts' })).inputOptions.join(' ')).toContain('-rw_timeout');
+    expect(readTimeoutUs(100_000)).toBe(5_000_000);
+    expect(readTimeoutUs(500)).toBe(1_000_000);
+    expect(buildFfmpegArgs(spec).inputOptions.join(' ')).toContain('-analyzeduration 500000 -probesize 500000');
+    expect(buildFfmpegArgs(spec, { probe: 'full' }).inputOptions).not.toContain('-analyzeduration');
+    // Files are read, not waited for: neither applies.
+    const file = buildFfmpegArgs(resolveSourceSpec({ ...base, url: '/v/a.mp4' })).inputOptions;
+    expect(file.some((o) => /timeout|analyzeduration/.test(o))).toBe(false);
   });
 
   it('http: low-latency flags, no rtsp transport, no -re', () => {

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# System packages the integration tests need (a real RTSP server with TCP).
-# Idempotent: skips what is already installed.
+# The Debian packages the tests need, owned here (run it alone on a fresh
+# machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
+# the RTSP tests. Extra package names on the command line are installed too.
+# Idempotent: installs only what is missing. Servers are not started here:
+# each test starts its own on a free loopback port.
 set -euo pipefail
+packages=(
+  # RTSP camera for the ingest and service tests (test/helpers/rtsp-gst-server.py, run by /usr/bin/python3)
+  gir1.2-gst-rtsp-server-1.0 python3-gi
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+)
 need=()
-for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+for p in "${packages[@]}" "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,5 +1,5 @@
 // What starting a child process costs the inference running beside it (docs/results/spawn-faults.txt).
-// Usage, after `npm run build`: node docs/results/spawn-faults.mjs [video]
+// Usage, after `npm run build`: node scripts/spawn-faults.mjs [video]
 // One worker, the unsplit model at 512x288, called at 30 fps. Before each round the process idles
 // 0.7 s, then starts nothing, `sleep 2`, or ffmpeg decoding the video at its own pace (-re);
 // per call: latency and the process's new minor page faults.

@@ -6,7 +6,7 @@
 # (the Vulkan loader debs, see the device notes) and run `bash .devnode/run.sh`.
 set -euo pipefail
 DATA=${DATA:-../shared/data}
-here=docs/results/gpu-host
+here=scripts/gpu-host
 mkdir -p .devnode/clips
 cp "$(command -v node)" /tmp/node-stripped && strip --strip-all /tmp/node-stripped
 xz -T2 -9 -c /tmp/node-stripped > .devnode/node.xz

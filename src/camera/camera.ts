@@ -218,11 +218,10 @@ export class Camera {
         },
       }).subscribe({
         error: (err: unknown) => this.log.error('pipeline stopped', { error: errorMessage(err) }),
+        // The frames ended (a file, or the feed) and the gate has let the last of them through.
         complete: () => {
-          if (!this.source) {
-            this.setStatus({ camera: this.id, state: 'stopped', atMs: Date.now() });
-            this.results.complete();
-          }
+          if (!this.source) this.setStatus({ camera: this.id, state: 'stopped', atMs: Date.now() });
+          this.results.complete();
         },
       }),
     );
@@ -238,7 +237,6 @@ export class Camera {
     if (st.state === 'offline') this.log.warn('camera offline', { error: st.error });
     else this.log.info(`camera ${st.state}`);
     this.setStatus({ camera: this.id, state: st.state, atMs: st.atMs, ...(st.error !== undefined ? { error: st.error } : {}) });
-    if (st.state === 'stopped') this.results.complete();
   }
 
   private setStatus(s: CameraStatus): void {
@@ -310,11 +308,8 @@ export class Camera {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const s of this.subs.splice(0)) s.unsubscribe();
-      if (this.source) {
-        await this.source.close();
-      } else if (this.state !== 'stopped') {
-        this.setStatus({ camera: this.id, state: 'stopped', atMs: Date.now() });
-      }
+      await this.source?.close();
+      if (this.state !== 'stopped') this.setStatus({ camera: this.id, state: 'stopped', atMs: Date.now() });
       this.results.complete();
       this.statuses.complete();
     })();

@@ -4,6 +4,7 @@ import { ModelPackError, InferenceError } from '../../src/core/errors.js';
 import { DEFAULT_DETECT } from '../../src/detect/detector.js';
 import { InferencePool, type PoolOptions } from '../../src/inference/pool.js';
 import { readStill } from '../../src/ingest/still.js';
+import { waitFor } from '../helpers/ffmpeg-fixtures.js';
 import { IMAGES, PACK_DIR } from '../helpers/pack.js';
 
 const base: PoolOptions = { packDir: PACK_DIR, provider: 'cpu', models: 'arac', detect: DEFAULT_DETECT, verifyChecksums: false, workers: 1, threads: 1 };
@@ -109,6 +110,38 @@ describe('inference worker pool', () => {
       // Pinned once: asking again changes nothing, and a bad weight is a typed error.
       expect(pool.workerOf('h1')).toBe(workers[0]![1]);
       expect(() => pool.pin('x', 0)).toThrow(InferenceError);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a dying worker takes only its own cameras\' caches: they stay on its replacement, the others never move', async () => {
+    const pool = await InferencePool.open({ ...base, workers: 2 });
+    const died: Array<{ err: Error; cameras: readonly string[] }> = [];
+    pool.on('died', (err: Error, cameras: readonly string[]) => died.push({ err, cameras }));
+    try {
+      const frame = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+      for (const [id, w] of [['a', 4], ['b', 1], ['c', 4]] as const) pool.pin(id, w);
+      const where = () => ['a', 'b', 'c'].map((id) => pool.workerOf(id));
+      const before = where();
+      // a and c are heavy: one on each worker; b joins the lighter of them.
+      expect(new Set([before[0], before[2]]).size).toBe(2);
+      const grid = { cols: 2, rows: 2 };
+      for (const id of ['a', 'b', 'c']) await pool.detect({ cameraId: id, ...frame, mode: 'arac', plan: { grid, levels: [0, 0, 0, 0] } });
+      const victim = before[0]!;
+      await pool.terminateWorker(victim);
+      await waitFor(() => died.length === 1, 10_000, 'the died event');
+      const mine = ['a', 'b', 'c'].filter((_, i) => before[i] === victim);
+      expect([...died[0]!.cameras].sort()).toEqual(mine.sort());
+      expect(where()).toEqual(before);
+      // The other worker's camera runs on at once, its cache intact.
+      const other = ['a', 'b', 'c'].find((_, i) => before[i] !== victim)!;
+      const held = await pool.detect({ cameraId: other, ...frame, mode: 'arac', plan: { grid, levels: [1, 1, 1, 1] } });
+      expect(held.detections.map((d) => d.label)).toContain('person');
+      // The dead worker's camera waits for the replacement, then runs with a cold cache.
+      const cold = await pool.detect({ cameraId: 'a', ...frame, mode: 'arac', plan: { grid, levels: [1, 1, 1, 1] } });
+      expect(cold.detections.map((d) => d.label)).not.toContain('person');
+      expect(pool.size).toBe(2);
     } finally {
       await pool.close();
     }

@@ -119,7 +119,11 @@ describe('neulens watch', () => {
   it('the command exits 0 on SIGINT', async () => {
     const s = await serve();
     const logs: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((m: unknown) => void logs.push(String(m)));
+    // Lines go straight to stdout (an EPIPE there ends watch quietly, see test/e2e/watch-cli.test.ts).
+    vi.spyOn(process.stdout, 'write').mockImplementation((m: string | Uint8Array) => {
+      logs.push(String(m));
+      return true;
+    });
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
     const done = watchCommand.run([s.url, '--camera', 'door']);
     await until(() => logs.some((l) => l.includes('connected')), 'hello');

@@ -1,0 +1,127 @@
+/**
+ * One Camera, its parts and its doors: it owns its source (ffmpeg gone on
+ * close), publishes one typed results$ and a status$, counts what it drops,
+ * and closes once however often it is asked. A Camera fed from outside (the
+ * bench) runs the same pipeline.
+ */
+import path from 'node:path';
+import { Subject } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Camera, type CameraResult, type CameraStatus } from '../../src/camera/camera.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { Frame } from '../../src/core/types.js';
+import { InferencePool } from '../../src/inference/pool.js';
+import { readStill } from '../../src/ingest/still.js';
+import { computeLevels, loadModelPack } from '../../src/model/manifest.js';
+import { parseStrategy } from '../../src/strategy/registry.js';
+import { ffmpegDescendants, waitFor } from '../helpers/ffmpeg-fixtures.js';
+import { IMAGES, PACK_DIR } from '../helpers/pack.js';
+import { PARADE } from '../helpers/service.js';
+
+let pool: InferencePool;
+let levels: readonly number[];
+beforeAll(async () => {
+  pool = await InferencePool.open({ packDir: PACK_DIR, provider: 'cpu', workers: 1, threads: 2, models: 'arac', verifyChecksums: false, detect: { minScore: 0.35, nmsIou: 0.6, maxDetections: 100 } });
+  levels = computeLevels(await loadModelPack(PACK_DIR));
+});
+afterAll(async () => {
+  await pool.close();
+});
+
+describe('Camera', () => {
+  it('a finished file publishes every frame it let through before results$ completes', async () => {
+    const camera = await Camera.open({
+      id: 'once',
+      frames: { source: { cameraId: 'once', url: PARADE, width: 512, height: 384, pace: 'fast', loop: false } },
+      strategy: parseStrategy('full'),
+      input: { width: 512, height: 384 },
+      sloFps: 10,
+      pool,
+      info: { computeLevels: levels },
+      tracker: false,
+      log: silentLogger,
+    });
+    let published = 0;
+    const done = new Promise<void>((resolve) => camera.results$.subscribe({ next: () => published++, complete: resolve }));
+    await done;
+    const st = camera.stats();
+    expect(st.framesIn).toBe(120);
+    expect(published).toBe(st.processed);
+    expect(st.processed + st.dropped).toBe(st.framesIn);
+    await camera.close();
+  }, 60_000);
+
+  it('owns its source: results$ and status$ from a file, drops counted, ffmpeg gone after close(), close() idempotent', async () => {
+    const camera = await Camera.open({
+      id: 'parade',
+      // Paced like a live camera: the tracker sees consecutive frames and confirms its tracks.
+      frames: { source: { cameraId: 'parade', url: PARADE, width: 512, height: 384, pace: 'source', loop: true } },
+      strategy: parseStrategy('arac'),
+      input: { width: 512, height: 384 },
+      sloFps: 10,
+      pool,
+      info: { computeLevels: levels },
+      tracker: {},
+      log: silentLogger,
+    });
+    const results: CameraResult[] = [];
+    const states: CameraStatus['state'][] = [];
+    let completed = false;
+    camera.status$.subscribe((s) => states.push(s.state));
+    camera.results$.subscribe({ next: (r) => results.push(r), complete: () => (completed = true) });
+    await waitFor(() => results.length >= 20, 60_000, '20 published frames');
+    const r = results[10]!;
+    expect(r).toMatchObject({ camera: 'parade', strategy: 'arac', frame: { width: 512, height: 384 } });
+    expect(r.result.plan?.kind).toBe('tiles');
+    expect(r.frame.data.byteLength).toBe(512 * 384 * 3);
+    // Tracked: ids appear once the tracker has confirmed objects.
+    expect(results.some((x) => x.detections.some((d) => d.trackId !== undefined))).toBe(true);
+    const st = camera.stats();
+    expect(st).toMatchObject({ camera: 'parade', state: 'online', input: { width: 512, height: 384, strategy: 'arac' }, sloFps: 10 });
+    expect(st.processed).toBeGreaterThanOrEqual(20);
+    // Every frame in is published, dropped (and counted by reason), or still in the gate.
+    expect(st.framesIn - st.processed - st.dropped).toBeGreaterThanOrEqual(0);
+    expect(st.framesIn - st.processed - st.dropped).toBeLessThanOrEqual(2);
+    expect(st.droppedBy.gate + st.droppedBy.error).toBe(st.dropped);
+    expect(states.slice(0, 2)).toEqual(['connecting', 'online']);
+
+    await Promise.all([camera.close(), camera.close()]);
+    await camera.close();
+    expect(completed).toBe(true);
+    expect(states.at(-1)).toBe('stopped');
+    expect(ffmpegDescendants()).toEqual([]);
+  }, 90_000);
+
+  it('runs frames fed from outside through the same pipeline, and resets its scene on reset()', async () => {
+    const feed = new Subject<Frame>();
+    const camera = await Camera.open({
+      id: 'fed',
+      frames: { feed, paced: false },
+      strategy: parseStrategy('skip-track:2'),
+      input: { width: 512, height: 384 },
+      sloFps: 10,
+      pool,
+      info: { computeLevels: levels },
+      tracker: {},
+      log: silentLogger,
+    });
+    const still = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+    const got: CameraResult[] = [];
+    camera.results$.subscribe((r) => got.push(r));
+    const push = async (seq: number) => {
+      feed.next({ cameraId: 'fed', seq, ptsMs: seq * 100, captureWallMs: Date.now(), ...still });
+      await waitFor(() => got.length === seq + 1, 30_000, `frame ${seq}`);
+    };
+    for (let seq = 0; seq < 4; seq++) await push(seq);
+    // skip-track:2 detects on even frames; in between, the tracker's predictions stand in.
+    expect(got.map((r) => (r.result.plan?.kind === 'skip' ? r.result.plan.detected : undefined))).toEqual([true, false, true, false]);
+    expect(got[1]!.detections.map((d) => d.label)).toContain('person');
+    camera.reset();
+    // After reset the strategy starts over: the next frame detects again.
+    await push(4);
+    expect(got[4]!.result.plan).toEqual({ kind: 'skip', detected: true });
+    feed.complete();
+    await waitFor(() => camera.stats().state === 'stopped', 10_000, 'stopped when the feed ends');
+    await camera.close();
+  }, 60_000);
+});

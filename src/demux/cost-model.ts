@@ -1,6 +1,6 @@
 /**
  * Latency predictor for one (grid, input size): linear in what the ARAC
- * executor actually does with a plan (src/arac/executor.ts):
+ * executor actually does with a plan (src/detect/executor.ts):
  *
  *   ms = sum_levels tiles_at_level * perTile[level]   (batched split call)
  *      + sum_levels mergedAt[level]                   (all tiles at one level:

@@ -64,6 +64,8 @@ export interface HubClientStats {
 }
 
 export interface HubStats {
+  /** The limits each client is held to (config server.client*). */
+  limits: { maxQueue: number; maxBufferedBytes: number; stuckTimeoutMs: number; pongTimeoutMs: number };
   clients: HubClientStats[];
   totals: {
     clients: number;
@@ -239,6 +241,7 @@ export class WsHub {
     }));
     const sum = (f: (c: HubClientStats) => number): number => clients.reduce((a, c) => a + f(c), 0);
     return {
+      limits: { maxQueue: this.maxQueue, maxBufferedBytes: this.maxBufferedBytes, stuckTimeoutMs: this.stuckTimeoutMs, pongTimeoutMs: this.pongTimeoutMs },
       clients,
       totals: {
         clients: clients.length,

@@ -81,28 +81,27 @@ export class NeulensService {
   private camerasStarted = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(readonly config: Config, readonly server: ServeHandle, private readonly log: Logger) {}
+  /** Set first thing in start(): the routes answer from this very service, so it exists before its server. */
+  private serveHandle!: ServeHandle;
+
+  private constructor(readonly config: Config, private readonly log: Logger) {}
 
   /** Starts the server first (so /healthz answers while the model loads), then the pool, then the cameras. */
   static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
-    const log = opts.log ?? createLogger(config.logging.level);
-    // The routes ask the service, which needs the server first: a late-bound reference.
-    const ref: { service?: NeulensService } = {};
+    const service = new NeulensService(config, opts.log ?? createLogger(config.logging.level));
     const s = config.server;
-    const server = await createServer({
+    service.serveHandle = await createServer({
       host: s.host,
       port: s.port,
       path: s.wsPath,
       ...(s.authToken ? { token: s.authToken } : {}),
       publicMetrics: s.publicMetrics,
       hub: { maxQueue: s.clientQueue, maxBufferedBytes: s.clientMaxBufferedBytes, stuckTimeoutMs: s.clientStuckTimeoutMs },
-      ready: () => ({ modelLoaded: ref.service?.pool !== undefined, camerasStarted: ref.service?.camerasStarted ?? false }),
-      stats: () => ref.service?.stats() ?? [],
-      demux: () => ref.service?.demuxStats() ?? { policy: 'max-min', capacityMsPerS: 0, workers: 0, threadsPerWorker: 0, calibrations: [] },
+      ready: () => ({ modelLoaded: service.pool !== undefined, camerasStarted: service.camerasStarted }),
+      stats: () => service.stats(),
+      demux: () => service.demuxStats(),
     });
-    const service = new NeulensService(config, server, log);
-    ref.service = service;
-    server.metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
+    service.serveHandle.metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
     try {
       // A missing or broken pack is a config error (exit 2), as `config validate` says.
       service.pack = await loadPackFor(config);
@@ -121,6 +120,11 @@ export class NeulensService {
 
   get url(): string {
     return this.server.url;
+  }
+
+  /** The HTTP/WebSocket server (its hub, its metrics, its URLs). */
+  get server(): ServeHandle {
+    return this.serveHandle;
   }
 
   /** The cameras the service runs (disabled ones are validated, never started). */

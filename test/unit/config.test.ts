@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { main } from '../../src/cli/main.js';
+import { WsHub } from '../../src/serve/hub.js';
 import { createStrategy, parseStrategy } from '../../src/strategy/registry.js';
 import type { AracAdaptiveStrategy } from '../../src/strategy/arac-adaptive.js';
 
@@ -117,6 +118,11 @@ describe('parseConfig: defaults and normalisation', () => {
     // The bound reaches the strategy, the default one and an override alike.
     expect(createStrategy(m.strategy)).toMatchObject({ name: 'arac:refresh=4', refreshBound: { frames: 4, ms: 2000 } });
     expect(createStrategy(parse(`model: { strategy: arac-cgg, refresh: { ms: 500 } }\n${CAMS}`).model.strategy)).toMatchObject({ name: 'arac-cgg', refreshBound: { frames: 16, ms: 500 } });
+  });
+
+  it('the hub\'s defaults are the config\'s (its send buffer cap was 1 MiB against the documented 4 MiB)', () => {
+    const s = parse(CAMS).server;
+    expect(new WsHub().stats().limits).toEqual({ maxQueue: s.clientQueue, maxBufferedBytes: s.clientMaxBufferedBytes, stuckTimeoutMs: s.clientStuckTimeoutMs, pongTimeoutMs: s.clientStuckTimeoutMs });
   });
 
   it('treats an empty key (YAML null) as "use the default"', () => {

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Subject } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Camera, type CameraResult, type CameraStatus } from '../../src/camera/camera.js';
+import { Camera, type CameraOptions, type CameraResult, type CameraStatus } from '../../src/camera/camera.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Frame } from '../../src/core/types.js';
 import { InferencePool } from '../../src/inference/pool.js';
@@ -28,19 +28,14 @@ afterAll(async () => {
   await pool.close();
 });
 
+/** A 512x384 camera at 10 fps on the shared pool: its id, frames, strategy and tracker vary. */
+function open(id: string, frames: CameraOptions['frames'], strategy: string, tracker: CameraOptions['tracker']): Promise<Camera> {
+  return Camera.open({ id, frames, strategy: parseStrategy(strategy), input: { width: 512, height: 384 }, sloFps: 10, pool, info: { computeLevels: levels }, tracker, log: silentLogger });
+}
+
 describe('Camera', () => {
   it('a finished file publishes every frame it let through before results$ completes', async () => {
-    const camera = await Camera.open({
-      id: 'once',
-      frames: { source: { cameraId: 'once', url: PARADE, width: 512, height: 384, pace: 'fast', loop: false } },
-      strategy: parseStrategy('full'),
-      input: { width: 512, height: 384 },
-      sloFps: 10,
-      pool,
-      info: { computeLevels: levels },
-      tracker: false,
-      log: silentLogger,
-    });
+    const camera = await open('once', { source: { cameraId: 'once', url: PARADE, width: 512, height: 384, pace: 'fast', loop: false } }, 'full', false);
     let published = 0;
     const done = new Promise<void>((resolve) => camera.results$.subscribe({ next: () => published++, complete: resolve }));
     await done;
@@ -52,18 +47,8 @@ describe('Camera', () => {
   }, 60_000);
 
   it('owns its source: results$ and status$ from a file, drops counted, ffmpeg gone after close(), close() idempotent', async () => {
-    const camera = await Camera.open({
-      id: 'parade',
-      // Paced like a live camera: the tracker sees consecutive frames and confirms its tracks.
-      frames: { source: { cameraId: 'parade', url: PARADE, width: 512, height: 384, pace: 'source', loop: true } },
-      strategy: parseStrategy('arac'),
-      input: { width: 512, height: 384 },
-      sloFps: 10,
-      pool,
-      info: { computeLevels: levels },
-      tracker: {},
-      log: silentLogger,
-    });
+    // Paced like a live camera: the tracker sees consecutive frames and confirms its tracks.
+    const camera = await open('parade', { source: { cameraId: 'parade', url: PARADE, width: 512, height: 384, pace: 'source', loop: true } }, 'arac', {});
     const results: CameraResult[] = [];
     const states: CameraStatus['state'][] = [];
     let completed = false;
@@ -94,17 +79,7 @@ describe('Camera', () => {
 
   it('runs frames fed from outside through the same pipeline, and resets its scene on reset()', async () => {
     const feed = new Subject<Frame>();
-    const camera = await Camera.open({
-      id: 'fed',
-      frames: { feed, paced: false },
-      strategy: parseStrategy('skip-track:2'),
-      input: { width: 512, height: 384 },
-      sloFps: 10,
-      pool,
-      info: { computeLevels: levels },
-      tracker: {},
-      log: silentLogger,
-    });
+    const camera = await open('fed', { feed, paced: false }, 'skip-track:2', {});
     const still = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
     const got: CameraResult[] = [];
     camera.results$.subscribe((r) => got.push(r));

@@ -24,6 +24,7 @@ import { boundingWindow, gatherRects, makeTiles, tileWindows, type Grid, type Re
 import type { HeadOutput } from './decode.js';
 import { InputBuffers, type ModelRunner, type Outputs, type Tensor } from '../model/tensor.js';
 import { InputError } from '../core/errors.js';
+import { toTensor, windowsToTensor } from './preprocess.js';
 import type { Detection } from '../core/types.js';
 import { area, batchesBySize, isFrame, DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed, type WindowGeometry } from '../arac/windows.js';
 
@@ -64,6 +65,13 @@ export function planWindows(group: readonly Tile[], all: readonly Tile[], width:
     return { kind: 'bbox', windows: [box], keep: [core], computed: inside };
   }
   return separate;
+}
+
+/** A frame as ffmpeg delivers it: packed RGB24 at the detector's input size. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
 }
 
 /** One window's head outputs (window pixels) and the tiles whose detections it refreshes. */
@@ -205,13 +213,17 @@ export class AracExecutor {
 
   /**
    * The windowed path (TilePlan.path 'windowed'): per-window head outputs for
-   * the detector to decode and merge with the tiles' cached detections.
+   * the detector to decode and merge with the tiles' cached detections. It
+   * reads the RGB frame itself: only its windows' pixels are converted (the
+   * whole frame only when the plan runs whole).
    */
-  async runWindowed(image: Float32Array, width: number, height: number, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
-    return this.batches.call(() => this.runWindowedNow(image, width, height, plan));
+  async runWindowed(frame: RgbImage, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
+    return this.batches.call(() => this.runWindowedNow(frame, plan));
   }
 
-  private async runWindowedNow(image: Float32Array, width: number, height: number, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
+  private async runWindowedNow(frame: RgbImage, plan: TilePlan): Promise<{ windows: WindowHeads[]; stats: ExecStats }> {
+    const { width, height } = frame;
+    const norm = this.pack.manifest.input;
     const tiles = makeTiles(width, height, plan.grid);
     if (plan.levels.length !== tiles.length) throw new InputError(`plan has ${plan.levels.length} levels for a ${plan.grid.cols}x${plan.grid.rows} grid`);
     const frameArea = width * height;
@@ -220,6 +232,8 @@ export class AracExecutor {
     const geometry = this.windowGeometry(width, height);
     const plans = planWindowed(plan.levels, tiles, plan.halo === undefined ? geometry : { ...geometry, halo: plan.halo });
     if (plans.some((p) => p.level === 0 && p.windows.some((w) => isFrame(w.rect, width, height)))) {
+      const image = toTensor(frame.data, width, height, norm, this.batches.take(3 * width * height));
+      this.batches.hold(image);
       const r = await this.runFrame(image, width, height, tiles, undefined);
       return { windows: [{ rect: { x: 0, y: 0, w: width, h: height }, level: 0, keep: tiles.map((t) => t.index), heads: r.heads }], stats: r.stats };
     }
@@ -236,7 +250,7 @@ export class AracExecutor {
         const rects = batch.map((w) => w.rect);
         const r0 = rects[0] as Rect;
         // Batches run one after another, so one buffer per length serves them all.
-        const { images, masks } = gatherRects(image, width, height, rects, this.batches.take(rects.length * 3 * r0.w * r0.h));
+        const images = windowsToTensor(frame.data, width, height, norm, rects, this.batches.take(rects.length * 3 * r0.w * r0.h));
         this.batches.hold(images);
         const t0 = performance.now();
         let out: Outputs;
@@ -244,9 +258,10 @@ export class AracExecutor {
           out = await this.runner.run('full', { image: { data: images, dims: [rects.length, 3, r0.h, r0.w] } }, headNames(strides));
           restMs += performance.now() - t0;
         } else {
+          // Windows are clipped to the frame: every pixel is real, the mask all ones.
           const front = await this.runner.run(`front:${p.level}`, {
             image: { data: images, dims: [rects.length, 3, r0.h, r0.w] },
-            mask: { data: masks, dims: [rects.length, 1, r0.h, r0.w] },
+            mask: { data: new Float32Array(rects.length * r0.w * r0.h).fill(1), dims: [rects.length, 1, r0.h, r0.w] },
           });
           const f = front['features'];
           if (!f) throw new InputError('front model returned no "features" output');

@@ -17,7 +17,7 @@ import { CalibrationCache } from '../demux/calibrate.js';
 import { loadPackController } from '../importance/cgg.js';
 import { InferencePool } from '../inference/pool.js';
 import { probeSize } from '../ingest/still.js';
-import { chooseInputSize } from '../model/input-size.js';
+import { chooseInputSize, nativeInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
 import type { Provider } from '../model/tensor.js';
 import { createStrategy } from '../strategy/registry.js';
@@ -45,7 +45,10 @@ export interface BenchOptions {
   packDir: string;
   provider?: Provider;
   threads?: number;
-  inputSize?: { width: number; height: number };
+  /** Detector input size: a fixed size, 'native' (the source's, see nativeInputSize), or by default the pack's working size nearest the source's aspect. */
+  inputSize?: { width: number; height: number } | 'native';
+  /** With inputSize 'native': cap on the longer side. Default NATIVE_MAX_SIDE. */
+  maxSide?: number;
   /** Only the first N frames of each video (quick runs, tests). */
   maxFrames?: number;
   cacheDir: string;
@@ -119,7 +122,10 @@ type PackBasics = Pick<StreamInfo, 'computeLevels' | 'controller'>;
 async function benchVideo(o: BenchOptions, pack: ModelPack, base: PackBasics, pool: InferencePool, video: string, vi: number): Promise<{ runs: RunRecord[]; refFrom: { frames: Detection[][]; from: 'cache' | 'computed' } }> {
   const src = await probeSize(video);
   const fps = src.fps ?? 25;
-  const size = o.inputSize ?? chooseInputSize(pack.manifest, src.width, src.height);
+  const size =
+    o.inputSize === 'native'
+      ? nativeInputSize(src.width, src.height, pack.manifest.input.sizeMultiple, o.maxSide)
+      : (o.inputSize ?? chooseInputSize(pack.manifest, src.width, src.height));
   const maxFrames = o.maxFrames ?? Infinity;
   const key: ReferenceKey = { videoSha: await fileSha256(video), modelSha: pack.file('full').sha256, width: size.width, height: size.height, scoreFloor: SCORE_FLOOR, frames: Number.isFinite(maxFrames) ? maxFrames : 'all' };
   const cached = await loadReference(o.cacheDir, key);

@@ -42,6 +42,7 @@ interface Common {
   json?: string;
   plot?: string;
   size?: string;
+  maxSide?: string;
   threads?: string;
   frames?: string;
   pack: string;
@@ -65,7 +66,8 @@ async function execute(c: Common, label: string): Promise<BenchResult> {
     cacheDir: path.resolve('.cache/neulens'),
     log,
     ...(c.threads ? { threads: parseNumber('--threads', c.threads, { integer: true, min: 1 }) } : {}),
-    ...(c.size ? { inputSize: parseSize('--size', c.size, 32) } : {}),
+    ...(c.size ? { inputSize: c.size === 'native' ? 'native' : parseSize('--size', c.size, 32) } : {}),
+    ...(c.maxSide ? { maxSide: parseNumber('--max-side', c.maxSide, { integer: true, min: 32, max: 8192 }) } : {}),
     ...(c.frames ? { maxFrames: parseNumber('--frames', c.frames, { integer: true, min: 1 }) } : {}),
     onProgress: (done, total, note) => {
       if (total !== lastTotal) lastTotal = total;
@@ -99,6 +101,7 @@ const common = {
   'min-score': { type: 'string', default: String(DEFAULT_TRACKER_OPTIONS.highThresh) },
   json: { type: 'string' },
   size: { type: 'string' },
+  'max-side': { type: 'string' },
   threads: { type: 'string' },
   frames: { type: 'string' },
   pack: { type: 'string', default: DEFAULT_PACK_DIR },
@@ -107,10 +110,10 @@ const common = {
 
 /** The options both commands share, from parsed values. */
 function commonFrom(
-  values: { realtime: boolean; 'min-score': string; pack: string; provider: string; json?: string | undefined; size?: string | undefined; threads?: string | undefined; frames?: string | undefined },
+  values: { realtime: boolean; 'min-score': string; pack: string; provider: string; json?: string | undefined; size?: string | undefined; 'max-side'?: string | undefined; threads?: string | undefined; frames?: string | undefined },
   rest: Pick<Common, 'strategies' | 'videos' | 'gt'> & { plot?: string | undefined },
 ): Common {
-  const optional = { json: values.json, size: values.size, threads: values.threads, frames: values.frames, plot: rest.plot };
+  const optional = { json: values.json, size: values.size, maxSide: values['max-side'], threads: values.threads, frames: values.frames, plot: rest.plot };
   return {
     strategies: rest.strategies,
     videos: rest.videos,
@@ -144,7 +147,7 @@ export const replayCommand: Command = {
   name: 'replay',
   summary: 'run a recorded video through the pipeline and score it against the reference',
   get usage() {
-    return `usage: neulens replay <video> [--strategy S] [--gt FILE] [--realtime] [--min-score X] [--json OUT] [--size WxH] [--frames N]
+    return `usage: neulens replay <video> [--strategy S] [--gt FILE] [--realtime] [--min-score X] [--json OUT] [--size WxH|native [--max-side N]] [--frames N]
        [--threads T] [--provider cpu|webgpu|cuda]
 
 Unpaced by default (every frame processed); --realtime paces at the source fps
@@ -173,13 +176,16 @@ export const benchCommand: Command = {
   summary: 'every strategy on the same videos, interleaved; table, JSON and SVG plot',
   get usage() {
     return `usage: neulens bench <video...> --strategies a,b,c [--gt FILE,FILE...] [--realtime] [--json OUT] [--plot OUT.svg] [--frames N]
-       [--size WxH] [--threads T] [--provider cpu|webgpu|cuda]
+       [--size WxH|native [--max-side N]] [--threads T] [--provider cpu|webgpu|cuda]
 
 Each frame is decoded once and every strategy takes its turn on it, so
 machine drift hits all alike. --gt gives one MOT file per video ('' to skip).
 --provider runs the detector on ONNX Runtime's WebGPU or CUDA provider (the
 reference too, so ratios compare like with like); --threads sets the CPU
-provider's intra-op threads (default: all cores).
+provider's intra-op threads (default: all cores). --size native runs each
+video at its own size (sides rounded to multiples of 32, the longer one
+capped at --max-side, default 1280); default: the pack's working size
+nearest the video's aspect ratio.
 
 strategies:
 ${strategyHelp()}`;

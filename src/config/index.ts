@@ -4,6 +4,7 @@ export {
   ConfigSchema,
   configJsonSchema,
   cameraKindOf,
+  cameraStrategy,
   type CameraConfig,
   type CameraKind,
   type Config,

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { COCO_LABELS } from '../core/coco.js';
 import { PROVIDERS } from '../model/tensor.js';
-import { DEFAULT_GRID, DEFAULT_REFRESH, formatSpec, isAdaptive, isTiled, parseSpecText, specFrom } from '../strategy/spec.js';
+import { DEFAULT_GRID, DEFAULT_REFRESH, formatSpec, hasBudget, isAdaptive, isTiled, parseSpecText, specFrom, type StrategySpec } from '../strategy/spec.js';
 
 /** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
 const ms = (min: number) => z.number().int().min(min).max(3_600_000);
@@ -97,6 +97,13 @@ const RefreshSchema = z
   })
   .describe('Refresh bound of the arac strategies: every tile is computed at least this often, whichever bound comes first, so that an object appearing in a skipped tile is found.');
 
+/** A work budget, model.budget and a camera's budget (src/demux/budget.ts). */
+const budgetSchema = z
+  .number()
+  .gt(0)
+  .max(1)
+  .describe("Detector cost the camera may spend on average, as a fraction of the unsplit model's on the same input (0.35 = about a third of strategy full's time): arac spends it where the scene needs it (windows for the most important tiles, the whole frame when most tiles need it, the tracker's boxes meanwhile). The frame's deadline and the camera's fair share of the device still cap each frame. Default: no budget (importance decides, the deadline caps).");
+
 /**
  * model.strategy is the one name of how frames become detections; model.grid
  * and model.refresh are its settings written as YAML keys. The deprecated
@@ -115,10 +122,11 @@ export const ModelSchema = z
     mode: z.enum(['full', 'arac']).optional().describe('Deprecated: write strategy instead (mode: full is strategy: full; mode: arac is strategy: arac).'),
     grid: gridTuple.optional().describe(`Tile grid [columns, rows] of the tiled strategies (arac and its variants). Default: [${DEFAULT_GRID.cols}, ${DEFAULT_GRID.rows}].`),
     refresh: RefreshSchema.optional(),
+    budget: budgetSchema.optional(),
     ...modelCommon,
   })
   .transform((m, ctx) => {
-    const { strategy: text, mode, grid, refresh, ...rest } = m;
+    const { strategy: text, mode, grid, refresh, budget, ...rest } = m;
     const fail = (path: string[], message: string): never => {
       ctx.addIssue({ code: 'custom', path, message });
       return z.NEVER;
@@ -128,7 +136,7 @@ export const ModelSchema = z
     }
     const parsed = parseSpecText(text ?? mode ?? 'arac');
     if (typeof parsed === 'string') return fail(text === undefined ? ['mode'] : ['strategy'], parsed);
-    const spec = specFrom(parsed, { ...(grid ? { grid: { cols: grid[0], rows: grid[1] } } : {}), ...(refresh ? { refresh } : {}) });
+    const spec = specFrom(parsed, { ...(grid ? { grid: { cols: grid[0], rows: grid[1] } } : {}), ...(refresh ? { refresh } : {}), ...(budget !== undefined ? { budget } : {}) });
     const named = `strategy '${formatSpec(spec)}'`;
     if (grid) {
       if (!isTiled(spec)) return fail(['grid'], `${named} has no tile grid`);
@@ -141,6 +149,10 @@ export const ModelSchema = z
       if (parsed.refreshFrames !== undefined && refresh.frames !== undefined && parsed.refreshFrames !== refresh.frames) {
         return fail(['refresh', 'frames'], `${refresh.frames} conflicts with refresh=${parsed.refreshFrames} in strategy '${text ?? ''}' (write it once)`);
       }
+    }
+    if (budget !== undefined) {
+      if (!hasBudget(spec)) return fail(['budget'], `${named} takes no budget (arac, its variants and arac-oracle do)`);
+      if (parsed.budget !== undefined && parsed.budget !== budget) return fail(['budget'], `${budget} conflicts with budget=${parsed.budget} in strategy '${text ?? ''}' (write it once)`);
     }
     return { ...rest, strategy: spec };
   })
@@ -206,6 +218,7 @@ const cameraCommon = {
   enabled: z.boolean().default(true).describe('Disabled cameras are validated but not started. Default: true.'),
   fps: z.number().positive().max(240).optional().describe('Cap on frames per second taken from the source (extra frames are dropped in ffmpeg). Default: no cap.'),
   inputSize: inputSize.optional().describe('Per-camera override of model.inputSize [width, height], multiples of 32.'),
+  budget: budgetSchema.optional().describe("Per-camera override of model.budget (a fraction of the unsplit model's cost, 0 < budget <= 1); only for the strategies that take one."),
   stallTimeoutMs: ms(500).default(10_000).describe('No frame for this long counts as a stall and triggers a reconnect. Default: 10000.'),
   reconnect: ReconnectSchema.prefault({}),
 };
@@ -308,7 +321,20 @@ export const ConfigSchema = z
     cameras: CamerasSchema,
     logging: LoggingSchema.prefault({}),
   })
+  .superRefine((c, ctx) => {
+    c.cameras.forEach((cam, i) => {
+      if (cam.budget !== undefined && !hasBudget(c.model.strategy)) {
+        ctx.addIssue({ code: 'custom', path: ['cameras', i, 'budget'], message: `strategy '${formatSpec(c.model.strategy)}' takes no budget (arac, its variants and arac-oracle do)` });
+      }
+    });
+  })
   .describe('NeuLens configuration. Only cameras is required; every other key has a default.');
+
+/** A camera's strategy: model.strategy with the camera's own budget, when it sets one. */
+export function cameraStrategy(model: Pick<ModelConfig, 'strategy'>, cam: Pick<CameraConfig, 'budget'>): StrategySpec {
+  const spec = model.strategy;
+  return cam.budget !== undefined && hasBudget(spec) ? { ...spec, budget: cam.budget } : spec;
+}
 
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

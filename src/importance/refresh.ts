@@ -75,6 +75,7 @@ export class RefreshScheduler {
   private prevTs = NaN;
   private lastInterval = NaN;
   private meanInterval = NaN;
+  private atBound = new Set<number>();
   private counters: RefreshStats = { frames: 0, forced: 0, overdue: 0, maxGapFrames: 0, maxGapMs: 0 };
 
   constructor(o: RefreshOptions) {
@@ -88,6 +89,16 @@ export class RefreshScheduler {
     this.everyMs = o.everyMs;
     this.maxPerFrame = o.maxPerFrame ?? Infinity;
     this.stagger = o.stagger ?? true;
+  }
+
+  /**
+   * Of the tiles the last `due` named, those that must run this frame: at
+   * their bound, or never computed. The rest of `due` is the stagger's quota,
+   * which a budgeted plan may put off to a later frame (they are then due
+   * again, with less slack).
+   */
+  get mustRun(): ReadonlySet<number> {
+    return this.atBound;
   }
 
   get stats(): Readonly<RefreshStats> {
@@ -115,6 +126,7 @@ export class RefreshScheduler {
 
     const n = this.n;
     const out = new Set<number>();
+    this.atBound = new Set();
     const guard = Number.isNaN(this.meanInterval) ? NaN : Math.max(1.5 * this.meanInterval, this.lastInterval);
     // Frames a tile may still wait before its bound breaks; <= 0 means now.
     const slack = new Float64Array(n);
@@ -130,6 +142,7 @@ export class RefreshScheduler {
       slack[i] = Math.min(byFrames, byMs);
       warm.push(i);
     }
+    for (const i of out) this.atBound.add(i);
     if (warm.length === 0) {
       this.counters.forced += out.size;
       return out;
@@ -139,6 +152,7 @@ export class RefreshScheduler {
     warm.sort((a, b) => slack[a]! - slack[b]! || this.lastFrame[a]! - this.lastFrame[b]! || a - b);
     let must = 0;
     while (must < warm.length && slack[warm[must]!]! <= 0) must++;
+    for (let k = 0; k < must; k++) this.atBound.add(warm[k]!);
     const take = Math.min(this.maxPerFrame, Math.max(this.stagger ? quota : 0, must), warm.length);
     for (let k = 0; k < take; k++) out.add(warm[k]!);
     this.counters.forced += out.size;

@@ -87,6 +87,8 @@ export type WirePlan =
       overheadMs?: number;
       dropped?: boolean;
       probe?: boolean;
+      /** Under a work budget (model.budget): what it bought this frame. */
+      spend?: 'windows' | 'whole-busy' | 'whole-spare' | 'hold' | 'idle';
     }
   | { kind: 'regions'; strategy: string; regions: WireRect[] | 'frame'; why?: string }
   | { kind: 'downscale'; strategy: string; input: { width: number; height: number } }
@@ -266,6 +268,10 @@ export const protocolSchema = {
             overheadMs: nonNegative,
             dropped: { type: 'boolean', description: "No plan fit the budget: the boxes are the tracker's predictions." },
             probe: { type: 'boolean' },
+            spend: {
+              enum: ['windows', 'whole-busy', 'whole-spare', 'hold', 'idle'],
+              description: "Under a work budget (model.budget), what it bought: windows for the most important tiles, the whole frame because most tiles wanted computing (whole-busy) or because tokens would otherwise go unspent (whole-spare), or nothing while saving up (hold: the tracker's boxes) or because nothing needed it (idle).",
+            },
           },
         },
         {

@@ -9,7 +9,7 @@
 import type { Subscription } from 'rxjs';
 import { makeTiles } from '../arac/geometry.js';
 import { Camera, type CameraResult } from '../camera/camera.js';
-import type { CameraConfig, Config } from '../config/index.js';
+import { cameraStrategy, type CameraConfig, type Config } from '../config/index.js';
 import { ConfigError, errorMessage, ModelPackError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { redactCredentials } from '../core/redact.js';
@@ -188,7 +188,7 @@ export class NeulensService {
     const share = this.share as FairShare;
     const input = { width: probed.width, height: probed.height };
     const fps = sloFps(cam.fps, probed.fps);
-    const spec = this.config.model.strategy;
+    const spec = cameraStrategy(this.config.model, cam);
     if (isTiled(spec)) {
       // Catch a grid that cannot tile this input now, not as a failure on every frame.
       try {

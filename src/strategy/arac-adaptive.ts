@@ -18,7 +18,8 @@ import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
 import { calibrate, CalibrationCache } from '../demux/calibrate.js';
 import { CostModel, priorFromFullCost, priorWindowed, type CostCoefficients } from '../demux/cost-model.js';
 import { DemuxController, frameBudget, type ControlResult } from '../demux/controller.js';
-import { tileImportance, type ImportanceOptions } from '../importance/importance.js';
+import { checkBudget, planWithinBudget, WorkBudget, type BudgetChoice } from '../demux/budget.js';
+import { tileImportance, type ImportanceOptions, type TileDecision } from '../importance/importance.js';
 import { ChangeMap } from '../importance/change.js';
 import { cggInput } from '../importance/cgg.js';
 import { MotionDetector } from '../importance/motion.js';
@@ -75,6 +76,17 @@ export interface AdaptiveOptions {
   learnt?: boolean;
   /** Windowed path: context around the active tiles, input pixels (a multiple of 32). Default DEFAULT_WINDOW_HALO (64). */
   halo?: number;
+  /**
+   * Work budget (`arac:budget=B`, model.budget): the detector cost this
+   * camera may spend on average, as a fraction of the unsplit model's on
+   * the same input (src/demux/budget.ts). With it, importance's tiles are
+   * bought in importance order while the tokens last, the whole frame when
+   * most of them are wanted, and the tracker's boxes stand in meanwhile;
+   * refreshes are staggered and wait for spare tokens until a tile reaches
+   * its bound. Without it, importance decides and only the frame's deadline
+   * (and fair share) caps the plan.
+   */
+  budget?: number;
 }
 
 export const DEFAULT_ADAPTIVE: AdaptiveOptions = { grid: { cols: 4, rows: 4 }, path: 'windowed', refreshFrames: 16, refreshMs: 2000, importance: {} };
@@ -96,10 +108,18 @@ interface State {
   cggInput: Float32Array | undefined;
   /** Start-up calibration was tried (it runs once per stream and shape). */
   calibrated: boolean;
+  /** The work budget's bucket, when the strategy has a budget. */
+  budget: WorkBudget | undefined;
 }
 
 /** Frames at the start of a stream that run whole (see process). */
 const WARMUP_FRAMES = 6;
+
+/**
+ * Under a budget, fewer: the tracker confirms a track on two consecutive
+ * detections (the first frame's at once), and every whole frame is paid for.
+ */
+const BUDGET_WARMUP_FRAMES = 2;
 
 /**
  * After this many frames dropped in a row, the next one runs the single most
@@ -121,7 +141,9 @@ export class AracAdaptiveStrategy implements Strategy {
 
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
     this.name = o.name ?? (o.path === 'stitched' ? 'arac-stitched' : o.learnt ? 'arac-cgg' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
-    this.refreshWhole = (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
+    if (o.budget !== undefined) checkBudget(o.budget, 'budget');
+    // Under a budget a refresh never forces the whole frame: the plan buys it like any other tile.
+    this.refreshWhole = o.budget === undefined && (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs, stagger: !this.refreshWhole });
     this.useChange = o.change ?? o.path === 'windowed';
   }
@@ -153,6 +175,7 @@ export class AracAdaptiveStrategy implements Strategy {
       frames: 0,
       cggInput: undefined,
       calibrated: false,
+      budget: this.o.budget === undefined ? undefined : new WorkBudget({ perFrame: this.o.budget }),
     };
     return this.state;
   }
@@ -176,7 +199,7 @@ export class AracAdaptiveStrategy implements Strategy {
     // The first frames of a stream run whole: the tracker confirms its tracks on consecutive
     // full detections (what the motion map's warm-up gave when it decided), and then the
     // settled and change rules have something to hold.
-    const warming = st.frames++ < WARMUP_FRAMES;
+    const warming = st.frames++ < (st.budget ? BUDGET_WARMUP_FRAMES : WARMUP_FRAMES);
     if ((this.refreshWhole && due.size > 0) || warming) due = new Set(st.tiles.map((t) => t.index));
     const scale = { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height };
     const tracks = ctx.predictTracks(frame.ptsMs);
@@ -210,7 +233,11 @@ export class AracAdaptiveStrategy implements Strategy {
     const budgetMs = Math.min(deadline, ctx.info.share?.budgetMs(now) ?? Infinity);
     // Until the first measured frame, no plan is refused: the model has nothing to go on.
     const model = st.model;
-    const r = st.controller.plan({ decisions, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
+    // Under a work budget, the budget's plan is what the deadline then caps: the smaller wins.
+    st.budget?.accrue();
+    const spend = st.budget && model && !warming ? this.withinBudget(st, st.budget, decisions, model) : undefined;
+    const asked = spend ? spend.decisions : decisions;
+    const r = st.controller.plan({ decisions: asked, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
     if (model && !r.dropped && r.computedTiles > 0 && r.computedTiles < st.tiles.length) this.wholeIfCheaper(r, model, levels);
     const overheadMs = performance.now() - t0;
     const probe = r.dropped && ++st.drops >= MAX_BLIND_FRAMES;
@@ -223,7 +250,7 @@ export class AracAdaptiveStrategy implements Strategy {
       r.computedTiles = 1;
       r.dropped = false;
     }
-    const plan: TilesPlan = { kind: 'tiles', grid: this.o.grid, levels: r.plan.levels, overheadMs, ...(probe ? { probe: true } : {}) };
+    const plan: TilesPlan = { kind: 'tiles', grid: this.o.grid, levels: r.plan.levels, overheadMs, ...(probe ? { probe: true } : {}), ...(spend ? { spend: spend.choice } : {}) };
     if (r.dropped || r.computedTiles === 0) {
       // Still this camera's demand: a camera whose frames are all dropped must not look idle
       // to the fair share, or its share would shrink to nothing and it would never run again.
@@ -242,13 +269,19 @@ export class AracAdaptiveStrategy implements Strategy {
     const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', this.executed(r.plan));
     st.model ??= this.costModel(st, this.prior(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1)));
     st.model.observe(r.plan, res.inferenceMs);
+    // Paid at the cost model's price of what ran, in whole frames. A ratio of two predictions of
+    // one model learnt from this camera's measured times: other load on the machine slows the
+    // whole frame as much as a window, and one slow frame (a GC pause) does not empty the bucket.
+    st.budget?.spend(st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number))));
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
-    this.refresh.computedLevels(r.plan.levels, frame.ptsMs);
     // Every tile the executor refreshed (free riders inside a window included) has a new reference.
     const refreshed = new Set(res.arac?.calls.flatMap((c) => c.tiles) ?? r.plan.levels.flatMap((l, i) => (l < 1 ? [i] : [])));
     for (const i of refreshed) {
       const t = st.tiles[i];
-      if (t) this.change.commit(t);
+      if (t) {
+        this.change.commit(t);
+        this.refresh.computed(i, frame.ptsMs);
+      }
     }
     st.last = res.detections;
     return {
@@ -256,6 +289,33 @@ export class AracAdaptiveStrategy implements Strategy {
       detectorMs: res.inferenceMs,
       workFraction: res.arac?.workFraction ?? 1,
       plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d) => d.reason[0]).join('') },
+    };
+  }
+
+  /**
+   * The budget's plan for this frame (planWithinBudget), as decisions DEMUX's
+   * deadline may still raise: the tiles it buys keep importance's level and
+   * confidence, the others are skipped.
+   */
+  private withinBudget(st: State, budget: WorkBudget, decisions: readonly TileDecision[], model: CostModel): { decisions: TileDecision[]; choice: BudgetChoice } {
+    const wholeLevel = st.levels[0] as number;
+    const wholeMs = Math.max(1e-6, model.predict(st.tiles.map(() => wholeLevel)));
+    const p = planWithinBudget({
+      decisions,
+      must: this.refresh.mustRun,
+      tokens: budget.tokens,
+      cost: (lv) => (lv.every((l) => l >= 1) ? 0 : model.predict(lv) / wholeMs),
+      wholeLevel,
+      spareAbove: budget.capacity - budget.perFrame,
+    });
+    return {
+      choice: p.choice,
+      decisions: decisions.map((d, i) => {
+        const level = p.levels[i] as number;
+        if (level >= 1) return { ...d, level: 1, forced: false };
+        // A tile importance would skip, bought with the whole frame: the first the deadline gives up.
+        return d.level < 1 ? { ...d, level } : { ...d, level, confidence: 1 };
+      }),
     };
   }
 

@@ -7,13 +7,30 @@
  * then probed (see below) and runs through the windowed executor. Only that
  * last call is the strategy's detector time: the probes are what the oracle
  * knows for free.
+ *
+ * With a budget (`arac-oracle:budget=B`), the yardstick for `arac` under
+ * the same budget: per frame it runs the reference, counts per tile the
+ * reference detections that showing the tile's held boxes would get wrong
+ * (tileErrors), and hands those counts to arac's own budget rule
+ * (planWithinBudget) in place of importance: the tiles whose skipping would
+ * change the most reference detections first, the whole frame when most
+ * tiles are wrong and the tokens allow, nothing while saving up. No refresh
+ * bound (it knows when a tile is wrong) and no probes: the plan runs in
+ * arac's windows (64 px context), so the gap to arac at equal cost is the
+ * choice of tiles alone. Costs are whole frames as measured: the plan's
+ * time over the reference's on the same frame.
  */
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
-import { bucketByTile, bucketFloor, bucketMatches, DEFAULT_LABELING, labelTiles } from '../arac/labeling.js';
+import { bucketByTile, bucketFloor, bucketMatches, DEFAULT_LABELING, labelTiles, tileErrors } from '../arac/labeling.js';
+import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
+import { planWithinBudget, WorkBudget } from '../demux/budget.js';
+import { CostModel, priorWindowed } from '../demux/cost-model.js';
+import type { TileDecision } from '../importance/importance.js';
 import type { Detection, Frame } from '../core/types.js';
+import type { Rect } from '../arac/geometry.js';
 import { ChangeMap } from '../importance/change.js';
 import { cggInput } from '../importance/cgg.js';
-import type { Strategy, StrategyContext, StrategyResult } from './types.js';
+import type { DetectorImage, Strategy, StrategyContext, StrategyResult, TilesPlan } from './types.js';
 
 /**
  * The oracle's window context. Its probes catch what a narrower context gets
@@ -33,6 +50,9 @@ export class AracOracleStrategy implements Strategy {
   private readonly change = new ChangeMap();
 
   private frames = 0;
+  private readonly budget: WorkBudget | undefined;
+  /** Budgeted: plan prices in whole frames, learnt from measured plans over the reference's time. */
+  private cost: { key: string; model: CostModel } | undefined;
   private readonly record: ((input: Float32Array) => void) | undefined;
   private readonly wholeEvery: number;
   private readonly band: number;
@@ -49,12 +69,14 @@ export class AracOracleStrategy implements Strategy {
    */
   constructor(
     private readonly grid: Grid = { cols: 4, rows: 4 },
-    o: { record?: (input: Float32Array) => void; wholeEvery?: number; band?: number } = {},
+    o: { record?: (input: Float32Array) => void; wholeEvery?: number; band?: number; budget?: number } = {},
   ) {
+    this.budget = o.budget === undefined ? undefined : new WorkBudget({ perFrame: o.budget });
     this.record = o.record;
     this.wholeEvery = o.wholeEvery ?? Infinity;
     this.band = o.band ?? 0;
-    this.name = 'arac-oracle' + (grid.cols === 4 && grid.rows === 4 ? '' : `:${grid.cols}x${grid.rows}`);
+    const items = [...(grid.cols === 4 && grid.rows === 4 ? [] : [`${grid.cols}x${grid.rows}`]), ...(o.budget === undefined ? [] : [`budget=${o.budget}`])];
+    this.name = 'arac-oracle' + (items.length ? `:${items.join(',')}` : '');
   }
 
   async process(frame: Frame, ctx: StrategyContext): Promise<StrategyResult> {
@@ -70,7 +92,9 @@ export class AracOracleStrategy implements Strategy {
       this.record(cggInput(tiles, this.change, ctx.predictTracks(frame.ptsMs), { sx, sy }).x);
     }
 
-    const reference = (await ctx.detect(image, 'full')).detections;
+    const full = await ctx.detect(image, 'full');
+    const reference = full.detections;
+    if (this.budget) return this.spend(this.budget, frame, image, tiles, rects, reference, full.inferenceMs, ctx);
     const candidates = [{ level: 1, detections: this.last }];
     for (const level of ctx.info.computeLevels) {
       if (level === 0) continue;
@@ -114,7 +138,39 @@ export class AracOracleStrategy implements Strategy {
     return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan: { kind: 'tiles', grid: this.grid, levels, labels } };
   }
 
+  private async spend(budget: WorkBudget, frame: Frame, image: DetectorImage, tiles: Tile[], rects: Rect[], reference: Detection[], fullMs: number, ctx: StrategyContext): Promise<StrategyResult> {
+    const key = `${frame.width}x${frame.height}`;
+    if (this.cost?.key !== key) {
+      const geometry = { width: frame.width, height: frame.height, halo: DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION };
+      // Whole-frame units from the start: the unsplit model costs 1, a call about 0.05 of it.
+      const coefficients = priorWindowed(1, [0], { perCallMs: 0.05 });
+      this.cost = { key, model: new CostModel({ levels: [0], tileCount: tiles.length, windowed: { tiles, geometry }, coefficients }) };
+      budget.reset();
+    }
+    const model = this.cost.model;
+    const o = { ...DEFAULT_LABELING, minScore: ctx.info.minScore ?? DEFAULT_LABELING.minScore };
+    const refs = bucketByTile(reference, rects, o.minScore);
+    const shown = bucketByTile(this.last, rects, o.minScore);
+    // Most errors = most important = lowest confidence that skipping is safe.
+    const decisions: TileDecision[] = rects.map((_, t) => {
+      const errors = tileErrors(shown[t] as Detection[], refs[t] as Detection[], o.iou);
+      return errors > 0 ? { level: 0, confidence: 1 / (1 + errors), reason: 'change' } : { level: 1, confidence: 1, reason: 'idle' };
+    });
+    budget.accrue();
+    const p = planWithinBudget({ decisions, must: new Set(), tokens: budget.tokens, cost: (lv) => (lv.every((l) => l >= 1) ? 0 : model.predict(lv)), wholeLevel: 0, spareAbove: budget.capacity - budget.perFrame });
+    const plan: TilesPlan = { kind: 'tiles', grid: this.grid, levels: p.levels, labels: decisions.map((d) => d.level), spend: p.choice };
+    if (p.levels.every((l) => l >= 1)) return { detections: this.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
+    const r = await ctx.detect(image, 'arac', { grid: this.grid, levels: p.levels, path: 'windowed', halo: DEFAULT_WINDOW_HALO });
+    // Learnt from measured times over the reference's on the same frame; paid at the model's price (as arac is).
+    model.observe(p.levels, r.inferenceMs / Math.max(1e-6, fullMs));
+    budget.spend(model.predict(p.levels));
+    this.last = r.detections;
+    return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan };
+  }
+
   reset(): void {
+    this.budget?.reset();
+    this.cost = undefined;
     this.last = [];
     this.tiles = undefined;
     this.change.reset();

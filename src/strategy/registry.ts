@@ -19,13 +19,13 @@ export function createStrategy(spec: StrategySpec): Strategy {
     case 'motion-regions':
       return new MotionRegionsStrategy();
     case 'arac-oracle':
-      return new AracOracleStrategy(spec.grid);
+      return new AracOracleStrategy(spec.grid, spec.budget !== undefined ? { budget: spec.budget } : {});
     case 'arac-uniform':
       return new AracUniformStrategy(spec.grid.cols, spec.grid.rows, spec.level);
     case 'arac':
     case 'arac-cgg':
     case 'arac-stitched': {
-      const base = { ...DEFAULT_ADAPTIVE, name: formatSpec(spec), grid: spec.grid, refreshFrames: spec.refresh.frames, refreshMs: spec.refresh.ms };
+      const base = { ...DEFAULT_ADAPTIVE, name: formatSpec(spec), grid: spec.grid, refreshFrames: spec.refresh.frames, refreshMs: spec.refresh.ms, ...(spec.budget !== undefined ? { budget: spec.budget } : {}) };
       if (spec.name === 'arac-cgg') return new AracAdaptiveStrategy({ ...base, learnt: true, importance: { learntTracks: true } });
       if (spec.name === 'arac-stitched') return new AracAdaptiveStrategy({ ...base, path: 'stitched' });
       return new AracAdaptiveStrategy(base);

@@ -9,7 +9,12 @@
  * strategy's one positional argument (the grid `CxR` of the tiled ones, N of
  * `skip-track:N` and `downscale:N`). `arac-uniform-<c>` carries its level in
  * the name. Examples: `full`, `skip-track:3`, `arac:3x3`,
- * `arac:grid=3x3,refresh=8`, `arac-uniform-0.5:2x2`.
+ * `arac:grid=3x3,refresh=8`, `arac:budget=0.35`, `arac-uniform-0.5:2x2`.
+ *
+ * `budget` (arac, its variants and arac-oracle): the detector cost the
+ * camera may spend, as a fraction of the unsplit model's on the same input
+ * (src/demux/budget.ts). Absent, arac computes what importance asks for and
+ * only the frame's deadline caps it.
  */
 import { z } from 'zod';
 import type { Grid } from '../arac/geometry.js';
@@ -35,8 +40,8 @@ export type StrategySpec =
   | { name: 'downscale'; factor: number }
   | { name: 'skip-track'; every: number }
   | { name: 'motion-regions' }
-  | { name: AdaptiveName; grid: Grid; refresh: RefreshBound }
-  | { name: 'arac-oracle'; grid: Grid }
+  | { name: AdaptiveName; grid: Grid; refresh: RefreshBound; budget?: number }
+  | { name: 'arac-oracle'; grid: Grid; budget?: number }
   | { name: 'arac-uniform'; grid: Grid; level: number };
 
 export type StrategyName = StrategySpec['name'];
@@ -47,10 +52,10 @@ export const STRATEGY_SUMMARIES: ReadonlyArray<{ name: string; summary: string }
   { name: 'downscale', summary: `unsplit model at 1/N the input size per side (downscale:N, default ${DEFAULT_DOWNSCALE})` },
   { name: 'skip-track', summary: `detect every N frames, tracker predictions in between (skip-track:N, default ${DEFAULT_SKIP_EVERY})` },
   { name: 'motion-regions', summary: "Frigate's approach: motion boxes and tracked objects -> square regions, detector per region crop" },
-  { name: 'arac', summary: 'NeuLens: tracker + change importance per tile, refresh bound, DEMUX fits the frame deadline (arac:CxR, refresh=N)' },
+  { name: 'arac', summary: 'NeuLens: tracker + change importance per tile, refresh bound, DEMUX fits the frame deadline (arac:CxR, refresh=N, budget=B: spend B x the unsplit model on average)' },
   { name: 'arac-cgg', summary: "arac with the pack's learnt compression controller (CGG) deciding every tile but new tracks and refreshes" },
   { name: 'arac-stitched', summary: 'arac on the exact stitched path (every sliced level; the cross-tile rest runs on each computed frame)' },
-  { name: 'arac-oracle', summary: 'upper bound: each tile at the highest level whose detections still match the reference (labeling rule)' },
+  { name: 'arac-oracle', summary: "upper bound: each tile at the highest level whose detections still match the reference (labeling rule); with budget=B, the tiles whose skipping would change the most reference detections, under arac's budget rule" },
   { name: 'arac-c0', summary: 'ARAC executor, every tile at full width (= arac-uniform-0)' },
   { name: 'arac-uniform-<c>', summary: 'ARAC executor, every tile at level c (a level of the model pack, e.g. arac-uniform-0.5)' },
 ];
@@ -62,6 +67,11 @@ const UNIFORM = /^arac-uniform-(0|1|0?\.\d+)$/;
 /** Whether a strategy plans per tile (takes a grid). */
 export function isTiled(spec: StrategySpec): spec is Extract<StrategySpec, { grid: Grid }> {
   return TILED.has(spec.name);
+}
+
+/** Whether a strategy takes a work budget (budget=B). */
+export function hasBudget(spec: StrategySpec): spec is Extract<StrategySpec, { budget?: number }> {
+  return isAdaptive(spec) || spec.name === 'arac-oracle';
 }
 
 export function isAdaptive(spec: StrategySpec): spec is Extract<StrategySpec, { name: AdaptiveName }> {
@@ -89,6 +99,7 @@ export interface SpecText {
   level?: number;
   grid?: Grid;
   refreshFrames?: number;
+  budget?: number;
   number?: number;
 }
 
@@ -119,6 +130,10 @@ export function parseSpecText(text: string): SpecText | string {
       const n = intValue('refresh', value, 1);
       if (typeof n === 'string') return fail(n);
       out.refreshFrames = n;
+    } else if (key === 'budget' && ((ADAPTIVE as readonly string[]).includes(out.name) || out.name === 'arac-oracle')) {
+      const b = Number(value);
+      if (!(value !== '' && Number.isFinite(b) && b > 0 && b <= 1)) return fail(`budget '${value}' must be a fraction of the unsplit model's cost in (0, 1]`);
+      out.budget = b;
     } else if (key === 'n' && counted) {
       const n = intValue(base, value, base === 'downscale' ? 2 : 1);
       if (typeof n === 'string') return fail(n);
@@ -133,6 +148,7 @@ export function parseSpecText(text: string): SpecText | string {
 export interface SpecDefaults {
   grid?: Grid;
   refresh?: Partial<RefreshBound>;
+  budget?: number;
 }
 
 /**
@@ -143,6 +159,8 @@ export interface SpecDefaults {
 export function specFrom(p: SpecText, d: SpecDefaults = {}): StrategySpec {
   const grid = p.grid ?? d.grid ?? { ...DEFAULT_GRID };
   const refresh = { ...DEFAULT_REFRESH, ...d.refresh, ...(p.refreshFrames !== undefined ? { frames: p.refreshFrames } : {}) };
+  const b = p.budget ?? d.budget;
+  const budget = b === undefined ? {} : { budget: b };
   switch (p.name) {
     case 'full':
     case 'motion-regions':
@@ -152,11 +170,11 @@ export function specFrom(p: SpecText, d: SpecDefaults = {}): StrategySpec {
     case 'skip-track':
       return { name: 'skip-track', every: p.number ?? DEFAULT_SKIP_EVERY };
     case 'arac-oracle':
-      return { name: 'arac-oracle', grid };
+      return { name: 'arac-oracle', grid, ...budget };
     case 'arac-uniform':
       return { name: 'arac-uniform', grid, level: p.level ?? 0 };
     default:
-      return { name: p.name as AdaptiveName, grid, refresh };
+      return { name: p.name as AdaptiveName, grid, refresh, ...budget };
   }
 }
 
@@ -182,6 +200,7 @@ export function formatSpec(s: StrategySpec, o: { yamlKeys?: boolean } = {}): str
       break;
     case 'arac-oracle':
       if (gridText(s.grid)) items.push(gridText(s.grid) as string);
+      if (!o.yamlKeys && s.budget !== undefined) items.push(`budget=${s.budget}`);
       break;
     case 'full':
     case 'motion-regions':
@@ -189,6 +208,7 @@ export function formatSpec(s: StrategySpec, o: { yamlKeys?: boolean } = {}): str
     default:
       if (gridText(s.grid)) items.push(gridText(s.grid) as string);
       if (!o.yamlKeys && s.refresh.frames !== DEFAULT_REFRESH.frames) items.push(`refresh=${s.refresh.frames}`);
+      if (!o.yamlKeys && s.budget !== undefined) items.push(`budget=${s.budget}`);
   }
   return items.length ? `${name}:${items.join(',')}` : name;
 }

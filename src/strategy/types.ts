@@ -7,6 +7,7 @@
 import type { TilePlan } from '../arac/plan.js';
 import type { Grid } from '../arac/geometry.js';
 import type { Box, Detection, Frame } from '../core/types.js';
+import type { BudgetChoice } from '../demux/budget.js';
 import type { CalibrationCache } from '../demux/calibrate.js';
 import type { Cgg } from '../importance/cgg.js';
 import type { DetectReply } from '../inference/protocol.js';
@@ -105,6 +106,8 @@ export interface TilesPlan {
   dropped?: boolean;
   /** The frame ran one tile anyway after several drops in a row (the camera must not stay blind). */
   probe?: boolean;
+  /** Under a work budget: what the budget bought this frame (src/demux/budget.ts). */
+  spend?: BudgetChoice;
 }
 
 export interface RegionsPlan {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
+import { cameraStrategy, configJsonSchema, loadConfig, parseConfig, type Config } from '../../src/config/index.js';
 import { main } from '../../src/cli/main.js';
 import { WsHub } from '../../src/serve/hub.js';
 import { createStrategy, parseStrategy } from '../../src/strategy/registry.js';
@@ -92,6 +92,19 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(spec('model: { strategy: "skip-track:5" }')).toEqual({ name: 'skip-track', every: 5 });
     // The same text means the same on the command line.
     expect(spec('model: { strategy: "arac-cgg:2x2" }')).toEqual(parseStrategy('arac-cgg:2x2'));
+  });
+
+  it('reads a work budget from model.budget, the strategy text or a camera, the same as the CLI', () => {
+    const spec = (yaml: string) => parse(`${yaml}\n${CAMS}`).model.strategy;
+    expect(spec('model: { budget: 0.35 }')).toEqual({ name: 'arac', grid: { cols: 4, rows: 4 }, refresh: { frames: 16, ms: 2000 }, budget: 0.35 });
+    expect(spec('model: { strategy: "arac:budget=0.35" }')).toEqual(parseStrategy('arac:budget=0.35'));
+    expect(spec('model: { strategy: arac-oracle, budget: 0.5 }')).toEqual(parseStrategy('arac-oracle:budget=0.5'));
+    expect(spec('')).not.toHaveProperty('budget');
+    const c = parse('model: { budget: 0.5 }\ncameras:\n  - { id: a, url: rtsp://x/y, budget: 0.25 }\n  - { id: b, url: rtsp://x/z }\n');
+    expect(cameraStrategy(c.model, c.cameras[0]!)).toMatchObject({ name: 'arac', budget: 0.25 });
+    expect(cameraStrategy(c.model, c.cameras[1]!)).toMatchObject({ name: 'arac', budget: 0.5 });
+    const s = createStrategy(cameraStrategy(c.model, c.cameras[0]!));
+    expect(s.name).toBe('arac:budget=0.25');
   });
 
   it('model.strategy: arac-cgg with model.grid: [2, 2] runs a 2x2 grid (it ran 4x4 while the service checked 2x2)', () => {
@@ -220,6 +233,14 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['lowThresh above highThresh', `tracker: { lowThresh: 0.6 }\n${CAMS}`, 'tracker.lowThresh', /must not exceed highThresh/],
     ['reconnect initial above max', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { initialMs: 5000, maxMs: 1000 } }\n', 'cameras[0].reconnect.initialMs', /must not exceed maxMs/],
     ['bad wsPath', `server: { wsPath: ws }\n${CAMS}`, 'server.wsPath', /must start with '\/'/],
+    ['budget above the unsplit model', `model: { budget: 1.5 }\n${CAMS}`, 'model.budget', /must be <= 1/],
+    ['budget of zero', `model: { budget: 0 }\n${CAMS}`, 'model.budget', /must be > 0/],
+    ['budget not a number', `model: { budget: third }\n${CAMS}`, 'model.budget', /expected a number/],
+    ['budget for a strategy without one', `model: { strategy: "skip-track:3", budget: 0.3 }\n${CAMS}`, 'model.budget', /strategy 'skip-track:3' takes no budget/],
+    ['budget written twice, differently', `model: { strategy: "arac:budget=0.3", budget: 0.5 }\n${CAMS}`, 'model.budget', /0\.5 conflicts with budget=0\.3/],
+    ['bad budget in the strategy text', `model: { strategy: "arac:budget=2" }\n${CAMS}`, 'model.strategy', /budget '2' must be a fraction of the unsplit model's cost in \(0, 1\]/],
+    ['camera budget for a strategy without one', `model: { strategy: full }\ncameras:\n  - { id: a, url: rtsp://x/y, budget: 0.3 }\n`, 'cameras[0].budget', /strategy 'full' takes no budget/],
+    ['camera budget out of range', 'cameras:\n  - { id: a, url: rtsp://x/y, budget: -1 }\n', 'cameras[0].budget', /must be > 0/],
   ])('%s', (_name, text, path, message) => {
     const e = failure(text);
     expect(e.path).toBe(path);

@@ -87,4 +87,8 @@ describe('strategy specs (one parser for the CLI and the YAML)', () => {
   it('splits a bench list whose items carry their own commas', () => {
     expect(splitStrategies('full,arac:3x3,refresh=8,skip-track:3,downscale').map((s) => formatSpec(s))).toEqual(['full', 'arac:3x3,refresh=8', 'skip-track:3', 'downscale']);
   });
+
+  it('splits budgets into one strategy each (a colon starts a new one)', () => {
+    expect(splitStrategies('arac,arac:budget=0.35,arac:3x3,budget=0.5,arac-oracle:budget=0.35').map((s) => formatSpec(s))).toEqual(['arac', 'arac:budget=0.35', 'arac:3x3,budget=0.5', 'arac-oracle:budget=0.35']);
+  });
 });

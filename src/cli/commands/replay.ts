@@ -134,7 +134,8 @@ function commonFrom(
 export function splitStrategies(text: string): StrategySpec[] {
   const parts: string[] = [];
   for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const isItem = /=/.test(raw) || /^\d+(x\d+)?$/.test(raw);
+    // `refresh=8` or `3x3` continues the strategy before it; `arac:budget=0.5` starts a new one.
+    const isItem = !raw.includes(':') && (/=/.test(raw) || /^\d+(x\d+)?$/.test(raw));
     if (isItem && parts.length > 0) parts[parts.length - 1] += `,${raw}`;
     else parts.push(raw);
   }

@@ -95,7 +95,7 @@ export interface BudgetInput {
   /** Tokens available for this frame, whole frames (WorkBudget.tokens after accrue). */
   tokens: number;
   /** Cost of a plan, in whole frames (DEMUX's cost model over its price of the whole frame). */
-  cost(levels: readonly number[]): number;
+  cost: (levels: readonly number[]) => number;
   /** The whole frame's level (the widest compute level, 0). */
   wholeLevel: number;
   /**

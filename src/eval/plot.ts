@@ -11,8 +11,12 @@ import { quantile } from '../core/stats.js';
 export { escapeXml } from './plot-svg.js';
 
 export interface AccuracyLatencyPoint {
-  /** The strategy; one colour each. */
+  /** The strategy (or its family, for a curve); one colour each. */
   label: string;
+  /** This point's own name in its tooltip, when `label` names a family (e.g. arac:budget=0.35 of arac). */
+  name?: string;
+  /** Join the points of this label and group into a curve, by latency (one strategy at several budgets). */
+  curve?: boolean;
   /** The video (or any grouping with its own Pareto front); one marker shape each. */
   group?: string;
   latencyMs: number;
@@ -30,6 +34,9 @@ export interface PlotOptions {
 }
 
 export interface AccuracyLatencyOptions extends PlotOptions {
+  /** Unit after the latency in tooltips (default ' ms'), and its digits (default 1). */
+  xUnit?: string;
+  xDigits?: number;
   /** Fix the accuracy axis (e.g. [0, 1] to compare plots); default: the data range, rounded. */
   yDomain?: [number, number];
 }
@@ -131,12 +138,21 @@ export function accuracyLatencyPlot(points: readonly AccuracyLatencyPoint[], opt
     const dash = DASHES[gi % DASHES.length]!;
     out.push(`<path class="front" d="${d.join('')}"${dash ? ` stroke-dasharray="${dash}"` : ''}/>`);
   });
+  out.push('</g><g class="curves" fill="none" stroke-width="1.5">');
+  for (const label of labels) {
+    for (const g of groups) {
+      const curve = pts.filter((p) => p.curve && p.label === label && (p.group ?? '') === g).sort((a, b) => a.latencyMs - b.latencyMs);
+      if (curve.length < 2) continue;
+      const d = curve.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(clampX(p.latencyMs))} ${px(clampY(p.accuracy))}`).join('');
+      out.push(`<path class="curve" d="${d}" stroke="${colour(labels.indexOf(label))}"/>`);
+    }
+  }
   out.push('</g><g class="points">');
   for (const p of pts) {
     const c = colour(labels.indexOf(p.label));
     const s = shape(hasGroups ? groups.indexOf(p.group ?? '') : 0);
     const style = onFront.has(p) ? `fill="${c}" stroke="#222222" stroke-width="0.8"` : `fill="#ffffff" stroke="${c}" stroke-width="1.8"`;
-    const tip = `${p.label}${p.group ? ` / ${p.group}` : ''}: ${formatNumber(p.accuracy, 3)} at ${formatNumber(p.latencyMs, 1)} ms`;
+    const tip = `${p.name ?? p.label}${p.group ? ` / ${p.group}` : ''}: ${formatNumber(p.accuracy, 3)} at ${formatNumber(p.latencyMs, opts.xDigits ?? 1)}${opts.xUnit ?? ' ms'}`;
     out.push(marker(s, clampX(p.latencyMs), clampY(p.accuracy), 5, style, 'class="pt"', tip));
   }
   out.push('</g>');

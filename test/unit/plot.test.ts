@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { strategyFamily } from '../../src/eval/bench-plot.js';
 import {
   accuracyLatencyPlot,
   combineSvgs,
@@ -124,6 +125,23 @@ describe('accuracyLatencyPlot', () => {
     expect(svg).toContain('tiles &lt;4&gt; &amp; co');
     expect(svg).toContain('door&quot;way');
     expect(svg).not.toContain('<4>');
+  });
+
+  it('joins one strategy at several budgets into a curve per video, in its colour, each point named', () => {
+    const curve: AccuracyLatencyPoint[] = [
+      ...[0.2, 0.35, 0.5].map((b, i) => ({ label: 'arac (budgets)', name: `arac:budget=${b}`, curve: true, group: 'street', latencyMs: b, accuracy: 0.8 + i * 0.05 })),
+      { label: 'arac (budgets)', name: 'arac:budget=0.35', curve: true, group: 'door', latencyMs: 0.34, accuracy: 0.9 },
+      { label: 'skip-track:3', group: 'street', latencyMs: 0.34, accuracy: 0.85 },
+    ];
+    const svg = accuracyLatencyPlot(curve, { title: 'curves', xUnit: 'x full', xDigits: 2 });
+    expectWellFormed(svg);
+    // One curve: the lone door point and the baseline are no curve.
+    expect(count(svg, 'class="curve"')).toBe(1);
+    expect(svg).toMatch(/class="curve" d="M[\d.]+ [\d.]+L[\d.]+ [\d.]+L[\d.]+ [\d.]+"/);
+    expect(svg).toContain('arac:budget=0.2 / street: 0.8 at 0.2x full');
+    expect(strategyFamily('arac:3x3,budget=0.35')).toEqual({ family: 'arac:3x3 (budgets)', budgeted: true });
+    expect(strategyFamily('skip-track:3')).toEqual({ family: 'skip-track:3', budgeted: false });
+    expect(strategyFamily('arac-oracle:budget=0.5')).toEqual({ family: 'arac-oracle (budgets)', budgeted: true });
   });
 
   it('handles empty input', () => {

@@ -40,11 +40,11 @@ describe('arac refresh bound', () => {
     return { cameraId: 'refresh', seq, ptsMs: seq * 100, captureWallMs: Date.now(), width: W, height: H, srcWidth: W, srcHeight: H, data };
   }
 
-  for (const bound of [4, 12]) {
-    it(`finds a person appearing in long-skipped tiles within ${bound} frames`, async () => {
+  for (const [bound, budget] of [[4], [12], [12, 0.1]] as Array<[number, number?]>) {
+    it(`finds a person appearing in long-skipped tiles within ${bound} frames${budget ? ` under a budget of ${budget}` : ''}`, async () => {
       const pack = await loadModelPack(PACK_DIR);
-      const strategy = new AracAdaptiveStrategy({ ...DEFAULT_ADAPTIVE, motion: false, refreshFrames: bound, refreshMs: 1e9 });
-      const proc = await FrameProcessor.open({ id: `refresh-${bound}`, strategy, input: { width: W, height: H }, sloFps: 10, pool, info: { computeLevels: computeLevels(pack) }, tracker: {}, log: silentLogger });
+      const strategy = new AracAdaptiveStrategy({ ...DEFAULT_ADAPTIVE, motion: false, refreshFrames: bound, refreshMs: 1e9, ...(budget ? { budget } : {}) });
+      const proc = await FrameProcessor.open({ id: `refresh-${bound}-${budget ?? 'none'}`, strategy, input: { width: W, height: H }, sloFps: 10, pool, info: { computeLevels: computeLevels(pack) }, tracker: {}, log: silentLogger });
       const found: number[] = [];
       const work: number[] = [];
       try {
@@ -65,6 +65,11 @@ describe('arac refresh bound', () => {
       // The scene was idle: once warm, most frames computed only the refresh quota, not the frame.
       const idle = work.slice(bound, APPEARS);
       expect(idle.filter((w) => w < 0.5).length).toBeGreaterThan(idle.length / 2);
+      if (budget) {
+        // The bound holds from the bucket: about one whole frame per bound, plus start-up, on average.
+        const mean = work.reduce((a, w) => a + w, 0) / work.length;
+        expect(mean).toBeLessThan(budget + 2 / bound + 2 / work.length);
+      }
     }, 120_000);
   }
 });

@@ -41,6 +41,20 @@ describe('arac-oracle on samples/parade.mp4', () => {
     expect(plans.some((f) => f.workFraction < 1)).toBe(true);
   }, 120_000);
 
+  it('under a budget, arac and the oracle spend about what it allows, and buy what matters', async () => {
+    const res = await benchSample('arac:budget=0.3', 40);
+    const arac = res.reports.find((r) => r.strategy === 'arac:budget=0.3')!;
+    expect(arac.processed).toBe(40);
+    // Start-up runs two whole frames on credit; after that the bucket holds the mean to the budget.
+    expect(arac.work_fraction).toBeLessThan(0.3 + 2 / 40 + 0.05);
+    expect(arac.work_fraction).toBeGreaterThan(0.1);
+    const oracle = (await benchSample('arac-oracle:budget=0.3', 40)).reports.find((r) => r.strategy === 'arac-oracle:budget=0.3')!;
+    expect(oracle.work_fraction).toBeLessThan(0.3 + 0.05);
+    // Far below full cost, still most of the reference: the parade is slow.
+    expect(arac.f1_vs_reference).toBeGreaterThan(0.8);
+    expect(oracle.f1_vs_reference).toBeGreaterThan(0.8);
+  }, 180_000);
+
   it('arac-cgg: the learnt controller decides tiles live and stays close to the reference', async () => {
     const res = await benchSample('arac-cgg', 30);
     const report = res.reports.find((r) => r.strategy === 'arac-cgg')!;

@@ -55,6 +55,10 @@ export interface AdaptiveOptions {
    * runs (the unsplit model, exact, and every tile's cache reset). Default:
    * 'frame' on the windowed path, where one lone tile's context window costs
    * about 0.3-0.4 of a whole frame but 16 tiles refreshed at once cost 1.
+   * Under a budget too: staggered, the stagger's one tile a frame cost about
+   * the whole of a 0.35 budget, and its windows' cut context cost accuracy
+   * on tiles that needed nothing (one-by-one at B = 0.35: F1 0.91 staggered,
+   * 0.98 whole; docs/architecture.md, Spending a budget).
    */
   refreshMode?: 'staggered' | 'frame';
   importance?: Partial<ImportanceOptions>;
@@ -81,10 +85,10 @@ export interface AdaptiveOptions {
    * camera may spend on average, as a fraction of the unsplit model's on
    * the same input (src/demux/budget.ts). With it, importance's tiles are
    * bought in importance order while the tokens last, the whole frame when
-   * most of them are wanted, and the tracker's boxes stand in meanwhile;
-   * refreshes are staggered and wait for spare tokens until a tile reaches
-   * its bound. Without it, importance decides and only the frame's deadline
-   * (and fair share) caps the plan.
+   * most of them are wanted, and the tracker's boxes stand in meanwhile.
+   * The refresh bound is kept as without a budget (refreshMode), and paid
+   * from it: tiles at their bound always run. Without a budget, importance
+   * decides and only the frame's deadline (and fair share) caps the plan.
    */
   budget?: number;
 }
@@ -142,8 +146,7 @@ export class AracAdaptiveStrategy implements Strategy {
   constructor(private readonly o: AdaptiveOptions = DEFAULT_ADAPTIVE) {
     this.name = o.name ?? (o.path === 'stitched' ? 'arac-stitched' : o.learnt ? 'arac-cgg' : 'arac') + (o.grid.cols === 4 && o.grid.rows === 4 ? '' : `:${o.grid.cols}x${o.grid.rows}`);
     if (o.budget !== undefined) checkBudget(o.budget, 'budget');
-    // Under a budget a refresh never forces the whole frame: the plan buys it like any other tile.
-    this.refreshWhole = o.budget === undefined && (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
+    this.refreshWhole = (o.refreshMode ?? (o.path === 'windowed' ? 'frame' : 'staggered')) === 'frame';
     this.refresh = new RefreshScheduler({ everyFrames: o.refreshFrames, everyMs: o.refreshMs, stagger: !this.refreshWhole });
     this.useChange = o.change ?? o.path === 'windowed';
   }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { makeTiles } from '../../src/arac/geometry.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../../src/arac/windows.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { importanceOrder, planWithinBudget, WorkBudget, type BudgetInput } from '../../src/demux/budget.js';
+import { importanceOrder, planWithinBudget, SAVED_FRAMES, WorkBudget, type BudgetInput } from '../../src/demux/budget.js';
 import { CostModel, priorWindowed } from '../../src/demux/cost-model.js';
 import type { TileDecision } from '../../src/importance/importance.js';
 import { RefreshScheduler } from '../../src/importance/refresh.js';
@@ -35,8 +35,9 @@ function input(decisions: TileDecision[], tokens: number, must: number[] = []): 
 
 describe('WorkBudget', () => {
   it('gains B a frame up to its capacity and pays what frames cost, overdrawing for forced work', () => {
-    const b = new WorkBudget({ perFrame: 0.35 });
-    expect(b.capacity).toBeCloseTo(1.05);
+    const b = new WorkBudget({ perFrame: 0.35, capacity: 1.05 });
+    expect(new WorkBudget({ perFrame: 0.35 }).capacity).toBeCloseTo(0.35 * SAVED_FRAMES);
+    expect(new WorkBudget({ perFrame: 0.01 }).capacity).toBe(1);
     for (let i = 0; i < 10; i++) b.accrue();
     expect(b.tokens).toBeCloseTo(1.05);
     b.spend(1);

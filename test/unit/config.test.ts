@@ -53,6 +53,7 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(c.model.classes).toBeUndefined();
     expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });
     expect(c.logging.level).toBe('info');
+    expect(c.viewer).toEqual({ enabled: true, fps: 5, maxWidth: 960, quality: 75 });
     expect(c.cameras[0]).toEqual({
       id: 'front',
       kind: 'file',
@@ -220,6 +221,9 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['lowThresh above highThresh', `tracker: { lowThresh: 0.6 }\n${CAMS}`, 'tracker.lowThresh', /must not exceed highThresh/],
     ['reconnect initial above max', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { initialMs: 5000, maxMs: 1000 } }\n', 'cameras[0].reconnect.initialMs', /must not exceed maxMs/],
     ['bad wsPath', `server: { wsPath: ws }\n${CAMS}`, 'server.wsPath', /must start with '\/'/],
+    ['unknown viewer key', `viewer: { fsp: 5 }\n${CAMS}`, 'viewer.fsp', /unknown key \(did you mean 'fps'\?\)/],
+    ['viewer fps of zero', `viewer: { fps: 0 }\n${CAMS}`, 'viewer.fps', /must be > 0/],
+    ['viewer JPEG quality out of range', `viewer: { quality: 101 }\n${CAMS}`, 'viewer.quality', /must be <= 100/],
   ])('%s', (_name, text, path, message) => {
     const e = failure(text);
     expect(e.path).toBe(path);

@@ -4,3 +4,4 @@ export { WsHub, type HubOptions, type HubStats, type HubClientStats, type Client
 export { Metrics, type MetricsOptions } from './metrics.js';
 export type { ServedCameraStats, Readiness, StatsBody } from './routes.js';
 export * from './protocol.js';
+export { encodePictureMessage, decodePictureMessage } from './picture-message.js';

@@ -13,7 +13,7 @@ import { SERVER_DEFAULTS } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { WsHub, type HubOptions } from './hub.js';
 import { Metrics } from './metrics.js';
-import { ProtocolError, parseCameraQuery, type CameraSelection } from './protocol.js';
+import { ProtocolError, parseCameraQuery, parsePicturesQuery, type CameraSelection } from './protocol.js';
 import { handleHttp, type DemuxStats, type Readiness, type ServedCameraStats } from './routes.js';
 
 export interface ServeOptions {
@@ -148,14 +148,17 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
     if (!authorized(req, url)) return refuseUpgrade(socket, 401, 'missing or invalid token', { 'WWW-Authenticate': 'Bearer' });
     let cameras: CameraSelection | null;
+    let pictures: boolean | null;
     try {
       cameras = parseCameraQuery(url.searchParams.get('cameras'));
+      pictures = parsePicturesQuery(url.searchParams.get('pictures'));
     } catch (err) {
       return refuseUpgrade(socket, 400, err instanceof ProtocolError ? err.message : errorMessage(err));
     }
+    if (pictures !== null && cameras === null) return refuseUpgrade(socket, 400, 'pictures= applies to the cameras of cameras=: add cameras=* or cameras=a,b');
     const remote = `${formatHost(req.socket.remoteAddress ?? '?')}:${req.socket.remotePort ?? '?'}`;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      hub.addClient(ws, { cameras, remote });
+      hub.addClient(ws, { cameras, pictures, remote });
     });
   });
 

@@ -1,8 +1,15 @@
 /**
  * JPEG pictures of frames, with sharp (libvips). The encoding runs on libuv's
  * thread pool, never on the event loop: the main thread only copies the
- * frame's pixels and hands them over. About 2 ms of CPU for a 512x288 frame
- * on this project's 2-core machine (docs/results/viewer-cpu.txt).
+ * frame's pixels and hands them over.
+ *
+ * Cheap on purpose, for 2-core edge machines (the parade clip's frames at
+ * 512x288, quality 75, this project's machine): sharp's default JPEG took
+ * 2.4-2.6 ms of CPU a picture; without a resize step when the frame is
+ * already narrow enough (a no-op resize still cost about 1 ms) and without
+ * Huffman table optimisation (a second pass, for 7 % fewer bytes: 12.9
+ * against 12.1 kB) it takes about 1 ms. docs/results/viewer-cpu.txt has the
+ * service-level figures.
  */
 import sharp from 'sharp';
 
@@ -34,10 +41,9 @@ export function jpegEncoder(o: JpegOptions): PictureEncoder {
   sharp.cache(false);
   return {
     async encode(rgb, width, height) {
-      const { data, info } = await sharp(rgb, { raw: { width, height, channels: 3 } })
-        .resize({ width: o.maxWidth, withoutEnlargement: true })
-        .jpeg({ quality: o.quality })
-        .toBuffer({ resolveWithObject: true });
+      let image = sharp(rgb, { raw: { width, height, channels: 3 } });
+      if (width > o.maxWidth) image = image.resize({ width: o.maxWidth });
+      const { data, info } = await image.jpeg({ quality: o.quality, optimiseCoding: false }).toBuffer({ resolveWithObject: true });
       return { jpeg: data, width: info.width, height: info.height };
     },
   };

@@ -7,10 +7,13 @@
 // Both phases carry the same frame messages, so their difference is what
 // the pictures cost: copying the pixels, the JPEG (sharp, on libuv's
 // threads) and sending it. The clients run in this process, not the service's.
+// The strategy defaults to `full`: its work per frame is the same whatever
+// the machine's load, while `arac` adapts its plans to the time frames take,
+// so on a shared machine its CPU swings by tens of points between phases.
 // First, the picture alone: the clip's own frames at the detector's size,
 // each copied and encoded as the service does (dist/viewer/encoder.js), this
 // process's CPU time per picture; the load of the machine barely moves it.
-// Usage: node scripts/viewer-cpu.mjs [--clip FILE] [--fps F] [--pairs N] [--seconds S] [--warmup S]
+// Usage: node scripts/viewer-cpu.mjs [--clip FILE] [--strategy S] [--fps F] [--pairs N] [--seconds S] [--warmup S]
 // (needs `npm run build`; prints the report to stdout)
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -25,6 +28,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     clip: { type: 'string', default: path.join(root, 'samples/parade.mp4') },
+    strategy: { type: 'string', default: 'full' },
     fps: { type: 'string', default: '5' },
     pairs: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '20' },
@@ -68,7 +72,7 @@ async function startService() {
   const config = path.join(dir, 'serve.yaml');
   await writeFile(
     config,
-    `server: { port: ${port} }\nmodel: { pack: ${path.join(root, 'models/nanodet-g')} }\nviewer: { fps: ${viewerFps} }\ncameras:\n  - id: cam\n    url: ${clip}\n    loop: true\nlogging: { level: warn }\n`,
+    `server: { port: ${port} }\nmodel: { pack: ${path.join(root, 'models/nanodet-g')}, strategy: ${values.strategy} }\nviewer: { fps: ${viewerFps} }\ncameras:\n  - id: cam\n    url: ${clip}\n    loop: true\nlogging: { level: warn }\n`,
   );
   const child = spawn(process.execPath, [path.join(root, 'bin/neulens.js'), 'serve', '--config', config], { stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
@@ -175,8 +179,8 @@ try {
   const stats = await (await fetch(`${service.base}/api/stats`)).json();
   const enc = stats.viewer?.cameras?.[0];
   const cpuModel = cpus()[0]?.model ?? '?';
-  console.log(`# node scripts/viewer-cpu.mjs --clip ${path.relative(root, clip)} --fps ${viewerFps} --pairs ${pairs} --seconds ${seconds} --warmup ${warmup}  (${new Date().toISOString().slice(0, 10)})`);
-  console.log(`# ${cpus().length} CPUs (${cpuModel}), node ${process.version}; one camera, strategy arac (the default); CPU = the service process, % of one core`);
+  console.log(`# node scripts/viewer-cpu.mjs --clip ${path.relative(root, clip)} --strategy ${values.strategy} --fps ${viewerFps} --pairs ${pairs} --seconds ${seconds} --warmup ${warmup}  (${new Date().toISOString().slice(0, 10)})`);
+  console.log(`# ${cpus().length} CPUs (${cpuModel}), node ${process.version}; one camera, strategy ${values.strategy}; CPU = the service process, % of one core`);
   console.log(`picture alone (copy + JPEG, 512x288, quality ${VIEWER_DEFAULTS.quality}): ${alone.map((a) => `${a.cpuMs.toFixed(2)} ms CPU / ${a.wallMs.toFixed(2)} ms wall`).join(', ')} over ${alone[0].n} frames each (${alone[0].kb.toFixed(1)} kB); median ${median(alone.map((a) => a.cpuMs)).toFixed(2)} ms CPU a picture`);
   console.log('phase   client                        CPU %   frames/s  pictures/s  kB/picture');
   rows.forEach((r, i) => {

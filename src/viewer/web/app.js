@@ -70,7 +70,7 @@ function card(id) {
     grid.classList.toggle('single', cards.size === 1);
     byId('empty').hidden = true;
     document.title = `NeuLens · ${cards.size} camera${cards.size === 1 ? '' : 's'}`;
-    applyFocus();
+    showFocus();
   }
   return c;
 }
@@ -93,11 +93,16 @@ function select(id) {
 /** @type {Connection | undefined} */
 let connection;
 
-function applyFocus() {
+/** Lays out the large view (or the grid) from the URL. */
+function showFocus() {
   const id = focusedId();
   const shown = id !== null && cards.has(id);
   grid.classList.toggle('focused', shown);
   for (const c of cards.values()) c.el.classList.toggle('large', shown && c.id === id);
+}
+
+function applyFocus() {
+  showFocus();
   askPictures();
 }
 
@@ -129,6 +134,8 @@ function onMessage(msg) {
       grid.classList.toggle('single', cards.size === 1);
       for (const c of msg.cameras) card(c.id).setState(c.state);
       byId('empty').hidden = cards.size > 0;
+      // The large camera may only now be known.
+      askPictures();
       return;
     }
     case 'status':

@@ -157,6 +157,7 @@ export class CameraCard {
     this.canvas.dataset.seq = picture ? String(picture.header.seq) : '';
     this.canvas.dataset.boxesSeq = frame ? String(frame.seq) : '';
     this.canvas.dataset.plan = view.plan ? 'on' : 'off';
+    this.canvas.setAttribute('aria-label', describe(this.id, frame));
     this.#badge(view, picture, frame);
     this.#planInfo(view, frame);
     this.#showState();
@@ -290,6 +291,17 @@ export class CameraCard {
     if (!(el instanceof HTMLElement)) throw new Error(`camera card: no ${selector}`);
     return el;
   }
+}
+
+/**
+ * What the canvas shows, in words (its accessible name).
+ * @param {string} id
+ * @param {FrameMessage | null} frame
+ */
+function describe(id, frame) {
+  if (!frame) return `${id}: no picture yet`;
+  const objects = frame.boxes.map((b) => `${b.label} ${Math.round(b.score * 100)}%${b.trackId !== undefined ? ` #${b.trackId}` : ''}${b.stale ? ' (held)' : ''}`);
+  return `${id}, frame ${frame.seq}: ${objects.length ? objects.join(', ') : 'nothing detected'}`;
 }
 
 /** @param {string} s */

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import type { Asset } from '../serve/viewer-types.js';
 
-/** src/viewer/web/, from this file compiled (dist/viewer/) or not (src/viewer/): both sit two folders below the package root. */
-export const WEB_DIR = fileURLToPath(new URL('../../src/viewer/web/', import.meta.url));
+/** web/ beside this file: src/viewer/web/, or its copy in dist/viewer/web/ (`npm run build` copies it, so dist/ needs no src/). */
+export const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

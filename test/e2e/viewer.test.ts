@@ -125,7 +125,8 @@ cameras:
       if (frame && box && states.size === 3) break;
       if (Date.now() > deadline) throw new Error(`no frame with a fresh person and computed, skipped and held tiles in 60 s\n${log.join('\n')}`);
       await page.locator('#pause').click();
-      await page.waitForFunction(`document.querySelector('${canvas}').dataset.boxesSeq !== '${seq}'`, null, { timeout: 10_000 });
+      // Selectors, not waitForFunction: that evaluates text, which the page's content policy forbids.
+      await page.waitForSelector(`${canvas}:not([data-boxes-seq="${seq}"])`, { timeout: 10_000 });
     }
     // In sync: the boxes drawn are the picture's own frame's.
     expect([await page.locator(canvas).getAttribute('data-seq'), await page.locator(canvas).getAttribute('data-boxes-seq')]).toEqual([String(frame.seq), String(frame.seq)]);
@@ -246,7 +247,7 @@ cameras:
     await page.waitForSelector('[data-camera="demo"] canvas.picture:not([data-seq=""])', { timeout: 45_000 });
     expect(service.server.hub.pictureWatchers('demo')).toBe(1);
     // Figures come from /api/stats, which needs the token too.
-    await page.waitForFunction(`document.querySelector('[data-camera="demo"] [data-metric="fps"] dd')?.textContent.includes('/')`, null, { timeout: 15_000 });
+    await page.locator('[data-camera="demo"] [data-metric="fps"] dd', { hasText: '/' }).waitFor({ timeout: 15_000 });
 
     // Kept: a reload (and a second tab) asks nothing and shows the camera again.
     const second = await context.newPage();

@@ -123,7 +123,15 @@ describe('parseConfig: defaults and normalisation', () => {
 
   it('the hub\'s defaults are the config\'s (its send buffer cap was 1 MiB against the documented 4 MiB)', () => {
     const s = parse(CAMS).server;
-    expect(new WsHub().stats().limits).toEqual({ maxQueue: s.clientQueue, maxBufferedBytes: s.clientMaxBufferedBytes, stuckTimeoutMs: s.clientStuckTimeoutMs, pongTimeoutMs: s.clientStuckTimeoutMs });
+    // The picture limits are the hub's own (no config key): two queued, none written past 1 MiB unsent.
+    expect(new WsHub().stats().limits).toEqual({
+      maxQueue: s.clientQueue,
+      maxBufferedBytes: s.clientMaxBufferedBytes,
+      stuckTimeoutMs: s.clientStuckTimeoutMs,
+      pongTimeoutMs: s.clientStuckTimeoutMs,
+      maxQueuedPictures: 2,
+      pictureMaxBufferedBytes: 1_048_576,
+    });
   });
 
   it('treats an empty key (YAML null) as "use the default"', () => {

@@ -73,6 +73,8 @@ describe.skipIf(unavailable !== undefined)('the live viewer in Chromium', () => 
     const service = await NeulensService.start(
       testConfig(`
 server: { port: 0 }
+# Fewer pictures than the camera's 10 fps even on a slow machine: the newest boxes get ahead of them.
+viewer: { fps: 3 }
 cameras:
   - id: demo
     url: ${PARADE}
@@ -112,7 +114,7 @@ cameras:
     const personColour = String(await page.evaluate('import("/viewer/draw.js").then((m) => m.classColour(0))'));
     let frame: FrameMessage | undefined;
     let box: WireBox | undefined;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 90_000;
     for (;;) {
       const seq = Number(await page.evaluate(`(() => {
         document.getElementById('pause').click();
@@ -123,7 +125,7 @@ cameras:
       box = frame?.boxes.find((b) => !b.stale && b.classId === 0 && b.w > 60 && b.h > 60 && b.x > 8 && b.y > 8 && b.x + b.w < frame!.width - 8 && b.y + b.h < frame!.height - 8);
       const states = new Set(plan ? tiles(plan, frame!.boxes).map((t) => t.state) : []);
       if (frame && box && states.size === 3) break;
-      if (Date.now() > deadline) throw new Error(`no frame with a fresh person and computed, skipped and held tiles in 60 s\n${log.join('\n')}`);
+      if (Date.now() > deadline) throw new Error(`no frame with a fresh person and computed, skipped and held tiles in 90 s\n${log.join('\n')}`);
       await page.locator('#pause').click();
       // Selectors, not waitForFunction: that evaluates text, which the page's content policy forbids.
       await page.waitForSelector(`${canvas}:not([data-boxes-seq="${seq}"])`, { timeout: 10_000 });
@@ -187,7 +189,7 @@ cameras:
     await waitForAsync(async () => pageClient()?.pictures === '*', 10_000, 'pictures of every camera again');
     await page.screenshot({ path: path.join(OUT, 'viewer-grid.png') });
     expect(log.filter((l) => l.startsWith('page error'))).toEqual([]);
-  }, 180_000);
+  }, 240_000);
 
   it('with server.authToken: the page asks for the token once and keeps it; without it no stats, WebSocket or pictures', async () => {
     const service = await NeulensService.start(

@@ -23,6 +23,7 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  '--disable-dev-shm-usage', // a container's small /dev/shm must not crash the renderer
 ];
 
 /** Why Chromium cannot run here, or undefined when it can. */

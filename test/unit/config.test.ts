@@ -201,6 +201,9 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['top level not a mapping', '- a\n- b\n', '', /top level must be a mapping/],
     ['unknown top-level key', `servr: {}\n${CAMS}`, 'servr', /unknown key \(did you mean 'server'\?\)/],
     ['unknown nested key', `model: { minscore: 0.5 }\n${CAMS}`, 'model.minscore', /did you mean 'minScore'/],
+    ['unknown viewer key', `viewer: { fsp: 5 }\n${CAMS}`, 'viewer.fsp', /unknown key \(did you mean 'fps'\?\)/],
+    ['viewer fps of zero', `viewer: { fps: 0 }\n${CAMS}`, 'viewer.fps', /must be > 0/],
+    ['viewer JPEG quality out of range', `viewer: { quality: 101 }\n${CAMS}`, 'viewer.quality', /must be <= 100/],
     ['key of another camera kind', 'cameras:\n  - { id: a, url: clip.mp4, transport: udp }\n', 'cameras[0].transport', /only valid with kind: rtsp/],
     ['grid for a strategy without tiles', `model: { strategy: full, grid: [2, 2] }\n${CAMS}`, 'model.grid', /strategy 'full' has no tile grid/],
     ['grid written twice, differently', `model: { strategy: "arac:2x2", grid: [4, 4] }\n${CAMS}`, 'model.grid', /\[4, 4\] conflicts with the grid in strategy 'arac:2x2'/],
@@ -229,9 +232,6 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['lowThresh above highThresh', `tracker: { lowThresh: 0.6 }\n${CAMS}`, 'tracker.lowThresh', /must not exceed highThresh/],
     ['reconnect initial above max', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { initialMs: 5000, maxMs: 1000 } }\n', 'cameras[0].reconnect.initialMs', /must not exceed maxMs/],
     ['bad wsPath', `server: { wsPath: ws }\n${CAMS}`, 'server.wsPath', /must start with '\/'/],
-    ['unknown viewer key', `viewer: { fsp: 5 }\n${CAMS}`, 'viewer.fsp', /unknown key \(did you mean 'fps'\?\)/],
-    ['viewer fps of zero', `viewer: { fps: 0 }\n${CAMS}`, 'viewer.fps', /must be > 0/],
-    ['viewer JPEG quality out of range', `viewer: { quality: 101 }\n${CAMS}`, 'viewer.quality', /must be <= 100/],
   ])('%s', (_name, text, path, message) => {
     const e = failure(text);
     expect(e.path).toBe(path);

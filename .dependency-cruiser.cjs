@@ -18,6 +18,7 @@ const LAYERS = [
   'ingest', //     ffmpeg children: sources in, RGB frames out
   'camera', //     one camera: source, gate, strategy, tracker, results$
   'serve', //      HTTP, WebSocket hub, wire protocol, metrics
+  'viewer', //     the live viewer: its page (web/, browser modules speaking serve's protocol), JPEG pictures of published frames
   'service', //    the running service: server, pool, fair share, a map of cameras
   'eval', //       replay, bench, metrics, plots
   'cli', //        the commands

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, owned here (run it alone on a fresh
 # machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
-# the RTSP tests. Extra package names on the command line are installed too.
+# the RTSP tests, and Chromium for the viewer's browser test (driven by
+# playwright-core, which downloads no browser of its own). Extra package
+# names on the command line are installed too.
 # Idempotent: installs only what is missing. Servers are not started here:
 # each test starts its own on a free loopback port.
 set -euo pipefail
@@ -9,6 +11,8 @@ packages=(
   # RTSP camera for the ingest and service tests (test/helpers/rtsp-gst-server.py, run by /usr/bin/python3)
   gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # headless browser for the viewer test (test/e2e/viewer.test.ts, /usr/bin/chromium)
+  chromium
 )
 need=()
 for p in "${packages[@]}" "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

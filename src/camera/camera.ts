@@ -88,6 +88,9 @@ export interface CameraStatus {
 
 export type DropReason = 'gate' | 'error';
 
+/** The window of CameraStats.sloAttainment: long enough to be steady at a few fps, short enough to show a bad minute. */
+export const SLO_WINDOW_MS = 10_000;
+
 /** Counters and recent figures, for /api/stats and the metrics. */
 export interface CameraStats {
   camera: string;
@@ -107,6 +110,12 @@ export interface CameraStats {
   e2eMs: { p50: number; p95: number };
   /** Mean model work per processed frame over the recent window (1 = the unsplit model on the whole frame). */
   workFraction: number;
+  /**
+   * Recent SLO attainment, 0-1: of the frames that came in over the last
+   * SLO_WINDOW_MS, the share published within one frame interval of capture
+   * (a frame DEMUX dropped misses, as in serve-slo). Null before any frame.
+   */
+  sloAttainment: number | null;
   /** Detector input size and the strategy that runs it. */
   input: { width: number; height: number; strategy: string };
   /** The frame rate its SLO is held to. */
@@ -167,6 +176,8 @@ export class Camera {
     inferenceMs: new RecentValues(),
     e2eMs: new RecentValues(),
     work: new RecentValues(),
+    sloIn: new RateMeter(SLO_WINDOW_MS),
+    sloMet: new RateMeter(SLO_WINDOW_MS),
   };
   private counts = { framesIn: 0, processed: 0, gate: 0, error: 0 };
   private state: CameraState = 'connecting';
@@ -219,6 +230,7 @@ export class Camera {
       frames$.subscribe(() => {
         this.counts.framesIn++;
         this.meters.inRate.mark();
+        this.meters.sloIn.mark();
       }),
     );
     this.subs.push(
@@ -286,6 +298,8 @@ export class Camera {
     this.meters.inferenceMs.push(result.detectorMs);
     this.meters.e2eMs.push(now - frame.captureWallMs);
     this.meters.work.push(result.workFraction);
+    const demuxDropped = result.plan?.kind === 'tiles' && result.plan.dropped === true;
+    if (!demuxDropped && now - frame.captureWallMs <= 1000 / this.sloFps) this.meters.sloMet.mark();
     if (result.plan) this.lastPlan = { ...result.plan, measuredMs: result.detectorMs };
     this.results.next({ camera: this.id, frame, detections, result, strategy: this.strategy.name, startedMs, publishedAtMs: now });
   }
@@ -293,6 +307,8 @@ export class Camera {
   stats(): CameraStats {
     const src = this.source?.stats();
     const e2e = this.meters.e2eMs.all();
+    // Both meters count over the same window, so the ratio of their rates is the ratio of their counts.
+    const sloIn = this.meters.sloIn.rate();
     return {
       camera: this.id,
       state: this.state,
@@ -307,6 +323,7 @@ export class Camera {
       droppedBy: { gate: this.counts.gate, error: this.counts.error },
       e2eMs: { p50: e2e.length ? quantile(e2e, 0.5) : 0, p95: e2e.length ? quantile(e2e, 0.95) : 0 },
       workFraction: this.meters.work.mean(),
+      sloAttainment: sloIn > 0 ? Math.min(1, this.meters.sloMet.rate() / sloIn) : null,
       input: { ...this.input, strategy: this.strategy.name },
       sloFps: this.sloFps,
       ...(this.lastPlan ? { lastPlan: this.lastPlan } : {}),

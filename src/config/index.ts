@@ -17,5 +17,6 @@ export {
   type RtspCameraConfig,
   type ServerConfig,
   type TrackerConfig,
+  type ViewerConfig,
 } from './schema.js';
 export { COCO_LABELS, type CocoLabel } from '../core/coco.js';

@@ -47,7 +47,7 @@ export const ServerSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Bearer token for the WebSocket, /api/stats and /metrics (and the viewer\'s data). Default: the NEULENS_TOKEN environment variable if set, otherwise no authentication. /healthz and /readyz stay open for probes.'),
+      .describe('Bearer token for the WebSocket (and so the viewer\'s pictures), /api/stats and /metrics. The viewer page itself is served openly and asks for the token once. Default: the NEULENS_TOKEN environment variable if set, otherwise no authentication. /healthz and /readyz stay open for probes.'),
     publicMetrics: z.boolean().default(false).describe('Serve /metrics without the token (for a Prometheus scraper that has none). Default: false.'),
     clientQueue: z.number().int().min(1).max(4096).default(SERVER_DEFAULTS.clientQueue).describe(`Messages queued per client before old ones are dropped. Default: ${SERVER_DEFAULTS.clientQueue}.`),
     clientMaxBufferedBytes: z
@@ -62,6 +62,39 @@ export const ServerSchema = z
       .describe(`A client that answers no ping for this long, or stays above clientMaxBufferedBytes this long, is disconnected. Default: ${SERVER_DEFAULTS.clientStuckTimeoutMs}.`),
   })
   .describe('HTTP/WebSocket server.');
+
+// ----------------------------------------------------------------- viewer
+
+/** The viewer's defaults, written once: the picture feed takes its own from here too. */
+export const VIEWER_DEFAULTS = Object.freeze({
+  enabled: true,
+  fps: 5,
+  maxWidth: 960,
+  quality: 75,
+});
+
+export const ViewerSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(VIEWER_DEFAULTS.enabled)
+      .describe(`Serve the live viewer page at / and JPEG pictures of the frames to WebSocket clients that ask for them. Pictures are encoded only while some client watches a camera. Default: ${VIEWER_DEFAULTS.enabled}.`),
+    fps: z
+      .number()
+      .positive()
+      .max(30)
+      .default(VIEWER_DEFAULTS.fps)
+      .describe(`Most pictures per second per camera (frames in between carry boxes only). Default: ${VIEWER_DEFAULTS.fps}.`),
+    maxWidth: z
+      .number()
+      .int()
+      .min(64)
+      .max(4096)
+      .default(VIEWER_DEFAULTS.maxWidth)
+      .describe(`Pictures wider than this are scaled down to it (never up): they show the pixels the detector saw, at its input size. Default: ${VIEWER_DEFAULTS.maxWidth}.`),
+    quality: z.number().int().min(1).max(100).default(VIEWER_DEFAULTS.quality).describe(`JPEG quality, 1-100. Default: ${VIEWER_DEFAULTS.quality}.`),
+  })
+  .describe('The live viewer (GET /): cameras with their boxes and tile plans in the browser.');
 
 // ----------------------------------------------------------------- model
 
@@ -319,6 +352,7 @@ export const ConfigSchema = z
     model: ModelSchema.prefault({}),
     tracker: TrackerSchema.prefault({}),
     cameras: CamerasSchema,
+    viewer: ViewerSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
@@ -341,6 +375,7 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type ServerConfig = Config['server'];
 export type ModelConfig = Config['model'];
 export type TrackerConfig = Config['tracker'];
+export type ViewerConfig = Config['viewer'];
 export type CameraConfig = Config['cameras'][number];
 export type RtspCameraConfig = Extract<CameraConfig, { kind: 'rtsp' }>;
 export type HttpCameraConfig = Extract<CameraConfig, { kind: 'http' }>;

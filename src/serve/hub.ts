@@ -12,11 +12,19 @@
  * the old 30 s heartbeat, 30-55 s in all. So the hub also pings every client
  * every pongTimeoutMs / 3: a client whose ws library has not answered one
  * within pongTimeoutMs is not reading, and is terminated.
+ *
+ * Pictures (protocol v3) go only to clients that asked for a camera's
+ * pictures, as binary messages. They are the heaviest messages and only the
+ * newest matters, so each client holds at most maxQueuedPictures of them
+ * (the oldest is dropped first) and a picture is dropped rather than written
+ * while the socket has pictureMaxBufferedBytes unsent: a slow viewer sees
+ * fewer pictures, never older ones, and never holds up its frames.
  */
 import { WebSocket, type RawData } from 'ws';
 import type { CameraState } from '../core/types.js';
 import { SERVER_DEFAULTS } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
+import { encodePictureMessage } from './picture-message.js';
 import {
   PROTOCOL_VERSION,
   ProtocolError,
@@ -26,9 +34,11 @@ import {
   type ErrorMessage,
   type FrameMessage,
   type HelloMessage,
+  type PictureHeader,
   type PongMessage,
   type StatusMessage,
 } from './protocol.js';
+import { Selection } from './selection.js';
 
 export interface HubOptions {
   /** Messages queued per client before the oldest frame is dropped. Default: config server.clientQueue's. */
@@ -43,6 +53,20 @@ export interface HubOptions {
   pongTimeoutMs?: number;
   /** Called with the number of messages dropped for a slow client (for metrics). */
   onDropped?: (count: number) => void;
+  /** Whether clients may ask for pictures (someone encodes them: config viewer.enabled). Default false. */
+  pictures?: boolean;
+  /** Pictures queued per client; a newer one replaces the oldest. Default 2. */
+  maxQueuedPictures?: number;
+  /** A picture is dropped instead of written while the socket has this many bytes unsent. Default 1 MiB. */
+  pictureMaxBufferedBytes?: number;
+}
+
+/** A picture to send: the frame it shows (its boxes and plan) and the JPEG. */
+export interface OutgoingPicture {
+  frame: FrameMessage;
+  width: number;
+  height: number;
+  jpeg: Uint8Array;
 }
 
 export type ClientState = 'open' | 'closing' | 'closed';
@@ -54,10 +78,15 @@ export interface HubClientStats {
   subscribed: CameraSelection;
   /** Cameras excluded from a '*' subscription by a later unsubscribe. */
   excluded: string[];
+  /** The cameras whose pictures it gets. */
+  pictures: CameraSelection;
   queued: number;
   queuedBytes: number;
   dropped: number;
   sent: number;
+  picturesSent: number;
+  /** Pictures dropped for it (replaced by newer ones, or its socket was backed up); also counted in dropped. */
+  picturesDropped: number;
   bufferedAmount: number;
   /** How long the client has been continuously blocked; 0 when it is keeping up. */
   blockedMs: number;
@@ -65,7 +94,7 @@ export interface HubClientStats {
 
 export interface HubStats {
   /** The limits each client is held to (config server.client*). */
-  limits: { maxQueue: number; maxBufferedBytes: number; stuckTimeoutMs: number; pongTimeoutMs: number };
+  limits: { maxQueue: number; maxBufferedBytes: number; stuckTimeoutMs: number; pongTimeoutMs: number; maxQueuedPictures: number; pictureMaxBufferedBytes: number };
   clients: HubClientStats[];
   totals: {
     clients: number;
@@ -79,13 +108,18 @@ export interface HubStats {
     /** Answered no ping for pongTimeoutMs (not reading, or gone without a FIN). */
     terminatedDead: number;
     framesPublished: number;
+    /** Pictures that had at least one client to go to. */
+    picturesPublished: number;
+    picturesSent: number;
+    /** Includes pictures dropped for clients that have since gone. */
+    picturesDropped: number;
   };
 }
 
 interface Outgoing {
   data: Buffer;
-  /** Frames are dropped before control messages (status, error, pong) when a queue is full. */
-  droppable: boolean;
+  /** Frames and pictures are dropped before control messages (status, error, pong) when a queue is full; pictures go as binary messages. */
+  kind: 'control' | 'frame' | 'picture';
 }
 
 const MAX_SUBSCRIPTIONS = 1024;
@@ -96,12 +130,15 @@ class Client {
   queuedBytes = 0;
   dropped = 0;
   sent = 0;
+  queuedPictures = 0;
+  picturesSent = 0;
+  picturesDropped = 0;
   blockedSince: number | null = null;
   /** Date.now() of the last pong (or of the connection). */
   lastPong = Date.now();
-  all = false;
-  readonly cameras = new Set<string>();
-  readonly excluded = new Set<string>();
+  readonly frames = new Selection(MAX_SUBSCRIPTIONS);
+  /** Always within `frames`: unsubscribing a camera stops its pictures too. */
+  readonly pictures = new Selection(MAX_SUBSCRIPTIONS);
   readonly closed: Promise<void>;
   onSent: () => void = () => undefined;
 
@@ -114,7 +151,11 @@ class Client {
   }
 
   wants(camera: string): boolean {
-    return this.all ? !this.excluded.has(camera) : this.cameras.has(camera);
+    return this.frames.has(camera);
+  }
+
+  wantsPicture(camera: string): boolean {
+    return this.frames.has(camera) && this.pictures.has(camera);
   }
 }
 
@@ -125,13 +166,16 @@ export class WsHub {
   private readonly maxClientMessageBytes: number;
   private readonly pongTimeoutMs: number;
   private readonly onDropped: ((count: number) => void) | undefined;
+  private readonly picturesEnabled: boolean;
+  private readonly maxQueuedPictures: number;
+  private readonly pictureMaxBufferedBytes: number;
   private readonly clients = new Set<Client>();
   private readonly cameraStates = new Map<string, CameraState>();
   private readonly timer: NodeJS.Timeout;
   private nextId = 1;
   private lastPing = Date.now();
   private closing = false;
-  private totals = { connected: 0, droppedGone: 0, sentGone: 0, terminatedStuck: 0, terminatedDead: 0, framesPublished: 0 };
+  private totals = { connected: 0, droppedGone: 0, sentGone: 0, terminatedStuck: 0, terminatedDead: 0, framesPublished: 0, picturesPublished: 0, picturesSentGone: 0, picturesDroppedGone: 0 };
 
   constructor(opts: HubOptions = {}) {
     this.maxQueue = Math.max(1, opts.maxQueue ?? SERVER_DEFAULTS.clientQueue);
@@ -140,6 +184,9 @@ export class WsHub {
     this.maxClientMessageBytes = opts.maxClientMessageBytes ?? 4096;
     this.pongTimeoutMs = opts.pongTimeoutMs ?? this.stuckTimeoutMs;
     this.onDropped = opts.onDropped;
+    this.picturesEnabled = opts.pictures ?? false;
+    this.maxQueuedPictures = Math.max(1, opts.maxQueuedPictures ?? 2);
+    this.pictureMaxBufferedBytes = Math.max(1, opts.pictureMaxBufferedBytes ?? 1_048_576);
     const pingTick = this.pongTimeoutMs > 0 ? this.pongTimeoutMs / 6 : Infinity;
     const tick = Math.max(20, Math.floor(Math.min(1000, this.stuckTimeoutMs / 4, pingTick)));
     // unref: the hub must never be what keeps a finished process alive.
@@ -159,8 +206,8 @@ export class WsHub {
     return [...this.cameraStates].map(([id, state]) => ({ id, state }));
   }
 
-  /** Takes ownership of an open socket: sends hello, then serves it until it closes. */
-  addClient(ws: WebSocket, opts: { cameras?: CameraSelection | null; remote?: string } = {}): number {
+  /** Takes ownership of an open socket: sends hello, then serves it until it closes. `pictures` applies to `cameras` (the upgrade query). */
+  addClient(ws: WebSocket, opts: { cameras?: CameraSelection | null; pictures?: boolean | null; remote?: string } = {}): number {
     const client = new Client(this.nextId++, ws, opts.remote ?? 'unknown');
     if (this.closing) {
       ws.close(1001, 'server shutting down');
@@ -184,13 +231,19 @@ export class WsHub {
       client.state = 'closed';
       client.queue = [];
       client.queuedBytes = 0;
+      client.queuedPictures = 0;
       this.clients.delete(client);
       this.totals.droppedGone += client.dropped;
       this.totals.sentGone += client.sent;
+      this.totals.picturesSentGone += client.picturesSent;
+      this.totals.picturesDroppedGone += client.picturesDropped;
     });
     const hello: HelloMessage = { type: 'hello', version: PROTOCOL_VERSION, cameras: this.cameras(), serverTimeMs: Date.now() };
-    this.enqueue(client, encode(hello), false);
-    if (opts.cameras) this.subscribe(client, opts.cameras);
+    this.enqueue(client, encode(hello), 'control');
+    if (opts.cameras) {
+      this.subscribe(client, opts.cameras);
+      if (opts.pictures != null) this.setPictures(client, opts.cameras, opts.pictures);
+    }
     return client.id;
   }
 
@@ -204,9 +257,41 @@ export class WsHub {
     for (const client of this.clients) {
       if (client.state !== 'open' || !client.wants(msg.camera)) continue;
       data ??= encode(msg);
-      this.enqueue(client, data, true);
+      this.enqueue(client, data, 'frame');
       n++;
     }
+    return n;
+  }
+
+  /** Whether any client watches the camera's pictures: with none, nobody should encode them. */
+  picturesWanted(camera: string): boolean {
+    for (const client of this.clients) if (client.state === 'open' && client.wantsPicture(camera)) return true;
+    return false;
+  }
+
+  /** How many clients watch the camera's pictures. */
+  pictureWatchers(camera: string): number {
+    let n = 0;
+    for (const client of this.clients) if (client.state === 'open' && client.wantsPicture(camera)) n++;
+    return n;
+  }
+
+  /** Sends a picture (a binary message, header then JPEG) to every client watching its camera's pictures; returns how many. */
+  publishPicture(p: OutgoingPicture): number {
+    if (this.closing) return 0;
+    const camera = p.frame.camera;
+    let data: Buffer | undefined;
+    let n = 0;
+    for (const client of this.clients) {
+      if (client.state !== 'open' || !client.wantsPicture(camera)) continue;
+      if (!data) {
+        const header: PictureHeader = { type: 'picture', camera, seq: p.frame.seq, format: 'jpeg', width: p.width, height: p.height, frame: p.frame };
+        data = encodePictureMessage(header, p.jpeg);
+      }
+      this.enqueue(client, data, 'picture');
+      n++;
+    }
+    if (n > 0) this.totals.picturesPublished++;
     return n;
   }
 
@@ -218,7 +303,7 @@ export class WsHub {
     let n = 0;
     for (const client of this.clients) {
       if (client.state !== 'open') continue;
-      this.enqueue(client, data, false);
+      this.enqueue(client, data, 'control');
       n++;
     }
     return n;
@@ -230,18 +315,27 @@ export class WsHub {
       id: c.id,
       remote: c.remote,
       state: c.state,
-      subscribed: c.all ? '*' : [...c.cameras],
-      excluded: [...c.excluded],
+      ...c.frames.snapshot(),
+      pictures: c.pictures.snapshot().subscribed,
       queued: c.queue.length,
       queuedBytes: c.queuedBytes,
       dropped: c.dropped,
       sent: c.sent,
+      picturesSent: c.picturesSent,
+      picturesDropped: c.picturesDropped,
       bufferedAmount: c.ws.bufferedAmount,
       blockedMs: c.blockedSince === null ? 0 : now - c.blockedSince,
     }));
     const sum = (f: (c: HubClientStats) => number): number => clients.reduce((a, c) => a + f(c), 0);
     return {
-      limits: { maxQueue: this.maxQueue, maxBufferedBytes: this.maxBufferedBytes, stuckTimeoutMs: this.stuckTimeoutMs, pongTimeoutMs: this.pongTimeoutMs },
+      limits: {
+        maxQueue: this.maxQueue,
+        maxBufferedBytes: this.maxBufferedBytes,
+        stuckTimeoutMs: this.stuckTimeoutMs,
+        pongTimeoutMs: this.pongTimeoutMs,
+        maxQueuedPictures: this.maxQueuedPictures,
+        pictureMaxBufferedBytes: this.pictureMaxBufferedBytes,
+      },
       clients,
       totals: {
         clients: clients.length,
@@ -252,6 +346,9 @@ export class WsHub {
         terminatedStuck: this.totals.terminatedStuck,
         terminatedDead: this.totals.terminatedDead,
         framesPublished: this.totals.framesPublished,
+        picturesPublished: this.totals.picturesPublished,
+        picturesSent: this.totals.picturesSentGone + sum((c) => c.picturesSent),
+        picturesDropped: this.totals.picturesDroppedGone + sum((c) => c.picturesDropped),
       },
     };
   }
@@ -270,6 +367,7 @@ export class WsHub {
         c.state = 'closing';
         c.queue = [];
         c.queuedBytes = 0;
+        c.queuedPictures = 0;
         c.ws.close(code, reason);
       }
     }
@@ -288,21 +386,37 @@ export class WsHub {
     }
   }
 
-  private enqueue(client: Client, data: Buffer, droppable: boolean): void {
-    client.queue.push({ data, droppable });
-    client.queuedBytes += data.length;
-    this.flush(client);
+  private enqueue(client: Client, data: Buffer, kind: Outgoing['kind']): void {
     let dropped = 0;
+    // Only the newest pictures matter: a new one replaces the oldest queued beyond the cap.
+    if (kind === 'picture' && client.queuedPictures >= this.maxQueuedPictures) {
+      this.remove(client, client.queue.findIndex((m) => m.kind === 'picture'));
+      dropped++;
+    }
+    client.queue.push({ data, kind });
+    client.queuedBytes += data.length;
+    if (kind === 'picture') client.queuedPictures++;
+    this.flush(client);
     while (client.queue.length > this.maxQueue) {
-      const idx = client.queue.findIndex((m) => m.droppable);
-      const [gone] = client.queue.splice(idx === -1 ? 0 : idx, 1);
-      client.queuedBytes -= gone?.data.length ?? 0;
+      const idx = client.queue.findIndex((m) => m.kind !== 'control');
+      this.remove(client, idx === -1 ? 0 : idx);
       dropped++;
     }
     if (dropped > 0) {
       client.dropped += dropped;
       client.blockedSince ??= Date.now();
       this.onDropped?.(dropped);
+    }
+  }
+
+  /** Takes one queued message out unsent (the caller counts it as dropped). */
+  private remove(client: Client, idx: number): void {
+    const [gone] = client.queue.splice(idx, 1);
+    if (!gone) return;
+    client.queuedBytes -= gone.data.length;
+    if (gone.kind === 'picture') {
+      client.queuedPictures--;
+      client.picturesDropped++;
     }
   }
 
@@ -315,10 +429,22 @@ export class WsHub {
         client.blockedSince ??= Date.now();
         return;
       }
-      const item = client.queue.shift()!;
+      const item = client.queue[0]!;
+      if (item.kind === 'picture' && ws.bufferedAmount >= this.pictureMaxBufferedBytes) {
+        // The socket is behind: this picture would arrive late, and a newer one is coming.
+        this.remove(client, 0);
+        client.dropped++;
+        this.onDropped?.(1);
+        continue;
+      }
+      client.queue.shift();
       client.queuedBytes -= item.data.length;
       client.sent++;
-      ws.send(item.data, { binary: false }, client.onSent);
+      if (item.kind === 'picture') {
+        client.queuedPictures--;
+        client.picturesSent++;
+      }
+      ws.send(item.data, { binary: item.kind === 'picture' }, client.onSent);
     }
     client.blockedSince = null;
   }
@@ -350,6 +476,7 @@ export class WsHub {
     client.state = 'closing';
     client.queue = [];
     client.queuedBytes = 0;
+    client.queuedPictures = 0;
     client.ws.terminate();
   }
 
@@ -365,7 +492,7 @@ export class WsHub {
         err instanceof ProtocolError
           ? { type: 'error', code: err.reason, message: err.message }
           : { type: 'error', code: 'BAD_MESSAGE', message: `message could not be handled: ${errorMessage(err)}` };
-      this.enqueue(client, encode(reply), false);
+      this.enqueue(client, encode(reply), 'control');
     }
   }
 
@@ -373,25 +500,33 @@ export class WsHub {
     switch (msg.type) {
       case 'subscribe':
         this.subscribe(client, msg.cameras);
+        if (msg.pictures !== undefined) this.setPictures(client, msg.cameras, msg.pictures);
         return;
       case 'unsubscribe':
-        if (msg.cameras === '*') {
-          client.all = false;
-          client.cameras.clear();
-          client.excluded.clear();
-        } else if (client.all) {
-          for (const id of msg.cameras) if (client.excluded.size < MAX_SUBSCRIPTIONS) client.excluded.add(id);
-        } else {
-          for (const id of msg.cameras) client.cameras.delete(id);
-        }
+        client.frames.remove(msg.cameras);
+        client.pictures.remove(msg.cameras);
         return;
       case 'ping': {
         const pong: PongMessage = { type: 'pong', serverTimeMs: Date.now() };
         if (msg.id !== undefined) pong.id = msg.id;
-        this.enqueue(client, encode(pong), false);
+        this.enqueue(client, encode(pong), 'control');
         return;
       }
     }
+  }
+
+  /** Pictures on or off for cameras the client is subscribed to (the frames subscription is already applied). */
+  private setPictures(client: Client, cameras: CameraSelection, on: boolean): void {
+    if (!on) return client.pictures.remove(cameras);
+    if (!this.picturesEnabled) {
+      const reply: ErrorMessage = {
+        type: 'error',
+        code: 'PICTURES_DISABLED',
+        message: 'this server sends no pictures (config viewer.enabled: false); the frames of the cameras are subscribed',
+      };
+      return this.enqueue(client, encode(reply), 'control');
+    }
+    client.pictures.add(cameras);
   }
 
   private subscribe(client: Client, cameras: CameraSelection): void {
@@ -406,23 +541,10 @@ export class WsHub {
           message: `no camera ${unknown.map((id) => `'${id}'`).join(', ')} (cameras: ${known.length ? known.join(', ') : 'none yet'}); subscribed anyway: frames arrive if it is added`,
           cameras: unknown,
         };
-        this.enqueue(client, encode(reply), false);
+        this.enqueue(client, encode(reply), 'control');
       }
     }
-    if (cameras === '*') {
-      client.all = true;
-      client.excluded.clear();
-      return;
-    }
-    if (client.all) {
-      for (const id of cameras) client.excluded.delete(id);
-      return;
-    }
-    const added = cameras.filter((id) => !client.cameras.has(id));
-    if (client.cameras.size + added.length > MAX_SUBSCRIPTIONS) {
-      throw new ProtocolError('BAD_MESSAGE', `subscribe: a subscription holds at most ${MAX_SUBSCRIPTIONS} cameras`);
-    }
-    for (const id of added) client.cameras.add(id);
+    client.frames.add(cameras);
   }
 }
 

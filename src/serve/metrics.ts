@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CameraState } from '../core/types.js';
+import type { PictureStats } from './viewer-types.js';
 
 export interface MetricsOptions {
   /** Prepended to every metric name. Default 'neulens_'. */
@@ -15,6 +16,7 @@ export interface MetricsOptions {
 
 const INFERENCE_BUCKETS = [1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000];
 const E2E_BUCKETS = [5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000];
+const ENCODE_BUCKETS = [1, 2, 3, 5, 10, 20, 50, 100];
 
 /** The per-camera totals the counters read at scrape time (Camera.stats() has them). */
 export interface CameraTotals {
@@ -37,8 +39,10 @@ export class Metrics {
   private readonly inferenceMs: Histogram<'camera'>;
   private readonly e2eMs: Histogram<'camera'>;
   private readonly wsDropped: Counter;
+  private readonly encodeMs: Histogram<'camera'>;
   private clientCount: () => number = () => 0;
   private cameras: () => readonly CameraTotals[] = () => [];
+  private pictures: () => { cameras: readonly PictureStats[]; dropped: number } = () => ({ cameras: [], dropped: 0 });
 
   constructor(opts: MetricsOptions = {}) {
     const p = opts.prefix ?? 'neulens_';
@@ -99,6 +103,54 @@ export class Metrics {
       help: 'Messages dropped for WebSocket clients that could not keep up',
       registers,
     });
+    // The viewer's pictures, read at scrape time from the picture feed and the hub like the cameras' totals.
+    const pics = () => this.pictures();
+    new Counter({
+      name: `${p}viewer_pictures_encoded_total`,
+      help: 'JPEG encoder calls for the viewer (none while no client watches the camera\'s pictures)',
+      labelNames: ['camera'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of pics().cameras) this.inc({ camera: c.camera }, c.encoded);
+      },
+    });
+    new Counter({
+      name: `${p}viewer_pictures_skipped_total`,
+      help: 'Watched frames that got no picture: over viewer.fps (rate), or the last picture was still encoding (busy)',
+      labelNames: ['camera', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of pics().cameras) for (const [reason, v] of Object.entries(c.skipped)) this.inc({ camera: c.camera, reason }, v);
+      },
+    });
+    new Counter({
+      name: `${p}viewer_pictures_dropped_total`,
+      help: 'Pictures dropped for viewers that could not keep up (also in ws_dropped_messages_total)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(pics().dropped);
+      },
+    });
+    this.encodeMs = new Histogram({
+      name: `${p}viewer_encode_ms`,
+      help: 'Time from taking a frame to its JPEG, milliseconds',
+      labelNames: ['camera'],
+      buckets: ENCODE_BUCKETS,
+      registers,
+    });
+  }
+
+  /** One picture's encoding time. */
+  observePicture(camera: string, encodeMs: number): void {
+    this.encodeMs.observe({ camera }, encodeMs);
+  }
+
+  /** Where the viewer counters read their values at scrape time: the picture feed's per-camera counts and the pictures dropped for slow clients. */
+  bindPictures(fn: () => { cameras: readonly PictureStats[]; dropped: number }): void {
+    this.pictures = fn;
   }
 
   /** One processed frame's inference and end-to-end times. */

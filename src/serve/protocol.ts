@@ -14,8 +14,13 @@ import type { CameraState, Frame } from '../core/types.js';
 import type { FramePlan } from '../strategy/types.js';
 import { checkSchema } from '../core/json-schema.js';
 
-/** Bumped on any change a client could notice (field removed, meaning changed). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Bumped on any change a client could notice (field removed, meaning changed).
+ * 2: the plan gained kind, tile edges and source-pixel regions.
+ * 3: pictures: `subscribe` takes `pictures`, and clients that ask get binary
+ *    picture messages (see PictureHeader); JSON-only clients see no other change.
+ */
+export const PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------- server → client
 
@@ -102,7 +107,7 @@ export interface StatusMessage {
   atMs: number;
 }
 
-export type ProtocolErrorCode = 'MESSAGE_TOO_LARGE' | 'BINARY_NOT_SUPPORTED' | 'NOT_JSON' | 'UNKNOWN_TYPE' | 'BAD_MESSAGE' | 'UNKNOWN_CAMERA';
+export type ProtocolErrorCode = 'MESSAGE_TOO_LARGE' | 'BINARY_NOT_SUPPORTED' | 'NOT_JSON' | 'UNKNOWN_TYPE' | 'BAD_MESSAGE' | 'UNKNOWN_CAMERA' | 'PICTURES_DISABLED';
 
 export interface ErrorMessage {
   type: 'error';
@@ -120,6 +125,29 @@ export interface PongMessage {
 
 export type ServerMessage = HelloMessage | FrameMessage | StatusMessage | ErrorMessage | PongMessage;
 
+/**
+ * The JSON header of a binary picture message (the layout is in
+ * PICTURE_LAYOUT). A picture goes only to clients that subscribed with
+ * `pictures: true`, after the frame message of the same seq, and carries that
+ * frame message itself: its boxes and plan are the picture's, never a later
+ * frame's.
+ */
+export interface PictureHeader {
+  type: 'picture';
+  camera: string;
+  /** The seq of the frame the picture shows (the same as frame.seq). */
+  seq: number;
+  format: 'jpeg';
+  /** The picture's own size in pixels (the detector's input, scaled down to viewer.maxWidth); boxes stay in source pixels (frame.width x frame.height). */
+  width: number;
+  height: number;
+  frame: FrameMessage;
+}
+
+/** How a binary picture message is laid out; the schema's picture description says the same. */
+export const PICTURE_LAYOUT =
+  'A binary WebSocket message: a 4-byte unsigned big-endian length N, then N bytes of UTF-8 JSON (this header), then the picture itself (a JPEG file) to the end of the message.';
+
 // ---------------------------------------------------------------- client → server
 
 /** '*' means every camera, including cameras added later. */
@@ -128,6 +156,8 @@ export type CameraSelection = string[] | '*';
 export interface SubscribeMessage {
   type: 'subscribe';
   cameras: CameraSelection;
+  /** true: the cameras' pictures too (binary messages); false: no more pictures of them (frames go on); absent: pictures as they were. */
+  pictures?: boolean;
 }
 
 export interface UnsubscribeMessage {
@@ -157,7 +187,7 @@ export const protocolSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://neulens.dev/schemas/protocol.schema.json',
   title: 'NeuLens-TS WebSocket protocol',
-  description: `Version ${PROTOCOL_VERSION}. Every WebSocket text message is one JSON object matching exactly one of $defs.serverMessage (sent by the server) or $defs.clientMessage (sent by clients).`,
+  description: `Version ${PROTOCOL_VERSION}. Every WebSocket text message is one JSON object matching exactly one of $defs.serverMessage (sent by the server) or $defs.clientMessage (sent by clients). Binary messages go from the server only to clients that subscribed with pictures: true; each is one picture, laid out as $defs.picture says.`,
   oneOf: [{ $ref: '#/$defs/serverMessage' }, { $ref: '#/$defs/clientMessage' }],
   $defs: {
     cameraId,
@@ -324,9 +354,24 @@ export const protocolSchema = {
       additionalProperties: false,
       properties: {
         type: { const: 'error' },
-        code: { enum: ['MESSAGE_TOO_LARGE', 'BINARY_NOT_SUPPORTED', 'NOT_JSON', 'UNKNOWN_TYPE', 'BAD_MESSAGE', 'UNKNOWN_CAMERA'] },
+        code: { enum: ['MESSAGE_TOO_LARGE', 'BINARY_NOT_SUPPORTED', 'NOT_JSON', 'UNKNOWN_TYPE', 'BAD_MESSAGE', 'UNKNOWN_CAMERA', 'PICTURES_DISABLED'] },
         message: { type: 'string' },
         cameras: { type: 'array', items: { $ref: '#/$defs/cameraId' }, description: 'UNKNOWN_CAMERA: the ids the server does not know (the subscription keeps them).' },
+      },
+    },
+    picture: {
+      description: `The header of a binary picture message. ${PICTURE_LAYOUT} Sent after the frame message of the same seq; frame repeats that message, so the boxes and plan drawn over the picture are its own.`,
+      type: 'object',
+      required: ['type', 'camera', 'seq', 'format', 'width', 'height', 'frame'],
+      additionalProperties: false,
+      properties: {
+        type: { const: 'picture' },
+        camera: { $ref: '#/$defs/cameraId' },
+        seq: { ...count, description: 'The seq of the frame the picture shows (frame.seq).' },
+        format: { const: 'jpeg' },
+        width: { ...count, description: "The picture's width in pixels; boxes and plan stay in source pixels (frame.width x frame.height)." },
+        height: count,
+        frame: { $ref: '#/$defs/frame' },
       },
     },
     pong: {
@@ -340,10 +385,18 @@ export const protocolSchema = {
       type: 'object',
       required: ['type', 'cameras'],
       additionalProperties: false,
-      properties: { type: { const: 'subscribe' }, cameras: { $ref: '#/$defs/cameraSelection' } },
+      properties: {
+        type: { const: 'subscribe' },
+        cameras: { $ref: '#/$defs/cameraSelection' },
+        pictures: {
+          type: 'boolean',
+          description:
+            "true: the cameras' pictures too, as binary messages ($defs.picture), at most viewer.fps per camera; false: no more pictures of these cameras (their frames go on); absent: pictures stay as they were. A server with viewer.enabled: false answers pictures: true with PICTURES_DISABLED.",
+        },
+      },
     },
     unsubscribe: {
-      description: "Removes cameras from the subscription; '*' removes all.",
+      description: "Removes cameras from the subscription, their pictures too; '*' removes all.",
       type: 'object',
       required: ['type', 'cameras'],
       additionalProperties: false,
@@ -359,7 +412,7 @@ export const protocolSchema = {
   },
 } as const;
 
-type MessageDef = 'hello' | 'frame' | 'status' | 'error' | 'pong' | 'subscribe' | 'unsubscribe' | 'ping';
+type MessageDef = 'hello' | 'frame' | 'status' | 'error' | 'pong' | 'picture' | 'subscribe' | 'unsubscribe' | 'ping';
 
 /** Null when `value` is a valid message of kind `def` (or any server/client message); else why not. */
 export function checkMessage(def: MessageDef | 'serverMessage' | 'clientMessage', value: unknown): string | null {
@@ -413,6 +466,15 @@ export function parseClientMessage(data: Buffer | string, maxBytes: number): Cli
   const err = checkMessage(type as MessageDef, value);
   if (err) throw new ProtocolError('BAD_MESSAGE', `${type}: ${err}`);
   return value as ClientMessage;
+}
+
+/** Parses the `?pictures=1` upgrade query (1, true, 0 or false); null when absent. */
+export function parsePicturesQuery(raw: string | null): boolean | null {
+  if (raw === null) return null;
+  const v = raw.trim().toLowerCase();
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  throw new ProtocolError('BAD_MESSAGE', `pictures: expected 1, true, 0 or false, got '${raw.slice(0, 32)}'`);
 }
 
 /** Parses the `?cameras=a,b` / `?cameras=*` upgrade query; null when absent. */

@@ -1,17 +1,21 @@
 /**
  * The plain HTTP routes beside the WebSocket endpoint: liveness, readiness,
- * JSON stats and Prometheus metrics. Callbacks come from the pipeline; a
- * callback that throws turns into a 5xx JSON answer, never a crash.
+ * JSON stats, Prometheus metrics, and the viewer's page. Callbacks come from
+ * the pipeline; a callback that throws turns into a 5xx JSON answer, never a
+ * crash.
  *
  * With a token set, /api/stats and /metrics need it like the WebSocket does
  * (stats name cameras, errors and clients' addresses); /metrics can be opened
  * for a scraper (server.publicMetrics). /healthz and /readyz stay open: probes
- * carry no token and they say nothing about the cameras.
+ * carry no token and they say nothing about the cameras. The viewer's page
+ * (HTML, scripts, /viewer/config.json) is open too: it holds no data, and
+ * asks the user for the token that its WebSocket and stats requests carry.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CameraStats } from '../camera/camera.js';
 import { errorMessage } from '../core/errors.js';
 import type { HubStats, WsHub } from './hub.js';
+import type { Asset, ViewerPageConfig, ViewerStats } from './viewer-types.js';
 import type { Metrics } from './metrics.js';
 
 export interface Readiness {
@@ -47,6 +51,14 @@ export interface StatsBody {
   cameras: ServedCameraStats[];
   ws: HubStats;
   demux?: DemuxStats;
+  viewer?: ViewerStats;
+}
+
+/** The viewer's routes: its files by URL path, and its page config. */
+export interface ViewerRoutes {
+  assets: ReadonlyMap<string, Asset>;
+  page: ViewerPageConfig;
+  stats?: () => ViewerStats;
 }
 
 export interface RouteDeps {
@@ -56,6 +68,8 @@ export interface RouteDeps {
   ready?: () => Readiness | Promise<Readiness>;
   stats?: () => ServedCameraStats[] | Promise<ServedCameraStats[]>;
   demux?: () => DemuxStats;
+  /** The live viewer (absent: / is a 404 like any unknown path). */
+  viewer?: ViewerRoutes;
   /** Whether the request carries the token (true when none is set). */
   authorized?: (req: IncomingMessage, url: URL) => boolean;
   /** /metrics needs no token. */
@@ -99,7 +113,7 @@ const routes: Record<string, Handler> = {
     sendJson(res, 503, { ready: false, modelLoaded: r.modelLoaded, camerasStarted: r.camerasStarted, reason: r.reason ?? missing });
   },
 
-  '/api/stats': async ({ hub, stats, demux, startedAt }, res) => {
+  '/api/stats': async ({ hub, stats, demux, viewer, startedAt }, res) => {
     let cameras: ServedCameraStats[] = [];
     try {
       cameras = stats ? await stats() : [];
@@ -107,7 +121,7 @@ const routes: Record<string, Handler> = {
       return sendJson(res, 500, { error: `stats unavailable: ${errorMessage(err)}` });
     }
     const now = Date.now();
-    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}) };
+    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}) };
     sendJson(res, 200, body);
   },
 
@@ -123,6 +137,48 @@ const routes: Record<string, Handler> = {
   },
 };
 
+/**
+ * The page may load only its own scripts and styles, draw pictures it decoded
+ * itself (blob:), and talk to this server; nothing else, nowhere else.
+ */
+const PAGE_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** One of the viewer's files; 304 when the browser has it. */
+function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): void {
+  const headers = {
+    'content-type': asset.type,
+    etag: asset.etag,
+    // Revalidated on every load: a new version is picked up at once, an unchanged one costs a 304.
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    ...(asset.type.startsWith('text/html') ? { 'content-security-policy': PAGE_POLICY } : {}),
+  };
+  if (req.headers['if-none-match'] === asset.etag) {
+    res.writeHead(304, headers);
+    return void res.end();
+  }
+  res.writeHead(200, { ...headers, 'content-length': asset.body.length });
+  res.end(req.method === 'HEAD' ? undefined : asset.body);
+}
+
+/** The viewer's page, its files and config; false when `pathname` is none of them. */
+function viewerRoute(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
+  const viewer = deps.viewer;
+  if (!viewer) return false;
+  const config = pathname === '/viewer/config.json';
+  const asset = viewer.assets.get(pathname);
+  if (!config && !asset) return false;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: `${req.method ?? '?'} not allowed on ${pathname}` }, { allow: 'GET, HEAD' });
+  } else if (asset) {
+    sendAsset(req, res, asset);
+  } else {
+    sendJson(res, 200, viewer.page);
+  }
+  return true;
+}
+
 /** Answers one plain HTTP request. Never rejects. */
 export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, wsPath: string): Promise<void> {
   let url: URL;
@@ -133,6 +189,7 @@ export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: Ser
   }
   const pathname = url.pathname;
   const handler = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+  if (!handler && viewerRoute(deps, req, res, pathname)) return;
   if (!handler) {
     if (pathname === wsPath) return sendJson(res, 426, { error: `${wsPath} is the WebSocket endpoint; connect with a WebSocket client` }, { upgrade: 'websocket' });
     return sendJson(res, 404, { error: `no route ${pathname}` });

@@ -1,6 +1,6 @@
 /**
  * One port for everything the outside sees: the WebSocket endpoint (default
- * /ws) and the HTTP routes. The ws library never owns the socket listener
+ * /ws), the HTTP routes and the viewer's page. The ws library never owns the socket listener
  * (noServer): we decide on each upgrade (path, token, camera query) before
  * handing the socket over, so a refused client never reaches the hub.
  */
@@ -13,8 +13,9 @@ import { SERVER_DEFAULTS } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { WsHub, type HubOptions } from './hub.js';
 import { Metrics } from './metrics.js';
-import { ProtocolError, parseCameraQuery, type CameraSelection } from './protocol.js';
-import { handleHttp, type DemuxStats, type Readiness, type ServedCameraStats } from './routes.js';
+import { PROTOCOL_VERSION, ProtocolError, parseCameraQuery, parsePicturesQuery, type CameraSelection } from './protocol.js';
+import { handleHttp, type DemuxStats, type Readiness, type ServedCameraStats, type ViewerRoutes } from './routes.js';
+import type { Asset, ViewerStats } from './viewer-types.js';
 
 export interface ServeOptions {
   /** Default 127.0.0.1: exposing detections beyond the host is an explicit choice. */
@@ -33,6 +34,11 @@ export interface ServeOptions {
   /** Created when absent; pass one to share it with the pipeline. */
   metrics?: Metrics;
   hub?: HubOptions;
+  /**
+   * The live viewer: its page's files at / and /viewer/*, and pictures for the
+   * clients that ask (someone must publish them: hub.publishPicture). Absent: neither.
+   */
+  viewer?: { assets: ReadonlyMap<string, Asset>; fps: number; maxWidth: number; stats?: () => ViewerStats };
   /** Client messages over this size close the connection (1009); smaller ones over hub.maxClientMessageBytes get an error reply. Default 64 KiB. */
   maxPayloadBytes?: number;
   /** How long close() waits for clients to finish the closing handshake before terminating them. Default 2 s. */
@@ -46,6 +52,8 @@ export interface ServeHandle {
   url: string;
   /** Base URL for the HTTP routes, e.g. http://127.0.0.1:8080 */
   httpUrl: string;
+  /** The viewer's page, e.g. http://127.0.0.1:8080/ (a wildcard host shows as loopback); absent without the viewer. */
+  viewerUrl?: string;
   hub: WsHub;
   metrics: Metrics;
   /** Resolves if the listener fails after startup (it then serves nothing); never rejects. */
@@ -86,6 +94,13 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** A host a browser on this machine can open: a wildcard address is listened on, not browsed to. */
+function browsableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
 async function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
@@ -112,6 +127,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
   const metrics = opts.metrics ?? new Metrics();
   const hub = new WsHub({
     ...opts.hub,
+    pictures: opts.hub?.pictures ?? opts.viewer !== undefined,
     onDropped: (n) => {
       metrics.observeWsDropped(n);
       opts.hub?.onDropped?.(n);
@@ -122,8 +138,13 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
   /** True when no token is set, or the request carries it (header, any case of the scheme, or ?token=). */
   const authorized = (req: IncomingMessage, url: URL): boolean =>
     !expectedToken || tokenMatches(expectedToken, bearerToken(req.headers.authorization)) || tokenMatches(expectedToken, url.searchParams.get('token'));
+  const viewer: ViewerRoutes | undefined = opts.viewer && {
+    assets: opts.viewer.assets,
+    page: { wsPath, authRequired: expectedToken !== null, protocol: PROTOCOL_VERSION, pictures: { fps: opts.viewer.fps, maxWidth: opts.viewer.maxWidth } },
+    ...(opts.viewer.stats ? { stats: opts.viewer.stats } : {}),
+  };
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
-  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), authorized, publicMetrics: opts.publicMetrics ?? false };
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), authorized, publicMetrics: opts.publicMetrics ?? false };
   const sockets = new Set<Socket>();
   let closing = false;
 
@@ -148,14 +169,17 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     if (closing) return refuseUpgrade(socket, 503, 'server shutting down');
     if (!authorized(req, url)) return refuseUpgrade(socket, 401, 'missing or invalid token', { 'WWW-Authenticate': 'Bearer' });
     let cameras: CameraSelection | null;
+    let pictures: boolean | null;
     try {
       cameras = parseCameraQuery(url.searchParams.get('cameras'));
+      pictures = parsePicturesQuery(url.searchParams.get('pictures'));
     } catch (err) {
       return refuseUpgrade(socket, 400, err instanceof ProtocolError ? err.message : errorMessage(err));
     }
+    if (pictures !== null && cameras === null) return refuseUpgrade(socket, 400, 'pictures= applies to the cameras of cameras=: add cameras=* or cameras=a,b');
     const remote = `${formatHost(req.socket.remoteAddress ?? '?')}:${req.socket.remotePort ?? '?'}`;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      hub.addClient(ws, { cameras, remote });
+      hub.addClient(ws, { cameras, pictures, remote });
     });
   });
 
@@ -185,5 +209,6 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     return closed;
   };
 
-  return { host, port: addr.port, url: `ws://${base}${wsPath}`, httpUrl: `http://${base}`, hub, metrics, died: diedPromise, close };
+  const viewerUrl = viewer ? `http://${formatHost(browsableHost(host))}:${addr.port}/` : undefined;
+  return { host, port: addr.port, url: `ws://${base}${wsPath}`, httpUrl: `http://${base}`, ...(viewerUrl ? { viewerUrl } : {}), hub, metrics, died: diedPromise, close };
 }

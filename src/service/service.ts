@@ -3,8 +3,9 @@
  * by every camera, DEMUX's fair share of that pool, and a map of Cameras
  * (src/camera/camera.ts), each of which owns its own source, strategy,
  * tracker and meters. The service only wires a camera's `results$` and
- * `status$` to the outputs, and closes everything in order:
- * stop accepting clients -> close the cameras (ffmpeg gone) -> release the pool.
+ * `status$` to the outputs (the hub, the metrics, the viewer's pictures), and
+ * closes everything in order: stop accepting clients -> close the cameras
+ * (ffmpeg gone) -> finish the pictures in flight -> release the pool.
  */
 import type { Subscription } from 'rxjs';
 import { makeTiles } from '../arac/geometry.js';
@@ -22,9 +23,13 @@ import { chooseInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
 import { buildFrameMessage } from '../serve/protocol.js';
 import type { DemuxStats, ServedCameraStats } from '../serve/routes.js';
+import type { ViewerStats } from '../serve/viewer-types.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
 import { createStrategy } from '../strategy/registry.js';
 import { formatSpec, isTiled } from '../strategy/spec.js';
+import { loadViewerAssets } from '../viewer/assets.js';
+import { jpegEncoder, type PictureEncoder } from '../viewer/encoder.js';
+import { PictureFeed } from '../viewer/pictures.js';
 
 const PROBE_TIMEOUT_MS = 5000;
 const DEFAULT_FPS = 10;
@@ -53,6 +58,8 @@ interface Probed {
 
 export interface ServiceOptions {
   log?: Logger;
+  /** The viewer's picture encoder; default sharp's JPEG at the config's viewer.maxWidth and quality. */
+  pictureEncoder?: PictureEncoder;
 }
 
 /** A model pack that cannot be loaded is a config error on model.pack (exit 2), in `serve` as in `config validate`. */
@@ -69,6 +76,8 @@ export class NeulensService {
   private readonly cameras = new Map<string, Camera>();
   private readonly wiring = new Map<string, Subscription[]>();
   private pool: InferencePool | undefined;
+  /** The viewer's pictures (config viewer.enabled); encodes only while a client watches. */
+  private pictures: PictureFeed | undefined;
   /** DEMUX fair share of the inference workers' time between cameras (arac plans within it). */
   private share: FairShare | undefined;
   private pack: ModelPack | undefined;
@@ -90,6 +99,9 @@ export class NeulensService {
   static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
     const service = new NeulensService(config, opts.log ?? createLogger(config.logging.level));
     const s = config.server;
+    const v = config.viewer;
+    // Before the server: an install without the page's files fails here, holding nothing yet.
+    const assets = v.enabled ? await loadViewerAssets() : undefined;
     service.serveHandle = await createServer({
       host: s.host,
       port: s.port,
@@ -100,8 +112,20 @@ export class NeulensService {
       ready: () => ({ modelLoaded: service.pool !== undefined, camerasStarted: service.camerasStarted }),
       stats: () => service.stats(),
       demux: () => service.demuxStats(),
+      ...(assets ? { viewer: { assets, fps: v.fps, maxWidth: v.maxWidth, stats: () => service.viewerStats() } } : {}),
     });
-    service.serveHandle.metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
+    const { hub, metrics } = service.serveHandle;
+    metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
+    if (v.enabled) {
+      const pictures = new PictureFeed({
+        fps: v.fps,
+        watched: (camera) => hub.picturesWanted(camera),
+        encoder: opts.pictureEncoder ?? jpegEncoder({ maxWidth: v.maxWidth, quality: v.quality }),
+        log: service.log.child('viewer'),
+      });
+      service.pictures = pictures;
+      metrics.bindPictures(() => ({ cameras: pictures.stats(), dropped: hub.stats().totals.picturesDropped }));
+    }
     try {
       // A missing or broken pack is a config error (exit 2), as `config validate` says.
       service.pack = await loadPackFor(config);
@@ -230,9 +254,15 @@ export class NeulensService {
     this.log.info('camera started', { url: redactCredentials(cam.url), input: `${input.width}x${input.height}`, strategy: camera.strategy.name });
   }
 
-  /** A camera's outputs: its frames to the hub and the histograms, its status to every client. */
+  /**
+   * A camera's outputs: its frames to the hub and the histograms, its status to
+   * every client, and, while a viewer watches it, its pictures. The picture
+   * is taken here, during the emission, while the frame's pixels are valid;
+   * it reaches the hub after the frame message of the same seq, and carries it.
+   */
   private wire(camera: Camera): void {
     const { hub, metrics } = this.server;
+    const pictures = this.pictures;
     hub.setCamera(camera.id, 'connecting');
     this.wiring.set(camera.id, [
       camera.status$.subscribe((st) => hub.publishStatus({ type: 'status', camera: st.camera, state: st.state, atMs: st.atMs, ...(st.error !== undefined ? { error: st.error } : {}) })),
@@ -240,8 +270,27 @@ export class NeulensService {
         const msg = buildFrameMessage(r);
         hub.publishFrame(msg);
         metrics.observeFrame(r.camera, r.result.detectorMs, msg.latencyMs);
+        pictures?.offer(r, (p) => {
+          hub.publishPicture({ frame: msg, width: p.width, height: p.height, jpeg: p.jpeg });
+          metrics.observePicture(p.camera, p.encodeMs);
+        });
       }),
     ]);
+  }
+
+  viewerStats(): ViewerStats {
+    const { hub } = this.server;
+    const v = this.config.viewer;
+    const encoded = new Map((this.pictures?.stats() ?? []).map((p) => [p.camera, p]));
+    return {
+      fps: v.fps,
+      maxWidth: v.maxWidth,
+      quality: v.quality,
+      cameras: [...this.cameras.keys()].map((camera) => ({
+        ...(encoded.get(camera) ?? { camera, encoded: 0, skipped: { rate: 0, busy: 0 }, failed: 0, encodeMs: { p50: 0, p95: 0 }, bytes: 0, width: 0, height: 0 }),
+        watchers: hub.pictureWatchers(camera),
+      })),
+    };
   }
 
   demuxStats(): DemuxStats {
@@ -269,6 +318,7 @@ export class NeulensService {
       for (const subs of this.wiring.values()) for (const s of subs) s.unsubscribe();
       this.wiring.clear();
       await Promise.all([...this.cameras.values()].map((c) => c.close()));
+      await this.pictures?.close();
       await this.pool?.close();
       this.log.info('stopped');
     })();

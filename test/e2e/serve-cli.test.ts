@@ -112,5 +112,7 @@ logging:
     expect(await client.closed).toBe(1001);
     expect(decoders.filter(processAlive)).toEqual([]);
     expect(cli.output()).toContain(`${signal}: shutting down`);
+    // The user's way in: the viewer's address, printed once the service is up.
+    expect(cli.output()).toContain(`info  neulens: viewer at http://127.0.0.1:${port}/`);
   });
 });

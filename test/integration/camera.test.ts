@@ -99,4 +99,23 @@ describe('Camera', () => {
     await waitFor(() => camera.stats().state === 'stopped', 10_000, 'stopped when the feed ends');
     await camera.close();
   }, 60_000);
+
+  it('stats().sloAttainment: the recent share of frames in that were published within one frame interval of capture', async () => {
+    const feed = new Subject<Frame>();
+    const camera = await open('slo', { feed, paced: false }, 'full', false);
+    expect(camera.stats().sloAttainment).toBeNull();
+    const still = await readStill(path.join(IMAGES, 'astronaut.png'), { width: 512, height: 384 });
+    let published = 0;
+    camera.results$.subscribe(() => published++);
+    // Capture times stand in for the clock: a minute ago is late on any machine (the SLO
+    // interval is 100 ms at 10 fps), a minute ahead is on time on any machine.
+    const offsetsMs = [-60_000, 60_000, -60_000, -60_000];
+    for (const [seq, offset] of offsetsMs.entries()) {
+      feed.next({ cameraId: 'slo', seq, ptsMs: seq * 100, captureWallMs: Date.now() + offset, ...still });
+      await waitFor(() => published === seq + 1, 30_000, `frame ${seq}`);
+    }
+    expect(camera.stats().sloAttainment).toBe(0.25);
+    feed.complete();
+    await camera.close();
+  }, 60_000);
 });

@@ -160,6 +160,6 @@ describe('Metrics', () => {
 function cameraStats(camera: string, o: Partial<ServedCameraStats> = {}): ServedCameraStats {
   return {
     camera, state: 'online', fpsIn: 0, fpsProcessed: 0, fpsDropped: 0, inferenceMs: 0, reconnects: 0, framesIn: 0, processed: 0, dropped: 0,
-    droppedBy: { gate: 0, error: 0 }, e2eMs: { p50: 0, p95: 0 }, workFraction: 0, input: { width: 512, height: 288, strategy: 'arac' }, sloFps: 10, ...o,
+    droppedBy: { gate: 0, error: 0 }, e2eMs: { p50: 0, p95: 0 }, workFraction: 0, sloAttainment: null, input: { width: 512, height: 288, strategy: 'arac' }, sloFps: 10, ...o,
   };
 }

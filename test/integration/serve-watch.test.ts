@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { watch, watchCommand, formatFrame, parseWatchUrl } from '../../src/cli/commands/watch.js';
 import { createServer, type ServeHandle } from '../../src/serve/server.js';
-import type { FrameMessage } from '../../src/serve/protocol.js';
+import { PROTOCOL_VERSION, type FrameMessage } from '../../src/serve/protocol.js';
 
 const open: ServeHandle[] = [];
 
@@ -75,7 +75,7 @@ describe('neulens watch', () => {
     const ac = new AbortController();
     const done = watch({ url: new URL(a.url), cameras: ['door'], json: false, signal: ac.signal, ...io, backoffInitialMs: 50, backoffMaxMs: 200 });
 
-    await until(() => io.lines.some((l) => l.includes('connected, protocol v2')), 'hello line');
+    await until(() => io.lines.some((l) => l.includes(`connected, protocol v${PROTOCOL_VERSION}`)), 'hello line');
     expect(io.lines.join('\n')).toMatch(/not \(yet\) known to the server: door/);
     a.hub.publishStatus({ type: 'status', camera: 'door', state: 'online', atMs: Date.now() });
     a.hub.publishFrame(frame('yard', 1));
@@ -87,7 +87,7 @@ describe('neulens watch', () => {
     await a.close();
     await until(() => io.errs.some((l) => /disconnected: .*retrying/.test(l)), 'disconnect notice');
     const b = await serve(port);
-    await until(() => io.lines.filter((l) => l.includes('connected, protocol v2')).length === 2, 'second hello');
+    await until(() => io.lines.filter((l) => l.includes(`connected, protocol v${PROTOCOL_VERSION}`)).length === 2, 'second hello');
     b.hub.publishFrame(frame('door', 3));
     await until(() => io.lines.some((l) => l.includes(' door #3 ')), 'frame after reconnect');
 

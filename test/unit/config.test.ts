@@ -53,6 +53,7 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(c.model.classes).toBeUndefined();
     expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });
     expect(c.logging.level).toBe('info');
+    expect(c.viewer).toEqual({ enabled: true, fps: 5, maxWidth: 960, quality: 75 });
     expect(c.cameras[0]).toEqual({
       id: 'front',
       kind: 'file',
@@ -135,7 +136,15 @@ describe('parseConfig: defaults and normalisation', () => {
 
   it('the hub\'s defaults are the config\'s (its send buffer cap was 1 MiB against the documented 4 MiB)', () => {
     const s = parse(CAMS).server;
-    expect(new WsHub().stats().limits).toEqual({ maxQueue: s.clientQueue, maxBufferedBytes: s.clientMaxBufferedBytes, stuckTimeoutMs: s.clientStuckTimeoutMs, pongTimeoutMs: s.clientStuckTimeoutMs });
+    // The picture limits are the hub's own (no config key): two queued, none written past 1 MiB unsent.
+    expect(new WsHub().stats().limits).toEqual({
+      maxQueue: s.clientQueue,
+      maxBufferedBytes: s.clientMaxBufferedBytes,
+      stuckTimeoutMs: s.clientStuckTimeoutMs,
+      pongTimeoutMs: s.clientStuckTimeoutMs,
+      maxQueuedPictures: 2,
+      pictureMaxBufferedBytes: 1_048_576,
+    });
   });
 
   it('treats an empty key (YAML null) as "use the default"', () => {
@@ -205,6 +214,9 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['top level not a mapping', '- a\n- b\n', '', /top level must be a mapping/],
     ['unknown top-level key', `servr: {}\n${CAMS}`, 'servr', /unknown key \(did you mean 'server'\?\)/],
     ['unknown nested key', `model: { minscore: 0.5 }\n${CAMS}`, 'model.minscore', /did you mean 'minScore'/],
+    ['unknown viewer key', `viewer: { fsp: 5 }\n${CAMS}`, 'viewer.fsp', /unknown key \(did you mean 'fps'\?\)/],
+    ['viewer fps of zero', `viewer: { fps: 0 }\n${CAMS}`, 'viewer.fps', /must be > 0/],
+    ['viewer JPEG quality out of range', `viewer: { quality: 101 }\n${CAMS}`, 'viewer.quality', /must be <= 100/],
     ['key of another camera kind', 'cameras:\n  - { id: a, url: clip.mp4, transport: udp }\n', 'cameras[0].transport', /only valid with kind: rtsp/],
     ['grid for a strategy without tiles', `model: { strategy: full, grid: [2, 2] }\n${CAMS}`, 'model.grid', /strategy 'full' has no tile grid/],
     ['grid written twice, differently', `model: { strategy: "arac:2x2", grid: [4, 4] }\n${CAMS}`, 'model.grid', /\[4, 4\] conflicts with the grid in strategy 'arac:2x2'/],

@@ -8,10 +8,12 @@ import {
   checkMessage,
   parseCameraQuery,
   parseClientMessage,
+  parsePicturesQuery,
   protocolSchema,
   protocolSchemaJson,
   type ServerMessage,
 } from '../../src/serve/protocol.js';
+import { decodePictureMessage, encodePictureMessage } from '../../src/serve/picture-message.js';
 import { checkSchema } from '../../src/core/json-schema.js';
 import { NeulensError } from '../../src/core/errors.js';
 
@@ -109,6 +111,15 @@ describe('protocol schema', () => {
     expect(checkMessage('serverMessage', { type: 'subscribe', cameras: '*' })).not.toBeNull();
   });
 
+  it('a picture header carries the frame message of its own seq', () => {
+    const header = { type: 'picture', camera: 'door', seq: 7, format: 'jpeg', width: 512, height: 288, frame } as const;
+    expect(checkMessage('picture', header)).toBeNull();
+    expect(checkMessage('picture', { ...header, format: 'png' })).toMatch(/format/);
+    expect(checkMessage('picture', { ...header, frame: { ...frame, boxes: 'none' } })).toMatch(/frame\.boxes/);
+    // A header is not a text message: the text schema does not take it.
+    expect(checkMessage('serverMessage', header)).not.toBeNull();
+  });
+
   it('docs/protocol.schema.json is the exported schema', async () => {
     const file = fileURLToPath(new URL('../../docs/protocol.schema.json', import.meta.url));
     const onDisk = await readFile(file, 'utf8');
@@ -123,6 +134,7 @@ describe('parseClientMessage', () => {
     expect(parseClientMessage('{"type":"subscribe","cameras":["a","b"]}', 4096)).toEqual({ type: 'subscribe', cameras: ['a', 'b'] });
     expect(parseClientMessage(Buffer.from('{"type":"unsubscribe","cameras":"*"}'), 4096)).toEqual({ type: 'unsubscribe', cameras: '*' });
     expect(parseClientMessage('{"type":"ping"}', 4096)).toEqual({ type: 'ping' });
+    expect(parseClientMessage('{"type":"subscribe","cameras":"*","pictures":true}', 4096)).toEqual({ type: 'subscribe', cameras: '*', pictures: true });
     expect(parseClientMessage('{"type":"ping","id":"abc"}', 4096)).toEqual({ type: 'ping', id: 'abc' });
   });
 
@@ -142,6 +154,8 @@ describe('parseClientMessage', () => {
     expect(protocolError(() => parseClientMessage('{"type":"subscribe","cameras":[]}', 4096)).reason).toBe('BAD_MESSAGE');
     expect(protocolError(() => parseClientMessage('{"type":"subscribe","cameras":"all"}', 4096)).reason).toBe('BAD_MESSAGE');
     expect(protocolError(() => parseClientMessage('{"type":"ping","id":{}}', 4096)).reason).toBe('BAD_MESSAGE');
+    expect(protocolError(() => parseClientMessage('{"type":"subscribe","cameras":"*","pictures":"yes"}', 4096)).message).toMatch(/^subscribe: .*pictures: expected boolean/);
+    expect(protocolError(() => parseClientMessage('{"type":"unsubscribe","cameras":"*","pictures":true}', 4096)).message).toMatch(/unexpected property 'pictures'/);
   });
 
   it('parses the ?cameras= upgrade query', () => {
@@ -150,5 +164,54 @@ describe('parseClientMessage', () => {
     expect(parseCameraQuery('a, b,,c')).toEqual(['a', 'b', 'c']);
     expect(protocolError(() => parseCameraQuery('')).reason).toBe('BAD_MESSAGE');
     expect(protocolError(() => parseCameraQuery('x'.repeat(200))).message).toMatch(/longer than 128/);
+  });
+});
+
+describe('binary picture messages', () => {
+  const frame = buildFrameMessage({
+    camera: 'door',
+    frame: { cameraId: 'door', seq: 41, ptsMs: 4100, captureWallMs: 1_700_000_000_000, width: 512, height: 288, srcWidth: 960, srcHeight: 540, data: new Uint8Array(0) },
+    detections: [{ x: 1, y: 2, w: 3, h: 4, classId: 0, label: 'person', score: 0.9, trackId: 5 }],
+    result: { detections: [], detectorMs: 9, workFraction: 0.4 },
+    strategy: 'full',
+    publishedAtMs: 1_700_000_000_030,
+  });
+  const header = { type: 'picture', camera: 'door', seq: 41, format: 'jpeg', width: 512, height: 288, frame } as const;
+  // Not a whole JPEG, only its first bytes: the codec checks the marker, the browser decodes the rest.
+  const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+
+  it('round-trips: a big-endian header length, the JSON header, then the JPEG bytes', () => {
+    const msg = encodePictureMessage(header, jpeg);
+    const n = msg.readUInt32BE(0);
+    expect(JSON.parse(msg.toString('utf8', 4, 4 + n))).toEqual(header);
+    expect(msg.subarray(4 + n)).toEqual(jpeg);
+    const back = decodePictureMessage(msg);
+    expect(back.header).toEqual(header);
+    expect(back.jpeg).toEqual(jpeg);
+    // A view into a larger buffer decodes the same (ws hands out slices of its receive buffer).
+    const padded = Buffer.concat([Buffer.from('xx'), msg]);
+    expect(decodePictureMessage(padded.subarray(2)).header.seq).toBe(41);
+  });
+
+  it('names what is wrong with a broken message', () => {
+    const msg = encodePictureMessage(header, jpeg);
+    expect(protocolError(() => decodePictureMessage(msg.subarray(0, 3))).message).toMatch(/shorter than its 4-byte header length/);
+    expect(protocolError(() => decodePictureMessage(msg.subarray(0, 20))).message).toMatch(/runs past the message/);
+    const notJpeg = encodePictureMessage(header, Buffer.from('GIF89a'));
+    expect(protocolError(() => decodePictureMessage(notJpeg)).message).toMatch(/not a JPEG file/);
+    const badHeader = encodePictureMessage({ ...header, seq: -1 }, jpeg);
+    expect(protocolError(() => decodePictureMessage(badHeader)).message).toMatch(/picture: .*seq/);
+    const garbled = Buffer.from(msg);
+    garbled.write('{{', 4);
+    expect(protocolError(() => decodePictureMessage(garbled)).reason).toBe('NOT_JSON');
+  });
+
+  it('parsePicturesQuery reads ?pictures= strictly', () => {
+    expect(parsePicturesQuery(null)).toBeNull();
+    expect(parsePicturesQuery('1')).toBe(true);
+    expect(parsePicturesQuery('true')).toBe(true);
+    expect(parsePicturesQuery('0')).toBe(false);
+    expect(parsePicturesQuery('false')).toBe(false);
+    expect(protocolError(() => parsePicturesQuery('yes')).message).toMatch(/expected 1, true, 0 or false, got 'yes'/);
   });
 });

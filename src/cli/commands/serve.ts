@@ -7,6 +7,7 @@ import { EXIT, type Command } from '../command.js';
 const usage = `usage: neulens serve --config <file.yaml>
 
 Start the cameras of a pipeline config and serve detections:
+  Viewer     http://<host>:<port>/     (live cameras, boxes and tile plans; config viewer:)
   WebSocket  ws://<host>:<port>/ws   (see README: WebSocket protocol)
   HTTP       /healthz /readyz /api/stats /metrics
 SIGINT or SIGTERM stops it gracefully (a second one forces the exit).`;
@@ -45,6 +46,7 @@ export const serveCommand: Command = {
     try {
       const service = await NeulensService.start(config, { log });
       log.info('serving', { ws: service.url, http: service.server.httpUrl, cameras: config.cameras.filter((c) => c.enabled).length });
+      if (service.server.viewerUrl) log.info(`viewer at ${service.server.viewerUrl}`);
       void service.server.died.then((err) => {
         log.error('server died', { error: err.message });
         stop('server died');

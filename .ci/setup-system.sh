@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, owned here (run it alone on a fresh
 # machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
-# the RTSP tests. Extra package names on the command line are installed too.
+# the RTSP tests, and a Mosquitto MQTT broker for the MQTT tests. Extra package names on the command line are installed too.
 # Idempotent: installs only what is missing. Servers are not started here:
 # each test starts its own on a free loopback port.
 set -euo pipefail
@@ -9,6 +9,9 @@ packages=(
   # RTSP camera for the ingest and service tests (test/helpers/rtsp-gst-server.py, run by /usr/bin/python3)
   gir1.2-gst-rtsp-server-1.0 python3-gi
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # MQTT broker for the event tests (test/helpers/mosquitto.ts starts one per test on a loopback port;
+  # mosquitto_passwd, in the same package, writes the auth test's password file); the clients to watch by hand
+  mosquitto mosquitto-clients
 )
 need=()
 for p in "${packages[@]}" "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

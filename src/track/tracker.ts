@@ -34,6 +34,26 @@
  * tracks that die are never published and published ids may skip numbers.
  * They keep increasing across `reset()`, so a client never sees an id reused
  * for a different object from the same Tracker.
+ *
+ * Held boxes (`updateHolding`): ARAC republishes what a skipped tile showed
+ * when it was last computed. Such a box is no measurement, but it stands for
+ * its track until the tile is computed again (at most the refresh bound,
+ * model.refresh, 2 s by default): a held track is *seen*, and a track is
+ * dropped only after `maxAgeMs` with neither a measurement nor a held box.
+ * So the drop age and how long a held box stands agree whatever the two
+ * settings are: an object in a skipped tile keeps its track (and its event)
+ * until its tile is recomputed, and is dropped `maxAgeMs` after that if the
+ * new computation no longer shows it.
+ *
+ * Stationary: a confirmed track is *stationary* once the boxes matched to it
+ * have stayed near where it stopped for at least `stationaryMs` (5 s): each
+ * matched box overlaps the box it stopped at (its anchor) with IoU >=
+ * `stationaryIou` (0.6: a box that moves sideways has moved less than a
+ * quarter of its width). A match below that moves the anchor there and starts
+ * the clock again: the object is active. Only measurements count (a held box
+ * shows an old position, a prediction a guessed one), and the state holds
+ * between measurements. This is the one notion of a stopped object across
+ * the code: events and MQTT counts say `stationary` / `active` from it.
  */
 import { iou } from '../core/geometry.js';
 import { InputError } from '../core/errors.js';
@@ -64,6 +84,10 @@ export interface TrackerOptions {
   maxAgeMs: number;
   /** Consecutive matches (the birth detection included) before a track's id is published. Default 2. */
   minHits: number;
+  /** A confirmed track whose matched boxes stay near where it stopped this long is stationary (see above). Default 5000 ms. */
+  stationaryMs: number;
+  /** IoU with the box where it stopped at or above which a matched box counts as not moved. Default 0.6. */
+  stationaryIou: number;
   /** Confirm tracks born in the first update at once (see policy above). Default true. */
   confirmFirstFrame: boolean;
   /** Kalman noise model, fractions of box size; see KalmanNoise. */
@@ -78,6 +102,8 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<Omit<TrackerOptions, 'noise'>> = 
   lowMatchIou: 0.5,
   maxAgeMs: 1000,
   minHits: 2,
+  stationaryMs: 5000,
+  stationaryIou: 0.6,
   confirmFirstFrame: true,
 };
 
@@ -102,8 +128,14 @@ export interface PredictedTrack {
    * kalman.ts). `searchRegion` turns it into a box.
    */
   sigma: { cx: number; cy: number; w: number; h: number };
-  /** Time from the last matched detection to the requested time. */
+  /** Time from the last matched detection to the requested time (held boxes are no match). */
   msSinceUpdate: number;
+  /** Time from the track's birth (its first detection) to the requested time. */
+  ageMs: number;
+  /** How long its matched boxes have stayed near where it stopped, up to its last match (see Stationary above). */
+  stillMs: number;
+  /** Confirmed and still for at least stationaryMs: the one notion of a stopped object (see above). */
+  stationary: boolean;
   /** Number of detections matched so far. */
   hits: number;
   /** Score of the last matched detection. */
@@ -119,6 +151,12 @@ interface Track {
   state: KalmanState;
   stateTs: number;
   lastUpdateMs: number;
+  /** When a held box last stood for it (-Infinity: never); it counts as seen then. */
+  heldMs: number;
+  bornMs: number;
+  /** The box it stopped at, and since when its matched boxes have stayed near it. */
+  anchor: Box;
+  stillSinceMs: number;
   hits: number;
   confirmed: boolean;
   /** Whether the previous update matched this track (false = coasting). */
@@ -158,6 +196,13 @@ export class Tracker {
     if (!(o.lowThresh <= o.highThresh)) throw new InputError(`tracker: lowThresh ${o.lowThresh} > highThresh ${o.highThresh}`);
     if (!(o.maxAgeMs >= 0)) throw new InputError(`tracker: maxAgeMs must be >= 0, got ${o.maxAgeMs}`);
     if (!(o.minHits >= 1)) throw new InputError(`tracker: minHits must be >= 1, got ${o.minHits}`);
+    if (!(o.stationaryMs >= 0)) throw new InputError(`tracker: stationaryMs must be >= 0, got ${o.stationaryMs}`);
+    if (!(o.stationaryIou > 0 && o.stationaryIou <= 1)) throw new InputError(`tracker: stationaryIou must be in (0, 1], got ${o.stationaryIou}`);
+  }
+
+  /** Time since the track was last seen: matched, or standing for a held box. */
+  private unseenMs(t: Track, now: number): number {
+    return now - Math.max(t.lastUpdateMs, t.heldMs);
   }
 
   /** Associate one frame's detections at time `tsMs` (ms, any monotonic origin). */
@@ -169,7 +214,7 @@ export class Tracker {
     this.lastTs = now;
     const { highThresh, lowThresh, maxAgeMs } = this.opts;
 
-    this.tracks = this.tracks.filter((t) => now - t.lastUpdateMs <= maxAgeMs);
+    this.tracks = this.tracks.filter((t) => this.unseenMs(t, now) <= maxAgeMs);
     for (const t of this.tracks) {
       t.state = kalmanPredict(t.state, (now - t.stateTs) / 1000, this.noise);
       t.stateTs = now;
@@ -209,6 +254,10 @@ export class Tracker {
         state: kalmanInit(d, this.noise),
         stateTs: now,
         lastUpdateMs: now,
+        heldMs: -Infinity,
+        bornMs: now,
+        anchor: { x: d.x, y: d.y, w: d.w, h: d.h },
+        stillSinceMs: now,
         hits: 1,
         confirmed: this.opts.minHits <= 1 || (firstFrame && this.opts.confirmFirstFrame),
         matchedLast: true,
@@ -242,7 +291,8 @@ export class Tracker {
     const out: PredictedTrack[] = [];
     for (const t of this.tracks) {
       const at = Math.max(tsMs, t.stateTs);
-      if (at - t.lastUpdateMs > this.opts.maxAgeMs) continue;
+      if (this.unseenMs(t, at) > this.opts.maxAgeMs) continue;
+      const stillMs = t.lastUpdateMs - t.stillSinceMs;
       const v = viewState(kalmanPredict(t.state, (at - t.stateTs) / 1000, this.noise));
       out.push({
         trackId: t.id,
@@ -253,6 +303,9 @@ export class Tracker {
         velocity: { vx: v.vx, vy: v.vy },
         sigma: v.sigma,
         msSinceUpdate: at - t.lastUpdateMs,
+        ageMs: at - t.bornMs,
+        stillMs,
+        stationary: t.confirmed && stillMs >= this.opts.stationaryMs,
         hits: t.hits,
         score: t.score,
         lastBox: { ...t.lastBox },
@@ -293,13 +346,19 @@ export class Tracker {
   /**
    * One frame of fresh detections and boxes held over from skipped tiles.
    * The held boxes take their ids first (identify, against the tracks' last
-   * boxes before this frame: a held box is such a last box), then the fresh
-   * ones update the tracks. A held box whose track a fresh detection has just
+   * boxes before this frame: a held box is such a last box), and their tracks
+   * count as seen at this frame (see Held boxes above); then the fresh ones
+   * update the tracks. A held box whose track a fresh detection has just
    * extended is dropped: the object moved on into a computed tile, and
    * showing both would show it twice.
    */
   updateHolding(fresh: readonly Detection[], held: readonly Detection[], tsMs: number): TrackedDetection[] {
     const ided = held.length > 0 ? this.identify(held) : [];
+    if (ided.length > 0 && Number.isFinite(tsMs)) {
+      const now = Math.max(tsMs, this.lastTs);
+      const heldIds = new Set(ided.flatMap((d) => (d.trackId === undefined ? [] : [d.trackId])));
+      for (const t of this.tracks) if (heldIds.has(t.id)) t.heldMs = now;
+    }
     const tracked = this.update(fresh, tsMs);
     if (ided.length === 0) return tracked;
     const extended = new Set(tracked.flatMap((d) => (d.trackId === undefined ? [] : [d.trackId])));
@@ -340,6 +399,11 @@ export class Tracker {
       t.matchedLast = true;
       t.score = d.score;
       t.lastBox = { x: d.x, y: d.y, w: d.w, h: d.h };
+      // Moved away from where it stopped: it stops (for now) here, and is active again.
+      if (iou(t.anchor, t.lastBox) < this.opts.stationaryIou) {
+        t.anchor = t.lastBox;
+        t.stillSinceMs = t.stateTs;
+      }
       if (t.hits >= this.opts.minHits) t.confirmed = true;
       trackOf.set(di, t);
     }

@@ -12,6 +12,7 @@ export {
   type HttpCameraConfig,
   type LogLevel,
   type ModelConfig,
+  type MqttConfig,
   type ReconnectConfig,
   type RtspCameraConfig,
   type ServerConfig,

@@ -51,7 +51,8 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(c.model.threads).toBeUndefined();
     expect(c.model.inputSize).toBeUndefined();
     expect(c.model.classes).toBeUndefined();
-    expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });
+    expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2, stationaryMs: 5000, stationaryIou: 0.6 });
+    expect(c.mqtt).toBeUndefined();
     expect(c.logging.level).toBe('info');
     expect(c.cameras[0]).toEqual({
       id: 'front',
@@ -220,6 +221,23 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['lowThresh above highThresh', `tracker: { lowThresh: 0.6 }\n${CAMS}`, 'tracker.lowThresh', /must not exceed highThresh/],
     ['reconnect initial above max', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { initialMs: 5000, maxMs: 1000 } }\n', 'cameras[0].reconnect.initialMs', /must not exceed maxMs/],
     ['bad wsPath', `server: { wsPath: ws }\n${CAMS}`, 'server.wsPath', /must start with '\/'/],
+    ['mqtt.url not a URL', `mqtt: { url: "broker:1883" }\n${CAMS}`, 'mqtt.url', /must be an mqtt:\/\/ or mqtts:\/\/ URL/],
+    ['mqtt.url of another scheme', `mqtt: { url: "http://broker" }\n${CAMS}`, 'mqtt.url', /must be an mqtt:\/\/ or mqtts:\/\/ URL, got http:/],
+    ['mqtt.url with credentials', `mqtt: { url: "mqtt://me:pw@broker" }\n${CAMS}`, 'mqtt.url', /must not carry credentials: write them in mqtt.user/],
+    ['mqtt without its url', `mqtt: { topicPrefix: cams }\n${CAMS}`, 'mqtt.url', /required/],
+    ['unknown mqtt key', `mqtt: { url: "mqtt://b", topicprefix: x }\n${CAMS}`, 'mqtt.topicprefix', /unknown key \(did you mean 'topicPrefix'\?\)/],
+    ['mqtt qos out of range', `mqtt: { url: "mqtt://b", qos: 3 }\n${CAMS}`, 'mqtt.qos', /must be one of 0, 1, 2, got 3/],
+    ['mqtt topicPrefix with a wildcard', `mqtt: { url: "mqtt://b", topicPrefix: "a/#" }\n${CAMS}`, 'mqtt.topicPrefix', /without spaces, '\+', '#'/],
+    ['mqtt password without user', `mqtt: { url: "mqtt://b", password: pw }\n${CAMS}`, 'mqtt.password', /needs mqtt.user/],
+    ['mqtt with the tracker off', `mqtt: { url: "mqtt://b" }\ntracker: { enabled: false }\n${CAMS}`, 'tracker.enabled', /must be true when mqtt is set/],
+    ['polygon of two points', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { driveway: { points: [[0, 0], [9, 9]] } } }\n', 'cameras[0].zones.driveway.points', /must have at least 3 items$/],
+    ['polygon whose edges cross', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { driveway: { points: [[0, 0], [9, 9], [9, 0], [0, 9]] } } }\n', 'cameras[0].zones.driveway.points[2]', /edge points\[2\]-points\[3\] crosses edge points\[0\]-points\[1\]/],
+    ['polygon on one line', 'cameras:\n  - { id: a, url: rtsp://x/y, masks: [{ points: [[0, 0], [5, 5], [9, 9]] }] }\n', 'cameras[0].masks[0].points', /encloses no area/],
+    ['polygon with a repeated point', 'cameras:\n  - { id: a, url: rtsp://x/y, masks: [{ points: [[0, 0], [9, 0], [9, 0], [0, 9]] }] }\n', 'cameras[0].masks[0].points[2]', /repeats points\[1\]/],
+    ['negative coordinate', 'cameras:\n  - { id: a, url: rtsp://x/y, masks: [{ points: [[0, 0], [-9, 0], [0, 9]] }] }\n', 'cameras[0].masks[0].points[1][0]', /must be >= 0, got -9/],
+    ['zone named like a label', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { car: { points: [[0, 0], [9, 0], [0, 9]] } } }\n', 'cameras[0].zones.car', /must not be a label/],
+    ['zone name with a space', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { "front yard": { points: [[0, 0], [9, 0], [0, 9]] } } }\n', 'cameras[0].zones["front yard"]', /letters, digits/],
+    ['unknown zone key', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { drive: { points: [[0, 0], [9, 0], [0, 9]], label: car } } }\n', 'cameras[0].zones.drive.label', /unknown key/],
   ])('%s', (_name, text, path, message) => {
     const e = failure(text);
     expect(e.path).toBe(path);
@@ -355,12 +373,21 @@ describe('neulens config (CLI)', () => {
 
   it('show: prints the effective config with secrets redacted', async () => {
     const file = join(dir, 'secret.yaml');
-    await writeFile(file, 'server: { authToken: hunter2 }\ncameras:\n  - { id: a, url: "rtsp://admin:pw@x/1" }\n');
-    const r = await run(['config', 'show', file]);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain('clientQueue: 32');
-    expect(r.out).toContain('rtsp://<redacted>@x/1');
-    expect(r.out).not.toMatch(/hunter2|admin:pw/);
+    await writeFile(file, 'server: { authToken: hunter2 }\nmqtt: { url: "mqtt://broker", user: me, password: "${MQTT_PW}" }\ncameras:\n  - { id: a, url: "rtsp://admin:pw@x/1" }\n');
+    const before = process.env.MQTT_PW;
+    process.env.MQTT_PW = 's3cr3t-mqtt';
+    try {
+      const r = await run(['config', 'show', file]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('clientQueue: 32');
+      expect(r.out).toContain('rtsp://<redacted>@x/1');
+      expect(r.out).toMatch(/mqtt:\n(?: {2}.*\n)*? {2}password: <redacted>/);
+      expect(r.out).toContain('outboxSize: 1000');
+      expect(r.out).not.toMatch(/hunter2|admin:pw|s3cr3t-mqtt/);
+    } finally {
+      if (before === undefined) delete process.env.MQTT_PW;
+      else process.env.MQTT_PW = before;
+    }
   });
 
   it('schema: prints the JSON Schema', async () => {

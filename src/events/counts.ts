@@ -66,6 +66,17 @@ export class CameraCounts {
     return out;
   }
 
+  /** Whether `label` is counted (seen, or told up front). */
+  knows(label: string): boolean {
+    return this.labels.has(label);
+  }
+
+  /** Counts `label` from now on (a count left by an earlier run); returns the counts that change, its own included. */
+  adopt(label: string, objects: readonly ObjectState[]): Count[] {
+    this.labels.add(label);
+    return this.changed(objects);
+  }
+
   /** Every count as last said (to say again after the broker was away, or to a new subscriber). */
   current(): Count[] {
     return [...this.said.values()];

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CameraStats } from '../camera/camera.js';
 import { errorMessage } from '../core/errors.js';
 import type { HubStats, WsHub } from './hub.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics, MqttTotals } from './metrics.js';
 
 export interface Readiness {
   modelLoaded: boolean;
@@ -47,6 +47,8 @@ export interface StatsBody {
   cameras: ServedCameraStats[];
   ws: HubStats;
   demux?: DemuxStats;
+  /** The MQTT output, when mqtt: is configured. */
+  mqtt?: MqttTotals;
 }
 
 export interface RouteDeps {
@@ -56,6 +58,7 @@ export interface RouteDeps {
   ready?: () => Readiness | Promise<Readiness>;
   stats?: () => ServedCameraStats[] | Promise<ServedCameraStats[]>;
   demux?: () => DemuxStats;
+  mqtt?: () => MqttTotals | undefined;
   /** Whether the request carries the token (true when none is set). */
   authorized?: (req: IncomingMessage, url: URL) => boolean;
   /** /metrics needs no token. */
@@ -99,15 +102,13 @@ const routes: Record<string, Handler> = {
     sendJson(res, 503, { ready: false, modelLoaded: r.modelLoaded, camerasStarted: r.camerasStarted, reason: r.reason ?? missing });
   },
 
-  '/api/stats': async ({ hub, stats, demux, startedAt }, res) => {
-    let cameras: ServedCameraStats[] = [];
+  '/api/stats': async (deps, res) => {
+    let body: StatsBody;
     try {
-      cameras = stats ? await stats() : [];
+      body = await statsBody(deps);
     } catch (err) {
       return sendJson(res, 500, { error: `stats unavailable: ${errorMessage(err)}` });
     }
-    const now = Date.now();
-    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}) };
     sendJson(res, 200, body);
   },
 
@@ -122,6 +123,14 @@ const routes: Record<string, Handler> = {
     res.end(text);
   },
 };
+
+/** The /api/stats body (also what MQTT publishes on <prefix>/stats). */
+export async function statsBody({ hub, stats, demux, mqtt, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'mqtt' | 'startedAt'>): Promise<StatsBody> {
+  const cameras = stats ? await stats() : [];
+  const now = Date.now();
+  const m = mqtt?.();
+  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(m ? { mqtt: m } : {}) };
+}
 
 /** Answers one plain HTTP request. Never rejects. */
 export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, wsPath: string): Promise<void> {

@@ -3,13 +3,16 @@
  * by every camera, DEMUX's fair share of that pool, and a map of Cameras
  * (src/camera/camera.ts), each of which owns its own source, strategy,
  * tracker and meters. The service only wires a camera's `results$` and
- * `status$` to the outputs, and closes everything in order:
- * stop accepting clients -> close the cameras (ffmpeg gone) -> release the pool.
+ * `status$` to the outputs (the WebSocket hub, the metrics, MQTT), and closes
+ * everything in order: stop accepting clients -> close the cameras (ffmpeg
+ * gone; their open events end) -> close MQTT (the last events and counts go
+ * out, then `offline`) -> release the pool.
  */
 import type { Subscription } from 'rxjs';
 import { makeTiles } from '../arac/geometry.js';
 import { Camera, type CameraResult } from '../camera/camera.js';
 import type { CameraConfig, Config } from '../config/index.js';
+import { regionOutsideFrame } from '../config/regions.js';
 import { ConfigError, errorMessage, ModelPackError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { redactCredentials } from '../core/redact.js';
@@ -20,6 +23,8 @@ import { defaultWorkers, InferencePool } from '../inference/pool.js';
 import { probeSize } from '../ingest/still.js';
 import { chooseInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
+import { zoneList } from '../events/zones.js';
+import { MqttOutput } from '../mqtt/output.js';
 import { buildFrameMessage } from '../serve/protocol.js';
 import type { DemuxStats, ServedCameraStats } from '../serve/routes.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
@@ -69,6 +74,8 @@ export class NeulensService {
   private readonly cameras = new Map<string, Camera>();
   private readonly wiring = new Map<string, Subscription[]>();
   private pool: InferencePool | undefined;
+  /** The MQTT output (config mqtt:), connecting in the background from start-up on. */
+  private mqtt: MqttOutput | undefined;
   /** DEMUX fair share of the inference workers' time between cameras (arac plans within it). */
   private share: FairShare | undefined;
   private pack: ModelPack | undefined;
@@ -100,8 +107,13 @@ export class NeulensService {
       ready: () => ({ modelLoaded: service.pool !== undefined, camerasStarted: service.camerasStarted }),
       stats: () => service.stats(),
       demux: () => service.demuxStats(),
+      mqtt: () => service.mqtt?.stats(),
     });
     service.serveHandle.metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
+    if (config.mqtt) {
+      // Connects in the background: a broker that is down delays nothing (events wait in its outbox).
+      service.mqtt = new MqttOutput({ config: config.mqtt, ...(config.model.classes ? { labels: config.model.classes } : {}), stats: () => service.server.statsBody(), log: service.log.child('mqtt') });
+    }
     try {
       // A missing or broken pack is a config error (exit 2), as `config validate` says.
       service.pack = await loadPackFor(config);
@@ -156,19 +168,22 @@ export class NeulensService {
     this.log.info('model loaded', { pack: this.pack?.manifest.name, strategy: formatSpec(m.strategy), provider: m.provider, workers, threads: pool.threads, ms: Date.now() - t0 });
   }
 
-  /** Detector input size (and the source's frame rate when the probe tells it). */
+  /** Detector input size (and the source's size and frame rate when the probe tells them). */
   private async inputSizeFor(cam: CameraConfig): Promise<Probed> {
     const manifest = (this.pack as ModelPack).manifest;
     const fixed = cam.inputSize ?? this.config.model.inputSize;
-    if (fixed) return { width: fixed[0], height: fixed[1] };
+    // Zones and masks are checked against the source's size, so such a camera is probed even with a fixed input size.
+    if (fixed && !cam.zones && !cam.masks) return { width: fixed[0], height: fixed[1] };
     // The working size follows the source's aspect ratio (16:9 cameras at 512x288, 4:3 at 512x384).
     // A stream that is down at start-up gets the pack's default; set inputSize to pin it.
     try {
       const src = await probeSize(cam.url, { timeoutMs: PROBE_TIMEOUT_MS, ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}) });
-      return { ...chooseInputSize(manifest, src.width, src.height), source: { width: src.width, height: src.height }, ...(src.fps ? { fps: src.fps } : {}) };
+      const input = fixed ? { width: fixed[0], height: fixed[1] } : chooseInputSize(manifest, src.width, src.height);
+      return { ...input, source: { width: src.width, height: src.height }, ...(src.fps ? { fps: src.fps } : {}) };
     } catch (err) {
-      this.log.warn('cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
+      this.log.warn(fixed ? "cannot probe the source; its zones and masks are not checked against its frame" : 'cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
     }
+    if (fixed) return { width: fixed[0], height: fixed[1] };
     const [width, height] = manifest.input.defaultSize;
     return { width, height };
   }
@@ -184,6 +199,11 @@ export class NeulensService {
   }
 
   private async startCamera(cam: CameraConfig, probed: Probed): Promise<void> {
+    // A zone or mask outside the frame is a config error (exit 2), caught once the frame's size is known.
+    if (probed.source) {
+      const outside = regionOutsideFrame(cam, this.config.cameras.indexOf(cam), probed.source.width, probed.source.height);
+      if (outside) throw outside;
+    }
     const pool = this.pool as InferencePool;
     const share = this.share as FairShare;
     const input = { width: probed.width, height: probed.height };
@@ -222,11 +242,13 @@ export class NeulensService {
       pool,
       info: { computeLevels: computeLevels(this.pack as ModelPack), calibration: this.calibration, ...(this.controller ? { controller: this.controller } : {}) },
       share: { budgetMs: (now) => share.budgetFor(cam.id, now), report: (ms, wanted) => share.report(cam.id, ms, wanted) },
-      tracker: t.enabled ? { highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits } : false,
+      tracker: t.enabled ? { highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits, stationaryMs: t.stationaryMs, stationaryIou: t.stationaryIou } : false,
+      ...(cam.masks ? { masks: cam.masks.map((m) => m.points) } : {}),
       log: this.log.child(cam.id),
     });
     this.cameras.set(cam.id, camera);
     this.wire(camera);
+    this.mqtt?.attach(camera, zoneList(cam.zones));
     this.log.info('camera started', { url: redactCredentials(cam.url), input: `${input.width}x${input.height}`, strategy: camera.strategy.name });
   }
 
@@ -262,13 +284,15 @@ export class NeulensService {
     });
   }
 
-  /** Idempotent: stop accepting, close clients (1001), close the cameras (ffmpeg gone), release the pool. */
+  /** Idempotent: stop accepting, close clients (1001), close the cameras (ffmpeg gone), close MQTT, release the pool. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.server.close().catch((err: unknown) => this.log.warn('server close failed', { error: errorMessage(err) }));
       for (const subs of this.wiring.values()) for (const s of subs) s.unsubscribe();
       this.wiring.clear();
       await Promise.all([...this.cameras.values()].map((c) => c.close()));
+      // After the cameras: their completion ended their open events and zeroed their counts.
+      await this.mqtt?.close();
       await this.pool?.close();
       this.log.info('stopped');
     })();

@@ -8,7 +8,7 @@
  * under CI=true that is a failure (the file throws at load).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,6 +56,12 @@ export interface BrokerOptions {
   port?: number;
   /** Users (name -> password); then anonymous clients are refused. */
   users?: Record<string, string>;
+  /**
+   * Keep sessions across a restart (saved on SIGTERM, read back at start): a
+   * subscriber with a persistent session (clean: false) then gets, once it is
+   * back, every QoS 1 message published while it was away, in order.
+   */
+  persistence?: boolean;
 }
 
 const cleanups = new Set<() => void>();
@@ -66,8 +72,11 @@ process.once('exit', () => {
 /** Starts mosquitto on a free loopback port (or `port`); resolves once it accepts connections. */
 export async function startBroker(o: BrokerOptions = {}): Promise<Broker> {
   const dir = mkdtempSync(path.join(tmpdir(), 'neulens-mosquitto-'));
+  // Started as root, mosquitto runs as the 'mosquitto' user: it must read its files and write its database here.
+  chmodSync(dir, 0o777);
   const port = o.port ?? (await freePort());
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
+  const persistence = o.persistence ? ['persistence true', `persistence_location ${dir}/`, 'max_queued_messages 100000'] : ['persistence false'];
+  const lines = [`listener ${port} 127.0.0.1`, ...persistence, 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information'];
   if (o.users) {
     const file = path.join(dir, 'passwd');
     writeFileSync(file, '');
@@ -75,6 +84,7 @@ export async function startBroker(o: BrokerOptions = {}): Promise<Broker> {
       const r = spawnSync(MOSQUITTO_PASSWD, ['-b', file, user, password], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
     }
+    chmodSync(file, 0o644);
     lines.push(`password_file ${file}`, 'allow_anonymous false');
   } else {
     lines.push('allow_anonymous true');

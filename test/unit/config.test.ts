@@ -356,6 +356,29 @@ describe('neulens config (CLI)', () => {
     expect(serve.err).toMatch(/^neulens serve: model\.pack: /);
   });
 
+  it.each([
+    ['mqtt.url not a URL', 'mqtt: { url: "broker.local:1883" }\n', /: mqtt\.url: must be an mqtt:\/\/ or mqtts:\/\/ URL, got broker\.local:\/\/$/],
+    ['an unknown mqtt key', 'mqtt: { url: "mqtt://broker", qso: 1 }\n', /: mqtt\.qso: unknown key \(did you mean 'qos'\?\)$/],
+    ['a polygon of two points', '', /: cameras\[0\]\.zones\.driveway\.points: must have at least 3 items$/, '    zones: { driveway: { points: [[0, 0], [100, 0]] } }\n'],
+    ['a self-crossing mask', '', /: cameras\[0\]\.masks\[0\]\.points\[2\]: edge points\[2\]-points\[3\] crosses edge points\[0\]-points\[1\]/, '    masks: [{ points: [[0, 0], [100, 100], [100, 0], [0, 100]] }]\n'],
+  ])('validate: exits 2 naming the key for %s', async (_name, top, message, camera = '') => {
+    const file = join(dir, 'bad-mqtt-or-region.yaml');
+    await writeFile(file, `${top}cameras:\n  - id: a\n    url: rtsp://x/1\n${camera}`);
+    const r = await run(['config', 'validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.split('\n')).toHaveLength(1);
+  });
+
+  it('serve: a zone outside the probed frame exits 2 naming the point', async () => {
+    const file = join(dir, 'zone-outside.yaml');
+    const parade = resolve('samples/parade.mp4');
+    await writeFile(file, `server: { port: 0 }\nmodel: { pack: ${JSON.stringify(PACK)} }\ncameras:\n  - id: a\n    url: ${JSON.stringify(parade)}\n    zones: { driveway: { points: [[0, 0], [960, 0], [961, 540], [0, 540]] } }\n`);
+    const r = await run(['serve', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^neulens serve: cameras\[0\]\.zones\.driveway\.points\[2\]: \(961, 540\) lies outside the camera's 960x540 frame/);
+  }, 60_000);
+
   it('validate: exits 2 for a missing file', async () => {
     const r = await run(['config', 'validate', join(dir, 'nope.yaml')]);
     expect(r.code).toBe(2);

@@ -5,8 +5,9 @@
  *
  *  - `new`: a track is confirmed (first seen in the tracker's output);
  *  - `update`: a material change since the last event of that object: it
- *    became stationary or active again, entered or left a zone, or its best
- *    score rose by at least SCORE_STEP. At most one per object every
+ *    became stationary or active again, entered or left a zone, its best
+ *    score rose by at least SCORE_STEP, or its label changed (the tracker's
+ *    score-weighted majority over its detections moved to another class). At most one per object every
  *    `updateIntervalMs`: a change within that time waits, merged with any
  *    later one, for the first frame after it (a zone entered and left in
  *    between still shows in `enteredZones`);
@@ -83,6 +84,7 @@ const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.lengt
 /** Whether `now` differs from what was last said in a way worth an update. */
 export function materialChange(said: ObjectState, now: ObjectState): boolean {
   return (
+    said.label !== now.label ||
     said.stationary !== now.stationary ||
     !sameSet(said.currentZones, now.currentZones) ||
     now.enteredZones.length > said.enteredZones.length ||

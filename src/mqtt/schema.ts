@@ -34,7 +34,7 @@ export const mqttSchema = {
       required: ['type', 'seq', 'before', 'after'],
       additionalProperties: false,
       properties: {
-        type: { enum: ['new', 'update', 'end'], description: 'new: the track is confirmed; update: it became stationary or active, entered or left a zone, or its best score rose; end: the track is gone.' },
+        type: { enum: ['new', 'update', 'end'], description: 'new: the track is confirmed; update: it became stationary or active, entered or left a zone, its best score rose by 0.05 or its label changed; end: the track is gone.' },
         seq: { type: 'integer', minimum: 1, description: 'Counts every event the service generates from 1: a gap is an event lost to a full outbox, a repeat a redelivery (QoS 1).' },
         before: { $ref: '#/$defs/object', description: 'The object at its previous event (for new, the same as after).' },
         after: { $ref: '#/$defs/object', description: 'The object now.' },
@@ -49,7 +49,7 @@ export const mqttSchema = {
         id: { type: 'string', minLength: 1, description: 'Unique across restarts: <start_time>-<camera>-<track_id>.' },
         camera: { type: 'string', minLength: 1 },
         track_id: { type: 'integer', minimum: 1, description: "The tracker's id, as the WebSocket frames' trackId." },
-        label: { type: 'string', minLength: 1 },
+        label: { type: 'string', minLength: 1, description: "Its tracker's label: the class with the most score over its detections." },
         score: { type: 'number', minimum: 0, maximum: 1, description: 'Score of its last detection.' },
         top_score: { type: 'number', minimum: 0, maximum: 1, description: 'Best score so far.' },
         box: { type: 'array', items: { type: 'integer' }, minItems: 4, maxItems: 4, description: 'Its last detected box [x1, y1, x2, y2], source pixels.' },

@@ -16,9 +16,20 @@
  *     detections never start tracks or revive a track that was already lost.
  *  4. Remaining high detections are matched to tentative tracks; a tentative
  *     track that misses once is deleted.
- *  5. Remaining detections with score >= newTrackThresh start tentative tracks.
- * Matching is an optimal assignment (./assignment.ts), and only boxes of the
- * same classId can match.
+ *  5. Label flicker: a confirmed track still unmatched takes a remaining
+ *     high detection of another class that overlaps it at the stricter
+ *     lowMatchIou. A detector that calls a horse a dog for a few frames
+ *     sees one object, not a horse that vanished and a dog that appeared
+ *     (and a dog event, and a horse event again). A track's class is the
+ *     score-weighted majority of the detections matched to it.
+ *  6. Remaining detections with score >= newTrackThresh start tentative
+ *     tracks, strongest first, except one that overlaps a box of another
+ *     class already standing for an object this frame (matched, or just
+ *     born) at lowMatchIou: the detector saw one object under two classes
+ *     (its NMS is per class), and one object is one track.
+ * Matching is an optimal assignment (./assignment.ts); only boxes of the
+ * same class match in stages 2-4, so objects of different classes that cross
+ * keep their own tracks.
  *
  * Publication policy: `update` returns every high-score detection (with or
  * without an id) and every low-score detection that extended a track; other
@@ -146,8 +157,13 @@ export interface PredictedTrack {
 
 interface Track {
   id: number;
+  /** The class of the most score matched to it (see stage 5). */
   classId: number;
   label: string;
+  /** Score matched to it per class. */
+  votes: Map<number, { label: string; score: number }>;
+  /** Class of its last matched detection (a held box is that detection). */
+  lastClassId: number;
   state: KalmanState;
   stateTs: number;
   lastUpdateMs: number;
@@ -238,19 +254,27 @@ export class Tracker {
     left = this.associate(tentative, high, dets, this.opts.matchIou, trackOf);
     high = left.dets;
     const deadTentative = new Set(left.tracks);
+    const taken = new Set(trackOf.values());
+    high = this.associate(confirmed.filter((t) => !taken.has(t)), high, dets, this.opts.lowMatchIou, trackOf, true).dets;
 
     const matched = new Set(trackOf.values());
     for (const t of this.tracks) if (!matched.has(t)) t.matchedLast = false;
     this.tracks = this.tracks.filter((t) => !deadTentative.has(t));
 
     const firstFrame = this.updates === 0;
-    for (const i of high) {
+    // Boxes that already stand for an object this frame; births go strongest first.
+    const standing: Detection[] = [...trackOf.keys()].map((i) => dets[i] as Detection);
+    for (const i of [...high].sort((a, b) => (dets[b] as Detection).score - (dets[a] as Detection).score)) {
       const d = dets[i] as Detection;
       if (d.score < this.opts.newTrackThresh) continue;
+      if (standing.some((o) => o.classId !== d.classId && iou(o, d) >= this.opts.lowMatchIou)) continue;
+      standing.push(d);
       const t: Track = {
         id: this.nextId++,
         classId: d.classId,
         label: d.label,
+        votes: new Map([[d.classId, { label: d.label, score: d.score }]]),
+        lastClassId: d.classId,
         state: kalmanInit(d, this.noise),
         stateTs: now,
         lastUpdateMs: now,
@@ -328,7 +352,7 @@ export class Tracker {
       let best: Track | undefined;
       let bestIou = this.opts.matchIou;
       for (const t of this.tracks) {
-        if (!t.confirmed || t.classId !== d.classId || used.has(t.id)) continue;
+        if (!t.confirmed || t.lastClassId !== d.classId || used.has(t.id)) continue;
         const v = iou(t.lastBox, d);
         if (v >= bestIou) {
           bestIou = v;
@@ -365,6 +389,21 @@ export class Tracker {
     return [...tracked, ...ided.filter((d) => d.trackId === undefined || !extended.has(d.trackId))];
   }
 
+  /** Counts a matched detection's class for its track; the track takes the class with the most score. */
+  private vote(t: Track, d: Detection): void {
+    const v = t.votes.get(d.classId);
+    if (v) v.score += d.score;
+    else t.votes.set(d.classId, { label: d.label, score: d.score });
+    t.lastClassId = d.classId;
+    const mine = t.votes.get(t.classId)?.score ?? 0;
+    for (const [classId, c] of t.votes) {
+      if (c.score > mine) {
+        t.classId = classId;
+        t.label = c.label;
+      }
+    }
+  }
+
   /** Forget every track (e.g. after a stream restart); ids keep increasing. */
   reset(): void {
     this.tracks = [];
@@ -372,20 +411,21 @@ export class Tracker {
     this.lastTs = -Infinity;
   }
 
-  /** Match `tracks` with detections `detIdx`; record hits; return what is left on both sides. */
+  /** Match `tracks` with detections `detIdx` (of their class, or of any with `anyClass`); record hits; return what is left on both sides. */
   private associate(
     tracks: Track[],
     detIdx: number[],
     dets: readonly Detection[],
     minIou: number,
     trackOf: Map<number, Track>,
+    anyClass = false,
   ): { tracks: Track[]; dets: number[] } {
     if (tracks.length === 0 || detIdx.length === 0) return { tracks, dets: detIdx };
     const boxes = tracks.map((t) => viewState(t.state).box);
     const sim = tracks.map((t, ti) =>
       detIdx.map((di) => {
         const d = dets[di] as Detection;
-        return d.classId === t.classId ? iou(boxes[ti] as Box, d) : 0;
+        return anyClass || d.classId === t.classId ? iou(boxes[ti] as Box, d) : 0;
       }),
     );
     const m = matchGated(sim, minIou);
@@ -399,6 +439,7 @@ export class Tracker {
       t.matchedLast = true;
       t.score = d.score;
       t.lastBox = { x: d.x, y: d.y, w: d.w, h: d.h };
+      this.vote(t, d);
       // Moved away from where it stopped: it stops (for now) here, and is active again.
       if (iou(t.anchor, t.lastBox) < this.opts.stationaryIou) {
         t.anchor = t.lastBox;

@@ -174,7 +174,7 @@ export class MqttProbe {
       client.once('connect', () => resolve());
       client.once('error', reject);
     });
-    await client.subscribeAsync(filters, { qos: 1 });
+    if (filters.length > 0) await client.subscribeAsync(filters, { qos: 1 });
     return probe;
   }
 

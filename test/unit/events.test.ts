@@ -79,6 +79,13 @@ describe('CameraEvents', () => {
     expect(up[0]!.after.box).toEqual(at(220));
   });
 
+  it('a label the tracker changes (its majority moved) is an update', () => {
+    const ev = events(0);
+    ev.frame(T0, [track(1, at(100), { label: 'horse' })]);
+    const out = ev.frame(T0 + 100, [track(1, at(100), { label: 'dog' })]);
+    expect(out.map((e) => [e.type, e.before.label, e.after.label])).toEqual([['update', 'horse', 'dog']]);
+  });
+
   it('zone entered and left, stationary and active again: each an update with before/after', () => {
     const ev = events(0);
     ev.frame(T0, [track(1, at(300))]);

@@ -137,6 +137,7 @@ export class MqttLink {
       dropped: this.outbox.dropped,
       failed: this.failed,
       reconnects: this.reconnects,
+      ...(this.client.connected ? {} : { retryDelayMs: this.client.options.reconnectPeriod ?? 0 }),
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
     };
   }

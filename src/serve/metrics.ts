@@ -45,6 +45,8 @@ export interface MqttTotals {
   failed: number;
   /** Connection attempts after the first. */
   reconnects: number;
+  /** While disconnected: how long the client waits before its next attempt (the backoff schedule's current step), ms. */
+  retryDelayMs?: number;
   /** Events generated since start: the seq of the latest. */
   events: number;
   /** Why the broker connection last failed (no credentials in it). */

@@ -113,6 +113,7 @@ export const statsSchema = {
         dropped: { ...count, description: 'Events dropped, oldest first, from a full outbox.' },
         failed: { ...count, description: 'Messages the client failed to deliver, or still queued at shutdown.' },
         reconnects: count,
+        retryDelayMs: { ...count, description: 'While disconnected: the wait before the next connection attempt (backoff), ms.' },
         events: { ...count, description: 'Events generated since start (the seq of the latest).' },
         lastError: { type: 'string' },
       },

@@ -49,7 +49,7 @@ export interface LinkOptions {
   onConnect?: () => void;
   /** Retained messages on the topics of subscribe(), as each subscription (on every connection) brings them. */
   onRetained?: (topic: string, payload: string) => void;
-  /** How long close() lets queued messages go out before giving up on them. Default 3000 ms. */
+  /** How long close() lets queued messages (and its own `offline`) go out before giving up on them. Default 3000 ms. */
   closeTimeoutMs?: number;
 }
 
@@ -145,12 +145,12 @@ export class MqttLink {
   /** Idempotent: flush (briefly), say offline, disconnect. Never rejects. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      const timeoutMs = this.o.closeTimeoutMs ?? 3000;
+      const deadline = Date.now() + (this.o.closeTimeoutMs ?? 3000);
       if (this.client.connected) {
-        await this.drained(timeoutMs);
+        await this.drained(deadline - Date.now());
         if (this.client.connected) {
           this.send({ topic: this.o.availableTopic, payload: 'offline', qos: this.o.qos, retain: this.o.retain });
-          await this.drained(timeoutMs);
+          await this.drained(Math.max(0, deadline - Date.now()));
         }
       }
       this.closed = true;

@@ -282,7 +282,7 @@ describe('configJsonSchema', () => {
 });
 
 describe('shipped pipelines', () => {
-  it.each(['demo.yaml', 'eval.yaml'])('pipelines/%s is valid', async (name) => {
+  it.each(['demo.yaml', 'eval.yaml', 'mqtt.yaml'])('pipelines/%s is valid', async (name) => {
     const c = await loadConfig(join('pipelines', name), {});
     expect(c.cameras[0]).toMatchObject({ kind: 'file', url: resolve('samples/parade.mp4') });
     expect(c.model.pack).toBe(resolve('models/nanodet-g'));
@@ -294,6 +294,16 @@ describe('shipped pipelines', () => {
     expect(c.cameras.map((cam) => cam.kind)).toEqual(['rtsp', 'rtsp']);
     expect(c.server).toMatchObject({ port: 8080, authToken: 'tok' });
     await expect(loadConfig('pipelines/rtsp-camera.yaml', { ...env, CAM2_URL: undefined })).rejects.toThrow(/cameras\[1\]\.url: environment variable CAM2_URL is not set/);
+  });
+
+  it('pipelines/mqtt.yaml: a local broker, anonymous, by default; the broker and credentials from the environment', async () => {
+    const plain = await loadConfig('pipelines/mqtt.yaml', {});
+    expect(plain.mqtt).toMatchObject({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'neulens', homeAssistant: { discovery: true } });
+    expect(plain.mqtt?.user).toBeUndefined();
+    expect(plain.mqtt?.password).toBeUndefined();
+    expect(Object.keys(plain.cameras[0]?.zones ?? {})).toEqual(['left_walk']);
+    const withEnv = await loadConfig('pipelines/mqtt.yaml', { MQTT_URL: 'mqtts://broker.lan:8883', MQTT_USER: 'cam', MQTT_PASSWORD: 'pw' });
+    expect(withEnv.mqtt).toMatchObject({ url: 'mqtts://broker.lan:8883', user: 'cam', password: 'pw' });
   });
 
   it('the demo clip exists', async () => {

@@ -118,14 +118,22 @@ export class MqttLink {
 
   /** Queues an event (in order; the oldest dropped when the outbox is full). */
   publishEvent(m: OutMessage): void {
+    if (this.refuseClosed()) return;
     this.outbox.pushEvent(m);
     this.pump();
   }
 
   /** Queues the latest message of a state topic (replacing one still waiting). */
   publishState(m: OutMessage): void {
+    if (this.refuseClosed()) return;
     this.outbox.setState(m);
     this.pump();
+  }
+
+  /** After close() there is nobody to send it: counted as failed, not dropped in silence. */
+  private refuseClosed(): boolean {
+    if (this.closed) this.failed++;
+    return this.closed;
   }
 
   stats(): LinkStats {

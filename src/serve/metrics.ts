@@ -67,9 +67,12 @@ export class Metrics {
   private clientCount: () => number = () => 0;
   private cameras: () => readonly CameraTotals[] = () => [];
   private mqtt: () => MqttTotals | undefined = () => undefined;
+  private mqttBound = false;
+  private readonly prefix: string;
 
   constructor(opts: MetricsOptions = {}) {
     const p = opts.prefix ?? 'neulens_';
+    this.prefix = p;
     const registers = [this.registry];
     const cams = (): readonly CameraTotals[] => this.cameras();
     /** A counter whose values are the cameras' own totals, set at scrape time. */
@@ -127,8 +130,13 @@ export class Metrics {
       help: 'Messages dropped for WebSocket clients that could not keep up',
       registers,
     });
-    // MQTT, read at scrape time from the output's own counters (absent without mqtt:).
+  }
+
+  /** The MQTT metrics, read at scrape time from the output's own counters; registered only with an MQTT output. */
+  private registerMqtt(): void {
     const mqtt = (): MqttTotals | undefined => this.mqtt();
+    const registers = [this.registry];
+    const p = this.prefix;
     const mqttGauge = (name: string, help: string, value: (m: MqttTotals) => number) =>
       new Gauge({
         name: `${p}${name}`,
@@ -178,8 +186,10 @@ export class Metrics {
     this.clientCount = fn;
   }
 
-  /** Where the MQTT metrics read their values at scrape time. */
+  /** Where the MQTT metrics read their values at scrape time; they exist only once this is called (config mqtt:). */
   bindMqtt(fn: () => MqttTotals | undefined): void {
+    if (!this.mqttBound) this.registerMqtt();
+    this.mqttBound = true;
     this.mqtt = fn;
   }
 

@@ -107,7 +107,7 @@ export class NeulensService {
       ready: () => ({ modelLoaded: service.pool !== undefined, camerasStarted: service.camerasStarted }),
       stats: () => service.stats(),
       demux: () => service.demuxStats(),
-      mqtt: () => service.mqtt?.stats(),
+      ...(config.mqtt ? { mqtt: () => service.mqtt?.stats() } : {}),
     });
     service.serveHandle.metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
     if (config.mqtt) {

@@ -17,8 +17,10 @@ const LAYERS = [
   'config', //     the YAML schema and loader
   'ingest', //     ffmpeg children: sources in, RGB frames out
   'camera', //     one camera: source, gate, strategy, tracker, results$
+  'events', //     tracked objects -> new/update/end events, zones, counts (per camera, from the tracker's output)
   'serve', //      HTTP, WebSocket hub, wire protocol, metrics
   'viewer', //     the live viewer: its page (web/, browser modules speaking serve's protocol), JPEG pictures of published frames
+  'mqtt', //       the MQTT client (one owner), outbox, topics and payloads, Home Assistant discovery
   'service', //    the running service: server, pool, fair share, a map of cameras
   'eval', //       replay, bench, metrics, plots
   'cli', //        the commands

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages the tests need, owned here (run it alone on a fresh
 # machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
-# the RTSP tests, and Chromium for the viewer's browser test (driven by
-# playwright-core, which downloads no browser of its own). Extra package
-# names on the command line are installed too.
+# the RTSP tests, Chromium for the viewer's browser test (driven by
+# playwright-core, which downloads no browser of its own) and a Mosquitto
+# MQTT broker for the MQTT tests. Extra package names on the command line
+# are installed too.
 # Idempotent: installs only what is missing. Servers are not started here:
 # each test starts its own on a free loopback port.
 set -euo pipefail
@@ -13,6 +14,9 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # headless browser for the viewer test (test/e2e/viewer.test.ts, /usr/bin/chromium)
   chromium
+  # MQTT broker for the event tests (test/helpers/mosquitto.ts starts one per test on a loopback port;
+  # mosquitto_passwd, in the same package, writes the auth test's password file); the clients to watch by hand
+  mosquitto mosquitto-clients
 )
 need=()
 for p in "${packages[@]}" "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

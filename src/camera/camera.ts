@@ -3,7 +3,7 @@
  * else feeds), its strategy, its tracker, its pipeline subscription and its
  * meters. What it produces leaves on `results$`, one typed stream of
  * published frames that every output subscribes to (the WebSocket hub, the
- * metrics, later MQTT and the viewer), and `status$`. `close()` releases all
+ * metrics, MQTT and the viewer), and `status$`. `close()` releases all
  * of it, once; the service above is only a map of cameras.
  *
  * Live cameras own a CameraSource (ffmpeg, watchdog, reconnects). The bench
@@ -13,6 +13,7 @@
 import { Observable, ReplaySubject, Subject, type Subscription } from 'rxjs';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { Polygon } from '../core/polygon.js';
 import { quantile } from '../core/stats.js';
 import type { CameraState, Detection, Frame } from '../core/types.js';
 import type { PoolRequest } from '../inference/pool.js';
@@ -21,8 +22,9 @@ import type { SourceSpec } from '../ingest/source-spec.js';
 import { createStrategy } from '../strategy/registry.js';
 import type { StrategySpec } from '../strategy/spec.js';
 import type { DeviceShare, Strategy, StrategyContext, StrategyResult, StreamInfo } from '../strategy/types.js';
-import { Tracker, type TrackerOptions } from '../track/tracker.js';
+import { Tracker, type PredictedTrack, type TrackerOptions } from '../track/tracker.js';
 import type { DetectReply } from '../inference/protocol.js';
+import { unmasked } from './masks.js';
 import { cameraPipeline } from './pipeline.js';
 import { RateMeter, RecentValues } from './rate.js';
 
@@ -53,6 +55,8 @@ export interface CameraOptions {
   share?: DeviceShare;
   /** Tracker settings, or false for none. */
   tracker: Partial<TrackerOptions> | false;
+  /** Regions to ignore, source pixels: nothing whose box centre lies in one is tracked or published (src/camera/masks.ts). */
+  masks?: readonly Polygon[];
   log: Logger;
   /** Told of every frame that will not be published (the gate replaced it, or it failed): feeders that wait on each frame need it. */
   onDrop?: (frame: Frame, reason: DropReason) => void;
@@ -67,8 +71,14 @@ export interface CameraResult {
    * copies or encodes them synchronously.
    */
   frame: Frame;
-  /** Source pixels, with track ids when tracking is on. */
+  /** Source pixels, with track ids when tracking is on; none inside a mask. */
   detections: Detection[];
+  /**
+   * The tracker's confirmed tracks after this frame (at its time), stationary
+   * ones and those a skipped tile holds included: what the events and counts
+   * are made of (src/events/). Absent when tracking is off.
+   */
+  tracks?: PredictedTrack[];
   result: StrategyResult;
   /** The strategy's name (its spec's text form). */
   strategy: string;
@@ -169,6 +179,7 @@ export class Camera {
   private readonly subs: Subscription[] = [];
   private readonly log: Logger;
   private readonly ctx: StrategyContext;
+  private readonly masks: readonly Polygon[];
   private readonly meters = {
     inRate: new RateMeter(),
     processedRate: new RateMeter(),
@@ -192,6 +203,7 @@ export class Camera {
     this.input = o.input;
     this.sloFps = o.sloFps;
     this.log = o.log;
+    this.masks = o.masks ?? [];
     this.strategy = 'process' in o.strategy ? o.strategy : createStrategy(o.strategy);
     this.tracker = o.tracker === false ? undefined : new Tracker(o.tracker);
     this.results$ = this.results.asObservable();
@@ -199,7 +211,7 @@ export class Camera {
     this.source = 'source' in o.frames ? new CameraSource(o.frames.source) : undefined;
     // Deadlines count from capture only when frames come at their own pace (cameras, paced files).
     const paced = this.source ? this.source.spec.kind !== 'file' || this.source.spec.pace === 'source' : (o.frames as { paced: boolean }).paced;
-    const info: StreamInfo = { ...o.info, frameIntervalMs: 1000 / o.sloFps, paced, ...(o.share ? { share: o.share } : {}) };
+    const info: StreamInfo = { ...o.info, frameIntervalMs: 1000 / o.sloFps, paced, ...(o.share ? { share: o.share } : {}), ...(o.masks?.length ? { masks: o.masks } : {}) };
     this.ctx = strategyContext(o.id, o.pool, info, (tsMs) => this.tracker?.predict(tsMs) ?? []);
   }
 
@@ -273,8 +285,10 @@ export class Camera {
     this.statuses.next(s);
   }
 
-  /** Tracker update for one processed frame; detections with track ids. */
-  private track(dets: Detection[], tsMs: number, result: StrategyResult): Detection[] {
+  /** Tracker update for one processed frame; detections with track ids, none inside a mask. */
+  private track(all: Detection[], tsMs: number, result: StrategyResult): Detection[] {
+    // Masked out before the tracker: nothing inside a mask starts or extends a track.
+    const dets = unmasked(all, this.masks);
     const t = this.tracker;
     if (!t) return dets;
     // A looping file restarts its clock: start the tracks afresh rather than feed a negative dt.
@@ -301,7 +315,8 @@ export class Camera {
     const demuxDropped = result.plan?.kind === 'tiles' && result.plan.dropped === true;
     if (!demuxDropped && now - frame.captureWallMs <= 1000 / this.sloFps) this.meters.sloMet.mark();
     if (result.plan) this.lastPlan = { ...result.plan, measuredMs: result.detectorMs };
-    this.results.next({ camera: this.id, frame, detections, result, strategy: this.strategy.name, startedMs, publishedAtMs: now });
+    const tracks = this.tracker?.predict(frame.ptsMs).filter((p) => p.confirmed);
+    this.results.next({ camera: this.id, frame, detections, ...(tracks ? { tracks } : {}), result, strategy: this.strategy.name, startedMs, publishedAtMs: now });
   }
 
   stats(): CameraStats {

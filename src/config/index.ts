@@ -13,6 +13,7 @@ export {
   type HttpCameraConfig,
   type LogLevel,
   type ModelConfig,
+  type MqttConfig,
   type ReconnectConfig,
   type RtspCameraConfig,
   type ServerConfig,

@@ -49,6 +49,9 @@ export function describeIssue(issue: Issue, root: z.core.$ZodType, data: unknown
     }
     case 'invalid_value':
       return { path, message: enumMessage(issue.values, issue.input) };
+    case 'invalid_key':
+      // A record's key (a zone name): its own check says what is wrong with it.
+      return { path, message: issue.issues[0]?.message ?? issue.message };
     case 'invalid_union':
       if (issue.discriminator !== undefined && 'options' in issue && issue.options) {
         return { path, message: enumMessage(issue.options, valueAt(data, issue.path)) };

@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { COCO_LABELS } from '../core/coco.js';
 import { PROVIDERS } from '../model/tensor.js';
 import { DEFAULT_GRID, DEFAULT_REFRESH, formatSpec, hasBudget, isAdaptive, isTiled, parseSpecText, specFrom, type StrategySpec } from '../strategy/spec.js';
+import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker.js';
+import { MqttSchema } from './mqtt.js';
+import { MasksSchema, ZonesSchema } from './regions.js';
 
 /** A duration in milliseconds, at most an hour (larger values are always a unit mistake). */
 const ms = (min: number) => z.number().int().min(min).max(3_600_000);
@@ -199,8 +202,19 @@ export const TrackerSchema = z
     highThresh: z.number().min(0).max(1).default(0.5).describe('Detections at or above this score start and extend tracks. Default: 0.5.'),
     lowThresh: z.number().min(0).max(1).default(0.1).describe('Detections between lowThresh and highThresh only extend existing tracks. Default: 0.1.'),
     matchIou: z.number().min(0).max(1).default(0.3).describe('Minimum IoU to match a detection to a track. Default: 0.3.'),
-    maxAgeMs: ms(0).default(1000).describe('A track unseen this long is dropped. Default: 1000.'),
+    maxAgeMs: ms(0)
+      .default(DEFAULT_TRACKER_OPTIONS.maxAgeMs)
+      .describe(`A track neither matched nor held this long is dropped (a box an arac tile holds while skipped keeps its track, up to model.refresh). Default: ${DEFAULT_TRACKER_OPTIONS.maxAgeMs}.`),
     minHits: z.number().int().min(1).max(1000).default(2).describe('Matches needed before a track is reported. Default: 2.'),
+    stationaryMs: ms(0)
+      .default(DEFAULT_TRACKER_OPTIONS.stationaryMs)
+      .describe(`A tracked object whose detected boxes stay near where it stopped (IoU >= stationaryIou) this long is stationary, else active. Default: ${DEFAULT_TRACKER_OPTIONS.stationaryMs}.`),
+    stationaryIou: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(DEFAULT_TRACKER_OPTIONS.stationaryIou)
+      .describe(`Overlap (IoU) with the box where an object stopped at or above which it has not moved (0.6: sideways, less than a quarter of its width). Default: ${DEFAULT_TRACKER_OPTIONS.stationaryIou}.`),
   })
   .superRefine((t, ctx) => {
     if (t.lowThresh > t.highThresh) {
@@ -254,6 +268,8 @@ const cameraCommon = {
   budget: budgetSchema.optional().describe("Per-camera override of model.budget (a fraction of the unsplit model's cost, 0 < budget <= 1); only for the strategies that take one."),
   stallTimeoutMs: ms(500).default(10_000).describe('No frame for this long counts as a stall and triggers a reconnect. Default: 10000.'),
   reconnect: ReconnectSchema.prefault({}),
+  zones: ZonesSchema.optional(),
+  masks: MasksSchema.optional(),
 };
 
 export const RtspCameraSchema = z
@@ -354,6 +370,11 @@ export const ConfigSchema = z
     cameras: CamerasSchema,
     viewer: ViewerSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
+    mqtt: MqttSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    // Events and counts are the tracker's tracks: without it there is nothing to publish.
+    if (c.mqtt && !c.tracker.enabled) ctx.addIssue({ code: 'custom', path: ['tracker', 'enabled'], message: 'must be true when mqtt is set (events and counts come from the tracker)' });
   })
   .superRefine((c, ctx) => {
     c.cameras.forEach((cam, i) => {
@@ -382,6 +403,7 @@ export type HttpCameraConfig = Extract<CameraConfig, { kind: 'http' }>;
 export type FileCameraConfig = Extract<CameraConfig, { kind: 'file' }>;
 export type ReconnectConfig = CameraConfig['reconnect'];
 export type LogLevel = Config['logging']['level'];
+export type { MqttConfig } from './mqtt.js';
 
 /** The JSON Schema (draft 2020-12) of what a user may write: defaulted keys are optional. */
 export function configJsonSchema(): Record<string, unknown> {

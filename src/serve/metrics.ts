@@ -29,6 +29,33 @@ export interface CameraTotals {
 }
 
 /**
+ * What the MQTT output counts (src/mqtt/link.ts fills it), for /metrics and
+ * /api/stats. Every message handed to the MQTT output ends up published,
+ * dropped, failed, or is still queued or in flight.
+ */
+export interface MqttTotals {
+  connected: boolean;
+  /** Messages waiting for the broker: queued events, and the latest message of each state topic. */
+  queued: number;
+  /** Handed to the MQTT client, not yet acknowledged (QoS 1/2) or written (QoS 0). */
+  inFlight: number;
+  /** Acknowledged by the broker (QoS 1/2) or written to it (QoS 0). */
+  published: number;
+  /** Events dropped, oldest first, because the outbox was full (mqtt.outboxSize). */
+  dropped: number;
+  /** Messages the client failed to deliver, and those still queued when the service stopped. */
+  failed: number;
+  /** Connection attempts after the first. */
+  reconnects: number;
+  /** While disconnected: how long the client waits before its next attempt (the backoff schedule's current step), ms. */
+  retryDelayMs?: number;
+  /** Events generated since start: the seq of the latest. */
+  events: number;
+  /** Why the broker connection last failed (no credentials in it). */
+  lastError?: string;
+}
+
+/**
  * Counters and the online gauge are read from the cameras at scrape time, so
  * they cannot drift from what /api/stats shows (each camera owns its
  * meters); the latency histograms need every frame, so the service feeds
@@ -43,9 +70,13 @@ export class Metrics {
   private clientCount: () => number = () => 0;
   private cameras: () => readonly CameraTotals[] = () => [];
   private pictures: () => { cameras: readonly PictureStats[]; dropped: number } = () => ({ cameras: [], dropped: 0 });
+  private mqtt: () => MqttTotals | undefined = () => undefined;
+  private mqttBound = false;
+  private readonly prefix: string;
 
   constructor(opts: MetricsOptions = {}) {
     const p = opts.prefix ?? 'neulens_';
+    this.prefix = p;
     const registers = [this.registry];
     const cams = (): readonly CameraTotals[] => this.cameras();
     /** A counter whose values are the cameras' own totals, set at scrape time. */
@@ -153,6 +184,45 @@ export class Metrics {
     this.pictures = fn;
   }
 
+  /** The MQTT metrics, read at scrape time from the output's own counters; registered only with an MQTT output. */
+  private registerMqtt(): void {
+    const mqtt = (): MqttTotals | undefined => this.mqtt();
+    const registers = [this.registry];
+    const p = this.prefix;
+    const mqttGauge = (name: string, help: string, value: (m: MqttTotals) => number) =>
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          const m = mqtt();
+          if (m) this.set(value(m));
+        },
+      });
+    const mqttCounter = <L extends string>(name: string, help: string, labelNames: L[], values: (m: MqttTotals) => Array<[Partial<Record<L, string>>, number]>) =>
+      new Counter<L>({
+        name: `${p}${name}`,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          const m = mqtt();
+          if (m) for (const [labels, v] of values(m)) this.inc(labels as Record<L, string>, v);
+        },
+      });
+    mqttGauge('mqtt_connected', '1 while connected to the MQTT broker, else 0', (m) => (m.connected ? 1 : 0));
+    mqttGauge('mqtt_queued', 'MQTT messages waiting for the broker (events, and the latest message of each state topic)', (m) => m.queued);
+    mqttCounter('mqtt_published_total', 'MQTT messages the broker acknowledged (QoS 1/2) or that were written to it (QoS 0)', [], (m) => [[{}, m.published]]);
+    mqttCounter('mqtt_dropped_total', 'MQTT messages lost: outbox_full (oldest events dropped from a full outbox), failed (delivery failed, or still queued at shutdown)', ['reason'], (m) => [
+      [{ reason: 'outbox_full' }, m.dropped],
+      [{ reason: 'failed' }, m.failed],
+    ]);
+    mqttCounter('mqtt_reconnects_total', 'Connection attempts to the MQTT broker after the first', [], (m) => [[{}, m.reconnects]]);
+    mqttCounter('mqtt_events_total', 'Tracked-object events generated (new, update, end), published or not', [], (m) => [[{}, m.events]]);
+  }
+
   /** One processed frame's inference and end-to-end times. */
   observeFrame(camera: string, inferenceMs: number, e2eMs: number): void {
     this.inferenceMs.observe({ camera }, inferenceMs);
@@ -166,6 +236,13 @@ export class Metrics {
   /** Where ws_clients reads its value at scrape time. */
   bindClientCount(fn: () => number): void {
     this.clientCount = fn;
+  }
+
+  /** Where the MQTT metrics read their values at scrape time; they exist only once this is called (config mqtt:). */
+  bindMqtt(fn: () => MqttTotals | undefined): void {
+    if (!this.mqttBound) this.registerMqtt();
+    this.mqttBound = true;
+    this.mqtt = fn;
   }
 
   /** Where the per-camera counters read their totals at scrape time. */

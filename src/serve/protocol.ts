@@ -84,7 +84,7 @@ export type WirePlan =
       edges: { x: number[]; y: number[] };
       /** One per tile, row-major: a compute level (0 = full width) or 1 = skipped. */
       levels: number[];
-      /** One letter per tile, why: t(rack) m(otion) c(hange) s(ettled) r(efresh) i(dle) l(earnt) q(uiet). */
+      /** One letter per tile, why: t(rack) m(otion) c(hange) s(ettled) r(efresh) i(dle) l(earnt) q(uiet), x (masked: wholly inside a camera mask, never computed). */
       reasons?: string;
       labels?: number[];
       predictedMs?: number;
@@ -291,7 +291,7 @@ export const protocolSchema = {
               properties: { x: { type: 'array', items: { type: 'number' } }, y: { type: 'array', items: { type: 'number' } } },
             },
             levels: { type: 'array', description: 'One per tile, row-major: a compute level (0 = full width) or 1 = skipped.', items: { type: 'number', minimum: 0, maximum: 1 } },
-            reasons: { type: 'string', description: 'One letter per tile: t(rack), m(otion), c(hange), s(ettled), r(efresh), i(dle), l(earnt), q(uiet).' },
+            reasons: { type: 'string', description: 'One letter per tile: t(rack), m(otion), c(hange), s(ettled), r(efresh), i(dle), l(earnt), q(uiet), x (masked: wholly inside a camera mask, never computed).' },
             labels: { type: 'array', items: { type: 'number' }, description: 'arac-oracle: the labeling rule\'s level per tile.' },
             predictedMs: nonNegative,
             budgetMs: { type: 'number', description: "The frame's deadline or the camera's fair share, whichever is smaller, ms (may be negative when the frame is already late)." },

@@ -16,7 +16,7 @@ import type { CameraStats } from '../camera/camera.js';
 import { errorMessage } from '../core/errors.js';
 import type { HubStats, WsHub } from './hub.js';
 import type { Asset, ViewerPageConfig, ViewerStats } from './viewer-types.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics, MqttTotals } from './metrics.js';
 
 export interface Readiness {
   modelLoaded: boolean;
@@ -52,6 +52,8 @@ export interface StatsBody {
   ws: HubStats;
   demux?: DemuxStats;
   viewer?: ViewerStats;
+  /** The MQTT output, when mqtt: is configured. */
+  mqtt?: MqttTotals;
 }
 
 /** The viewer's routes: its files by URL path, and its page config. */
@@ -70,6 +72,7 @@ export interface RouteDeps {
   demux?: () => DemuxStats;
   /** The live viewer (absent: / is a 404 like any unknown path). */
   viewer?: ViewerRoutes;
+  mqtt?: () => MqttTotals | undefined;
   /** Whether the request carries the token (true when none is set). */
   authorized?: (req: IncomingMessage, url: URL) => boolean;
   /** /metrics needs no token. */
@@ -113,15 +116,13 @@ const routes: Record<string, Handler> = {
     sendJson(res, 503, { ready: false, modelLoaded: r.modelLoaded, camerasStarted: r.camerasStarted, reason: r.reason ?? missing });
   },
 
-  '/api/stats': async ({ hub, stats, demux, viewer, startedAt }, res) => {
-    let cameras: ServedCameraStats[] = [];
+  '/api/stats': async (deps, res) => {
+    let body: StatsBody;
     try {
-      cameras = stats ? await stats() : [];
+      body = await statsBody(deps);
     } catch (err) {
       return sendJson(res, 500, { error: `stats unavailable: ${errorMessage(err)}` });
     }
-    const now = Date.now();
-    const body: StatsBody = { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}) };
     sendJson(res, 200, body);
   },
 
@@ -177,6 +178,14 @@ function viewerRoute(deps: RouteDeps, req: IncomingMessage, res: ServerResponse,
     sendJson(res, 200, viewer.page);
   }
   return true;
+}
+
+/** The /api/stats body (also what MQTT publishes on <prefix>/stats). */
+export async function statsBody({ hub, stats, demux, viewer, mqtt, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'startedAt'>): Promise<StatsBody> {
+  const cameras = stats ? await stats() : [];
+  const now = Date.now();
+  const m = mqtt?.();
+  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}) };
 }
 
 /** Answers one plain HTTP request. Never rejects. */

@@ -12,9 +12,9 @@ import { WebSocketServer } from 'ws';
 import { SERVER_DEFAULTS } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { WsHub, type HubOptions } from './hub.js';
-import { Metrics } from './metrics.js';
+import { Metrics, type MqttTotals } from './metrics.js';
 import { PROTOCOL_VERSION, ProtocolError, parseCameraQuery, parsePicturesQuery, type CameraSelection } from './protocol.js';
-import { handleHttp, type DemuxStats, type Readiness, type ServedCameraStats, type ViewerRoutes } from './routes.js';
+import { handleHttp, statsBody, type DemuxStats, type Readiness, type ServedCameraStats, type StatsBody, type ViewerRoutes } from './routes.js';
 import type { Asset, ViewerStats } from './viewer-types.js';
 
 export interface ServeOptions {
@@ -31,6 +31,8 @@ export interface ServeOptions {
   ready?: () => Readiness | Promise<Readiness>;
   stats?: () => ServedCameraStats[] | Promise<ServedCameraStats[]>;
   demux?: () => DemuxStats;
+  /** The MQTT output's counters (absent without mqtt:); /api/stats and /metrics show them. */
+  mqtt?: () => MqttTotals | undefined;
   /** Created when absent; pass one to share it with the pipeline. */
   metrics?: Metrics;
   hub?: HubOptions;
@@ -56,6 +58,8 @@ export interface ServeHandle {
   viewerUrl?: string;
   hub: WsHub;
   metrics: Metrics;
+  /** The /api/stats body, for other outputs (MQTT's <prefix>/stats) to say the same numbers. */
+  statsBody(): Promise<StatsBody>;
   /** Resolves if the listener fails after startup (it then serves nothing); never rejects. */
   died: Promise<Error>;
   /** Idempotent; resolves when every socket and the listener are down. */
@@ -144,7 +148,8 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     ...(opts.viewer.stats ? { stats: opts.viewer.stats } : {}),
   };
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
-  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), authorized, publicMetrics: opts.publicMetrics ?? false };
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), ...(opts.mqtt ? { mqtt: opts.mqtt } : {}), authorized, publicMetrics: opts.publicMetrics ?? false };
+  if (opts.mqtt) metrics.bindMqtt(opts.mqtt);
   const sockets = new Set<Socket>();
   let closing = false;
 
@@ -210,5 +215,5 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
   };
 
   const viewerUrl = viewer ? `http://${formatHost(browsableHost(host))}:${addr.port}/` : undefined;
-  return { host, port: addr.port, url: `ws://${base}${wsPath}`, httpUrl: `http://${base}`, ...(viewerUrl ? { viewerUrl } : {}), hub, metrics, died: diedPromise, close };
+  return { host, port: addr.port, url: `ws://${base}${wsPath}`, httpUrl: `http://${base}`, ...(viewerUrl ? { viewerUrl } : {}), hub, metrics, statsBody: () => statsBody(deps), died: diedPromise, close };
 }

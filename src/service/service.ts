@@ -3,14 +3,17 @@
  * by every camera, DEMUX's fair share of that pool, and a map of Cameras
  * (src/camera/camera.ts), each of which owns its own source, strategy,
  * tracker and meters. The service only wires a camera's `results$` and
- * `status$` to the outputs (the hub, the metrics, the viewer's pictures), and
- * closes everything in order: stop accepting clients -> close the cameras
- * (ffmpeg gone) -> finish the pictures in flight -> release the pool.
+ * `status$` to the outputs (the WebSocket hub, the metrics, the viewer's
+ * pictures, MQTT), and closes everything in order: stop accepting clients ->
+ * close the cameras (ffmpeg gone; their open events end) -> finish the
+ * pictures in flight -> close MQTT (the last events and counts go out, then
+ * `offline`) -> release the pool.
  */
 import type { Subscription } from 'rxjs';
 import { makeTiles } from '../arac/geometry.js';
 import { Camera, type CameraResult } from '../camera/camera.js';
 import { cameraStrategy, type CameraConfig, type Config } from '../config/index.js';
+import { regionOutsideFrame } from '../config/regions.js';
 import { ConfigError, errorMessage, ModelPackError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { redactCredentials } from '../core/redact.js';
@@ -21,6 +24,8 @@ import { defaultWorkers, InferencePool } from '../inference/pool.js';
 import { probeSize } from '../ingest/still.js';
 import { chooseInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
+import { zoneList } from '../events/zones.js';
+import { MqttOutput } from '../mqtt/output.js';
 import { buildFrameMessage } from '../serve/protocol.js';
 import type { DemuxStats, ServedCameraStats } from '../serve/routes.js';
 import type { ViewerStats } from '../serve/viewer-types.js';
@@ -78,6 +83,8 @@ export class NeulensService {
   private pool: InferencePool | undefined;
   /** The viewer's pictures (config viewer.enabled); encodes only while a client watches. */
   private pictures: PictureFeed | undefined;
+  /** The MQTT output (config mqtt:), connecting in the background from start-up on. */
+  private mqtt: MqttOutput | undefined;
   /** DEMUX fair share of the inference workers' time between cameras (arac plans within it). */
   private share: FairShare | undefined;
   private pack: ModelPack | undefined;
@@ -113,6 +120,7 @@ export class NeulensService {
       stats: () => service.stats(),
       demux: () => service.demuxStats(),
       ...(assets ? { viewer: { assets, fps: v.fps, maxWidth: v.maxWidth, stats: () => service.viewerStats() } } : {}),
+      ...(config.mqtt ? { mqtt: () => service.mqtt?.stats() } : {}),
     });
     const { hub, metrics } = service.serveHandle;
     metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
@@ -125,6 +133,10 @@ export class NeulensService {
       });
       service.pictures = pictures;
       metrics.bindPictures(() => ({ cameras: pictures.stats(), dropped: hub.stats().totals.picturesDropped }));
+    }
+    if (config.mqtt) {
+      // Connects in the background: a broker that is down delays nothing (events wait in its outbox).
+      service.mqtt = new MqttOutput({ config: config.mqtt, ...(config.model.classes ? { labels: config.model.classes } : {}), stats: () => service.server.statsBody(), log: service.log.child('mqtt') });
     }
     try {
       // A missing or broken pack is a config error (exit 2), as `config validate` says.
@@ -180,19 +192,22 @@ export class NeulensService {
     this.log.info('model loaded', { pack: this.pack?.manifest.name, strategy: formatSpec(m.strategy), provider: m.provider, workers, threads: pool.threads, ms: Date.now() - t0 });
   }
 
-  /** Detector input size (and the source's frame rate when the probe tells it). */
+  /** Detector input size (and the source's size and frame rate when the probe tells them). */
   private async inputSizeFor(cam: CameraConfig): Promise<Probed> {
     const manifest = (this.pack as ModelPack).manifest;
     const fixed = cam.inputSize ?? this.config.model.inputSize;
-    if (fixed) return { width: fixed[0], height: fixed[1] };
+    // Zones and masks are checked against the source's size, so such a camera is probed even with a fixed input size.
+    if (fixed && !cam.zones && !cam.masks) return { width: fixed[0], height: fixed[1] };
     // The working size follows the source's aspect ratio (16:9 cameras at 512x288, 4:3 at 512x384).
     // A stream that is down at start-up gets the pack's default; set inputSize to pin it.
     try {
       const src = await probeSize(cam.url, { timeoutMs: PROBE_TIMEOUT_MS, ...(cam.kind === 'rtsp' ? { transport: cam.transport } : {}) });
-      return { ...chooseInputSize(manifest, src.width, src.height), source: { width: src.width, height: src.height }, ...(src.fps ? { fps: src.fps } : {}) };
+      const input = fixed ? { width: fixed[0], height: fixed[1] } : chooseInputSize(manifest, src.width, src.height);
+      return { ...input, source: { width: src.width, height: src.height }, ...(src.fps ? { fps: src.fps } : {}) };
     } catch (err) {
-      this.log.warn('cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
+      this.log.warn(fixed ? "cannot probe the source; its zones and masks are not checked against its frame" : 'cannot probe the source; using the default input size', { camera: cam.id, error: errorMessage(err) });
     }
+    if (fixed) return { width: fixed[0], height: fixed[1] };
     const [width, height] = manifest.input.defaultSize;
     return { width, height };
   }
@@ -208,6 +223,11 @@ export class NeulensService {
   }
 
   private async startCamera(cam: CameraConfig, probed: Probed): Promise<void> {
+    // A zone or mask outside the frame is a config error (exit 2), caught once the frame's size is known.
+    if (probed.source) {
+      const outside = regionOutsideFrame(cam, this.config.cameras.indexOf(cam), probed.source.width, probed.source.height);
+      if (outside) throw outside;
+    }
     const pool = this.pool as InferencePool;
     const share = this.share as FairShare;
     const input = { width: probed.width, height: probed.height };
@@ -246,11 +266,13 @@ export class NeulensService {
       pool,
       info: { computeLevels: computeLevels(this.pack as ModelPack), calibration: this.calibration, ...(this.controller ? { controller: this.controller } : {}) },
       share: { budgetMs: (now) => share.budgetFor(cam.id, now), report: (ms, wanted) => share.report(cam.id, ms, wanted) },
-      tracker: t.enabled ? { highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits } : false,
+      tracker: t.enabled ? { highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits, stationaryMs: t.stationaryMs, stationaryIou: t.stationaryIou } : false,
+      ...(cam.masks ? { masks: cam.masks.map((m) => m.points) } : {}),
       log: this.log.child(cam.id),
     });
     this.cameras.set(cam.id, camera);
     this.wire(camera);
+    this.mqtt?.attach(camera, zoneList(cam.zones));
     this.log.info('camera started', { url: redactCredentials(cam.url), input: `${input.width}x${input.height}`, strategy: camera.strategy.name });
   }
 
@@ -311,7 +333,7 @@ export class NeulensService {
     });
   }
 
-  /** Idempotent: stop accepting, close clients (1001), close the cameras (ffmpeg gone), release the pool. */
+  /** Idempotent: stop accepting, close clients (1001), close the cameras (ffmpeg gone), close MQTT, release the pool. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.server.close().catch((err: unknown) => this.log.warn('server close failed', { error: errorMessage(err) }));
@@ -319,6 +341,8 @@ export class NeulensService {
       this.wiring.clear();
       await Promise.all([...this.cameras.values()].map((c) => c.close()));
       await this.pictures?.close();
+      // After the cameras: their completion ended their open events and zeroed their counts.
+      await this.mqtt?.close();
       await this.pool?.close();
       this.log.info('stopped');
     })();

@@ -12,6 +12,7 @@
  * of the change rule; otherwise the change (or motion) rule does.
  */
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
+import { forceSkip, maskedTiles, MASKED_REASON, skipMasked, unmaskedDue } from '../arac/mask.js'; // MASK (issue 16)
 import { ModelPackError } from '../core/errors.js';
 import type { Box, Detection, Frame } from '../core/types.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
@@ -198,12 +199,14 @@ export class AracAdaptiveStrategy implements Strategy {
     const useChange = useMotion && this.useChange;
     if (useChange) this.change.updateFrame(frame.data, frame.width, frame.height);
     const m = useMotion && !useChange ? this.motion.update(frame.data, frame.width, frame.height) : undefined;
-    let due = this.refresh.due(frame.ptsMs, st.tiles.length);
+    // MASK (issue 16): a tile wholly inside a camera mask is never computed, never due for a refresh, never forced whole.
+    const masked = maskedTiles(st.tiles, ctx.info.masks, { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height });
+    let due = unmaskedDue(this.refresh.due(frame.ptsMs, st.tiles.length), masked); // MASK (issue 16)
     // The first frames of a stream run whole: the tracker confirms its tracks on consecutive
     // full detections (what the motion map's warm-up gave when it decided), and then the
     // settled and change rules have something to hold.
     const warming = st.frames++ < (st.budget ? BUDGET_WARMUP_FRAMES : WARMUP_FRAMES);
-    if ((this.refreshWhole && due.size > 0) || warming) due = new Set(st.tiles.map((t) => t.index));
+    if ((this.refreshWhole && due.size > 0) || warming) due = unmaskedDue(new Set(st.tiles.map((t) => t.index)), masked); // MASK (issue 16)
     const scale = { sx: frame.srcWidth / frame.width, sy: frame.srcHeight / frame.height };
     const tracks = ctx.predictTracks(frame.ptsMs);
     if (this.o.learnt && !ctx.info.controller) throw new ModelPackError('MODEL_PACK_INVALID', 'manifest.json controller', `strategy ${this.name} needs a pack that ships a compression controller (models/tools/train-cgg.sh)`);
@@ -215,7 +218,7 @@ export class AracAdaptiveStrategy implements Strategy {
       st.cggInput = input.x;
       learnt = { skip: cgg.skipProbabilities(input.x, st.tiles.length, input.evidence), threshold: cgg.skipThreshold };
     }
-    const decisions = tileImportance({
+    const decisions = forceSkip(tileImportance({ // MASK (issue 16): forceSkip
       tiles: st.tiles,
       frame: { width: frame.width, height: frame.height },
       scale,
@@ -226,7 +229,7 @@ export class AracAdaptiveStrategy implements Strategy {
       levels,
       refresh: due,
       options: this.o.importance ?? {},
-    });
+    }), masked); // MASK (issue 16)
     const interval = ctx.info.frameIntervalMs;
     // Unpaced replays have no deadline: frames wait for each other, so importance alone decides.
     const now = Date.now();
@@ -241,7 +244,7 @@ export class AracAdaptiveStrategy implements Strategy {
     const spend = st.budget && model && !warming ? this.withinBudget(st, st.budget, decisions, model) : undefined;
     const asked = spend ? spend.decisions : decisions;
     const r = st.controller.plan({ decisions: asked, budgetMs: model ? budgetMs : Infinity, model: model ?? { predict: () => 0 } });
-    if (model && !r.dropped && r.computedTiles > 0 && r.computedTiles < st.tiles.length) this.wholeIfCheaper(r, model, levels);
+    if (model && !r.dropped && r.computedTiles > 0 && r.computedTiles < st.tiles.length) this.wholeIfCheaper(r, model, levels, masked); // MASK (issue 16): masked
     const overheadMs = performance.now() - t0;
     const probe = r.dropped && ++st.drops >= MAX_BLIND_FRAMES;
     if (!r.dropped || probe) st.drops = 0;
@@ -253,6 +256,9 @@ export class AracAdaptiveStrategy implements Strategy {
       r.computedTiles = 1;
       r.dropped = false;
     }
+    // MASK (issue 16): whatever DEMUX or the probe chose, a masked tile stays skipped.
+    r.plan = { ...r.plan, levels: skipMasked(r.plan.levels, masked) };
+    r.computedTiles = r.plan.levels.filter((l) => l < 1).length;
     const plan: TilesPlan = { kind: 'tiles', grid: this.o.grid, levels: r.plan.levels, overheadMs, ...(probe ? { probe: true } : {}), ...(spend ? { spend: spend.choice } : {}) };
     if (r.dropped || r.computedTiles === 0) {
       // Still this camera's demand: a camera whose frames are all dropped must not look idle
@@ -277,6 +283,8 @@ export class AracAdaptiveStrategy implements Strategy {
     // whole frame as much as a window, and one slow frame (a GC pause) does not empty the bucket.
     st.budget?.spend(st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number))));
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
+    // MASK (issue 16): a masked tile counts as fresh, so it never comes due for a refresh.
+    for (const i of masked) this.refresh.computed(i, frame.ptsMs);
     // Every tile the executor refreshed (free riders inside a window included) has a new reference.
     const refreshed = new Set(res.arac?.calls.flatMap((c) => c.tiles) ?? r.plan.levels.flatMap((l, i) => (l < 1 ? [i] : [])));
     for (const i of refreshed) {
@@ -291,7 +299,7 @@ export class AracAdaptiveStrategy implements Strategy {
       detections: res.detections,
       detectorMs: res.inferenceMs,
       workFraction: res.arac?.workFraction ?? 1,
-      plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d) => d.reason[0]).join('') },
+      plan: { ...plan, predictedMs: r.predictedMs, budgetMs, reasons: decisions.map((d, i) => (masked.has(i) ? MASKED_REASON : d.reason[0])).join('') }, // MASK (issue 16): MASKED_REASON
     };
   }
 
@@ -327,8 +335,8 @@ export class AracAdaptiveStrategy implements Strategy {
    * apart, each with its own halo; several calls): then the whole frame at
    * full width is both cheaper and exact, so it runs instead.
    */
-  private wholeIfCheaper(r: ControlResult, model: CostModel, levels: readonly number[]): void {
-    const whole = r.plan.levels.map(() => levels[0] as number);
+  private wholeIfCheaper(r: ControlResult, model: CostModel, levels: readonly number[], masked: ReadonlySet<number>): void {
+    const whole = r.plan.levels.map((_, i) => (masked.has(i) ? 1 : (levels[0] as number))); // MASK (issue 16): masked tiles stay skipped
     const wholeMs = model.predict(whole);
     if (wholeMs > r.predictedMs) return;
     r.plan = { ...r.plan, levels: whole };

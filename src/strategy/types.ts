@@ -6,6 +6,7 @@
  */
 import type { TilePlan } from '../arac/plan.js';
 import type { Grid } from '../arac/geometry.js';
+import type { Polygon } from '../core/polygon.js';
 import type { Box, Detection, Frame } from '../core/types.js';
 import type { BudgetChoice } from '../demux/budget.js';
 import type { CalibrationCache } from '../demux/calibrate.js';
@@ -48,6 +49,8 @@ export interface StreamInfo {
    * the first measured frame.
    */
   calibration?: CalibrationCache;
+  /** MASK (issue 16): the camera's masks, source pixels; arac never computes a tile wholly inside one (src/arac/mask.ts). */
+  masks?: readonly Polygon[];
 }
 
 export interface DeviceShare {

@@ -16,9 +16,20 @@
  *     detections never start tracks or revive a track that was already lost.
  *  4. Remaining high detections are matched to tentative tracks; a tentative
  *     track that misses once is deleted.
- *  5. Remaining detections with score >= newTrackThresh start tentative tracks.
- * Matching is an optimal assignment (./assignment.ts), and only boxes of the
- * same classId can match.
+ *  5. Label flicker: a confirmed track still unmatched takes a remaining
+ *     high detection of another class that overlaps it at the stricter
+ *     lowMatchIou. A detector that calls a horse a dog for a few frames
+ *     sees one object, not a horse that vanished and a dog that appeared
+ *     (and a dog event, and a horse event again). A track's class is the
+ *     score-weighted majority of the detections matched to it.
+ *  6. Remaining detections with score >= newTrackThresh start tentative
+ *     tracks, strongest first, except one that overlaps a box of another
+ *     class already standing for an object this frame (matched, or just
+ *     born) at lowMatchIou: the detector saw one object under two classes
+ *     (its NMS is per class), and one object is one track.
+ * Matching is an optimal assignment (./assignment.ts); only boxes of the
+ * same class match in stages 2-4, so objects of different classes that cross
+ * keep their own tracks.
  *
  * Publication policy: `update` returns every high-score detection (with or
  * without an id) and every low-score detection that extended a track; other
@@ -34,6 +45,26 @@
  * tracks that die are never published and published ids may skip numbers.
  * They keep increasing across `reset()`, so a client never sees an id reused
  * for a different object from the same Tracker.
+ *
+ * Held boxes (`updateHolding`): ARAC republishes what a skipped tile showed
+ * when it was last computed. Such a box is no measurement, but it stands for
+ * its track until the tile is computed again (at most the refresh bound,
+ * model.refresh, 2 s by default): a held track is *seen*, and a track is
+ * dropped only after `maxAgeMs` with neither a measurement nor a held box.
+ * So the drop age and how long a held box stands agree whatever the two
+ * settings are: an object in a skipped tile keeps its track (and its event)
+ * until its tile is recomputed, and is dropped `maxAgeMs` after that if the
+ * new computation no longer shows it.
+ *
+ * Stationary: a confirmed track is *stationary* once the boxes matched to it
+ * have stayed near where it stopped for at least `stationaryMs` (5 s): each
+ * matched box overlaps the box it stopped at (its anchor) with IoU >=
+ * `stationaryIou` (0.6: a box that moves sideways has moved less than a
+ * quarter of its width). A match below that moves the anchor there and starts
+ * the clock again: the object is active. Only measurements count (a held box
+ * shows an old position, a prediction a guessed one), and the state holds
+ * between measurements. This is the one notion of a stopped object across
+ * the code: events and MQTT counts say `stationary` / `active` from it.
  */
 import { iou } from '../core/geometry.js';
 import { InputError } from '../core/errors.js';
@@ -64,6 +95,10 @@ export interface TrackerOptions {
   maxAgeMs: number;
   /** Consecutive matches (the birth detection included) before a track's id is published. Default 2. */
   minHits: number;
+  /** A confirmed track whose matched boxes stay near where it stopped this long is stationary (see above). Default 5000 ms. */
+  stationaryMs: number;
+  /** IoU with the box where it stopped at or above which a matched box counts as not moved. Default 0.6. */
+  stationaryIou: number;
   /** Confirm tracks born in the first update at once (see policy above). Default true. */
   confirmFirstFrame: boolean;
   /** Kalman noise model, fractions of box size; see KalmanNoise. */
@@ -78,6 +113,8 @@ export const DEFAULT_TRACKER_OPTIONS: Readonly<Omit<TrackerOptions, 'noise'>> = 
   lowMatchIou: 0.5,
   maxAgeMs: 1000,
   minHits: 2,
+  stationaryMs: 5000,
+  stationaryIou: 0.6,
   confirmFirstFrame: true,
 };
 
@@ -102,8 +139,14 @@ export interface PredictedTrack {
    * kalman.ts). `searchRegion` turns it into a box.
    */
   sigma: { cx: number; cy: number; w: number; h: number };
-  /** Time from the last matched detection to the requested time. */
+  /** Time from the last matched detection to the requested time (held boxes are no match). */
   msSinceUpdate: number;
+  /** Time from the track's birth (its first detection) to the requested time. */
+  ageMs: number;
+  /** How long its matched boxes have stayed near where it stopped, up to its last match (see Stationary above). */
+  stillMs: number;
+  /** Confirmed and still for at least stationaryMs: the one notion of a stopped object (see above). */
+  stationary: boolean;
   /** Number of detections matched so far. */
   hits: number;
   /** Score of the last matched detection. */
@@ -114,11 +157,22 @@ export interface PredictedTrack {
 
 interface Track {
   id: number;
+  /** The class of the most score matched to it (see stage 5). */
   classId: number;
   label: string;
+  /** Score matched to it per class. */
+  votes: Map<number, { label: string; score: number }>;
+  /** Class of its last matched detection (a held box is that detection). */
+  lastClassId: number;
   state: KalmanState;
   stateTs: number;
   lastUpdateMs: number;
+  /** When a held box last stood for it (-Infinity: never); it counts as seen then. */
+  heldMs: number;
+  bornMs: number;
+  /** The box it stopped at, and since when its matched boxes have stayed near it. */
+  anchor: Box;
+  stillSinceMs: number;
   hits: number;
   confirmed: boolean;
   /** Whether the previous update matched this track (false = coasting). */
@@ -158,6 +212,13 @@ export class Tracker {
     if (!(o.lowThresh <= o.highThresh)) throw new InputError(`tracker: lowThresh ${o.lowThresh} > highThresh ${o.highThresh}`);
     if (!(o.maxAgeMs >= 0)) throw new InputError(`tracker: maxAgeMs must be >= 0, got ${o.maxAgeMs}`);
     if (!(o.minHits >= 1)) throw new InputError(`tracker: minHits must be >= 1, got ${o.minHits}`);
+    if (!(o.stationaryMs >= 0)) throw new InputError(`tracker: stationaryMs must be >= 0, got ${o.stationaryMs}`);
+    if (!(o.stationaryIou > 0 && o.stationaryIou <= 1)) throw new InputError(`tracker: stationaryIou must be in (0, 1], got ${o.stationaryIou}`);
+  }
+
+  /** Time since the track was last seen: matched, or standing for a held box. */
+  private unseenMs(t: Track, now: number): number {
+    return now - Math.max(t.lastUpdateMs, t.heldMs);
   }
 
   /** Associate one frame's detections at time `tsMs` (ms, any monotonic origin). */
@@ -169,7 +230,7 @@ export class Tracker {
     this.lastTs = now;
     const { highThresh, lowThresh, maxAgeMs } = this.opts;
 
-    this.tracks = this.tracks.filter((t) => now - t.lastUpdateMs <= maxAgeMs);
+    this.tracks = this.tracks.filter((t) => this.unseenMs(t, now) <= maxAgeMs);
     for (const t of this.tracks) {
       t.state = kalmanPredict(t.state, (now - t.stateTs) / 1000, this.noise);
       t.stateTs = now;
@@ -193,22 +254,34 @@ export class Tracker {
     left = this.associate(tentative, high, dets, this.opts.matchIou, trackOf);
     high = left.dets;
     const deadTentative = new Set(left.tracks);
+    const taken = new Set(trackOf.values());
+    high = this.associate(confirmed.filter((t) => !taken.has(t)), high, dets, this.opts.lowMatchIou, trackOf, true).dets;
 
     const matched = new Set(trackOf.values());
     for (const t of this.tracks) if (!matched.has(t)) t.matchedLast = false;
     this.tracks = this.tracks.filter((t) => !deadTentative.has(t));
 
     const firstFrame = this.updates === 0;
-    for (const i of high) {
+    // Boxes that already stand for an object this frame; births go strongest first.
+    const standing: Detection[] = [...trackOf.keys()].map((i) => dets[i] as Detection);
+    for (const i of [...high].sort((a, b) => (dets[b] as Detection).score - (dets[a] as Detection).score)) {
       const d = dets[i] as Detection;
       if (d.score < this.opts.newTrackThresh) continue;
+      if (standing.some((o) => o.classId !== d.classId && iou(o, d) >= this.opts.lowMatchIou)) continue;
+      standing.push(d);
       const t: Track = {
         id: this.nextId++,
         classId: d.classId,
         label: d.label,
+        votes: new Map([[d.classId, { label: d.label, score: d.score }]]),
+        lastClassId: d.classId,
         state: kalmanInit(d, this.noise),
         stateTs: now,
         lastUpdateMs: now,
+        heldMs: -Infinity,
+        bornMs: now,
+        anchor: { x: d.x, y: d.y, w: d.w, h: d.h },
+        stillSinceMs: now,
         hits: 1,
         confirmed: this.opts.minHits <= 1 || (firstFrame && this.opts.confirmFirstFrame),
         matchedLast: true,
@@ -242,7 +315,8 @@ export class Tracker {
     const out: PredictedTrack[] = [];
     for (const t of this.tracks) {
       const at = Math.max(tsMs, t.stateTs);
-      if (at - t.lastUpdateMs > this.opts.maxAgeMs) continue;
+      if (this.unseenMs(t, at) > this.opts.maxAgeMs) continue;
+      const stillMs = t.lastUpdateMs - t.stillSinceMs;
       const v = viewState(kalmanPredict(t.state, (at - t.stateTs) / 1000, this.noise));
       out.push({
         trackId: t.id,
@@ -253,6 +327,9 @@ export class Tracker {
         velocity: { vx: v.vx, vy: v.vy },
         sigma: v.sigma,
         msSinceUpdate: at - t.lastUpdateMs,
+        ageMs: at - t.bornMs,
+        stillMs,
+        stationary: t.confirmed && stillMs >= this.opts.stationaryMs,
         hits: t.hits,
         score: t.score,
         lastBox: { ...t.lastBox },
@@ -275,7 +352,7 @@ export class Tracker {
       let best: Track | undefined;
       let bestIou = this.opts.matchIou;
       for (const t of this.tracks) {
-        if (!t.confirmed || t.classId !== d.classId || used.has(t.id)) continue;
+        if (!t.confirmed || t.lastClassId !== d.classId || used.has(t.id)) continue;
         const v = iou(t.lastBox, d);
         if (v >= bestIou) {
           bestIou = v;
@@ -293,17 +370,38 @@ export class Tracker {
   /**
    * One frame of fresh detections and boxes held over from skipped tiles.
    * The held boxes take their ids first (identify, against the tracks' last
-   * boxes before this frame: a held box is such a last box), then the fresh
-   * ones update the tracks. A held box whose track a fresh detection has just
+   * boxes before this frame: a held box is such a last box), and their tracks
+   * count as seen at this frame (see Held boxes above); then the fresh ones
+   * update the tracks. A held box whose track a fresh detection has just
    * extended is dropped: the object moved on into a computed tile, and
    * showing both would show it twice.
    */
   updateHolding(fresh: readonly Detection[], held: readonly Detection[], tsMs: number): TrackedDetection[] {
     const ided = held.length > 0 ? this.identify(held) : [];
+    if (ided.length > 0 && Number.isFinite(tsMs)) {
+      const now = Math.max(tsMs, this.lastTs);
+      const heldIds = new Set(ided.flatMap((d) => (d.trackId === undefined ? [] : [d.trackId])));
+      for (const t of this.tracks) if (heldIds.has(t.id)) t.heldMs = now;
+    }
     const tracked = this.update(fresh, tsMs);
     if (ided.length === 0) return tracked;
     const extended = new Set(tracked.flatMap((d) => (d.trackId === undefined ? [] : [d.trackId])));
     return [...tracked, ...ided.filter((d) => d.trackId === undefined || !extended.has(d.trackId))];
+  }
+
+  /** Counts a matched detection's class for its track; the track takes the class with the most score. */
+  private vote(t: Track, d: Detection): void {
+    const v = t.votes.get(d.classId);
+    if (v) v.score += d.score;
+    else t.votes.set(d.classId, { label: d.label, score: d.score });
+    t.lastClassId = d.classId;
+    const mine = t.votes.get(t.classId)?.score ?? 0;
+    for (const [classId, c] of t.votes) {
+      if (c.score > mine) {
+        t.classId = classId;
+        t.label = c.label;
+      }
+    }
   }
 
   /** Forget every track (e.g. after a stream restart); ids keep increasing. */
@@ -313,20 +411,21 @@ export class Tracker {
     this.lastTs = -Infinity;
   }
 
-  /** Match `tracks` with detections `detIdx`; record hits; return what is left on both sides. */
+  /** Match `tracks` with detections `detIdx` (of their class, or of any with `anyClass`); record hits; return what is left on both sides. */
   private associate(
     tracks: Track[],
     detIdx: number[],
     dets: readonly Detection[],
     minIou: number,
     trackOf: Map<number, Track>,
+    anyClass = false,
   ): { tracks: Track[]; dets: number[] } {
     if (tracks.length === 0 || detIdx.length === 0) return { tracks, dets: detIdx };
     const boxes = tracks.map((t) => viewState(t.state).box);
     const sim = tracks.map((t, ti) =>
       detIdx.map((di) => {
         const d = dets[di] as Detection;
-        return d.classId === t.classId ? iou(boxes[ti] as Box, d) : 0;
+        return anyClass || d.classId === t.classId ? iou(boxes[ti] as Box, d) : 0;
       }),
     );
     const m = matchGated(sim, minIou);
@@ -340,6 +439,12 @@ export class Tracker {
       t.matchedLast = true;
       t.score = d.score;
       t.lastBox = { x: d.x, y: d.y, w: d.w, h: d.h };
+      this.vote(t, d);
+      // Moved away from where it stopped: it stops (for now) here, and is active again.
+      if (iou(t.anchor, t.lastBox) < this.opts.stationaryIou) {
+        t.anchor = t.lastBox;
+        t.stillSinceMs = t.stateTs;
+      }
       if (t.hits >= this.opts.minHits) t.confirmed = true;
       trackOf.set(di, t);
     }

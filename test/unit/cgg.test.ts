@@ -80,7 +80,7 @@ describe('Cgg', () => {
 });
 
 function track(box: Box, o: Partial<PredictedTrack> = {}): PredictedTrack {
-  return { trackId: 1, classId: 0, label: 'person', confirmed: true, box, velocity: { vx: 0, vy: 0 }, sigma: { cx: 1, cy: 1, w: 1, h: 1 }, msSinceUpdate: 0, hits: 5, score: 0.9, lastBox: box, ...o };
+  return { trackId: 1, classId: 0, label: 'person', confirmed: true, box, velocity: { vx: 0, vy: 0 }, sigma: { cx: 1, cy: 1, w: 1, h: 1 }, msSinceUpdate: 0, ageMs: 1000, stillMs: 0, stationary: false, hits: 5, score: 0.9, lastBox: box, ...o };
 }
 
 describe('cggInput', () => {

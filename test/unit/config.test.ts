@@ -51,7 +51,8 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(c.model.threads).toBeUndefined();
     expect(c.model.inputSize).toBeUndefined();
     expect(c.model.classes).toBeUndefined();
-    expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2 });
+    expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2, stationaryMs: 5000, stationaryIou: 0.6 });
+    expect(c.mqtt).toBeUndefined();
     expect(c.logging.level).toBe('info');
     expect(c.viewer).toEqual({ enabled: true, fps: 5, maxWidth: 960, quality: 75 });
     expect(c.cameras[0]).toEqual({
@@ -253,6 +254,23 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['bad budget in the strategy text', `model: { strategy: "arac:budget=2" }\n${CAMS}`, 'model.strategy', /budget '2' must be a fraction of the unsplit model's cost in \(0, 1\]/],
     ['camera budget for a strategy without one', `model: { strategy: full }\ncameras:\n  - { id: a, url: rtsp://x/y, budget: 0.3 }\n`, 'cameras[0].budget', /strategy 'full' takes no budget/],
     ['camera budget out of range', 'cameras:\n  - { id: a, url: rtsp://x/y, budget: -1 }\n', 'cameras[0].budget', /must be > 0/],
+    ['mqtt.url not a URL', `mqtt: { url: "broker:1883" }\n${CAMS}`, 'mqtt.url', /must be an mqtt:\/\/ or mqtts:\/\/ URL/],
+    ['mqtt.url of another scheme', `mqtt: { url: "http://broker" }\n${CAMS}`, 'mqtt.url', /must be an mqtt:\/\/ or mqtts:\/\/ URL, got http:/],
+    ['mqtt.url with credentials', `mqtt: { url: "mqtt://me:pw@broker" }\n${CAMS}`, 'mqtt.url', /must not carry credentials: write them in mqtt.user/],
+    ['mqtt without its url', `mqtt: { topicPrefix: cams }\n${CAMS}`, 'mqtt.url', /required/],
+    ['unknown mqtt key', `mqtt: { url: "mqtt://b", topicprefix: x }\n${CAMS}`, 'mqtt.topicprefix', /unknown key \(did you mean 'topicPrefix'\?\)/],
+    ['mqtt qos out of range', `mqtt: { url: "mqtt://b", qos: 3 }\n${CAMS}`, 'mqtt.qos', /must be one of 0, 1, 2, got 3/],
+    ['mqtt topicPrefix with a wildcard', `mqtt: { url: "mqtt://b", topicPrefix: "a/#" }\n${CAMS}`, 'mqtt.topicPrefix', /without spaces, '\+', '#'/],
+    ['mqtt password without user', `mqtt: { url: "mqtt://b", password: pw }\n${CAMS}`, 'mqtt.password', /needs mqtt.user/],
+    ['mqtt with the tracker off', `mqtt: { url: "mqtt://b" }\ntracker: { enabled: false }\n${CAMS}`, 'tracker.enabled', /must be true when mqtt is set/],
+    ['polygon of two points', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { driveway: { points: [[0, 0], [9, 9]] } } }\n', 'cameras[0].zones.driveway.points', /must have at least 3 items$/],
+    ['polygon whose edges cross', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { driveway: { points: [[0, 0], [9, 9], [9, 0], [0, 9]] } } }\n', 'cameras[0].zones.driveway.points[2]', /edge points\[2\]-points\[3\] crosses edge points\[0\]-points\[1\]/],
+    ['polygon on one line', 'cameras:\n  - { id: a, url: rtsp://x/y, masks: [{ points: [[0, 0], [5, 5], [9, 9]] }] }\n', 'cameras[0].masks[0].points', /encloses no area/],
+    ['polygon with a repeated point', 'cameras:\n  - { id: a, url: rtsp://x/y, masks: [{ points: [[0, 0], [9, 0], [9, 0], [0, 9]] }] }\n', 'cameras[0].masks[0].points[2]', /repeats points\[1\]/],
+    ['negative coordinate', 'cameras:\n  - { id: a, url: rtsp://x/y, masks: [{ points: [[0, 0], [-9, 0], [0, 9]] }] }\n', 'cameras[0].masks[0].points[1][0]', /must be >= 0, got -9/],
+    ['zone named like a label', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { car: { points: [[0, 0], [9, 0], [0, 9]] } } }\n', 'cameras[0].zones.car', /must not be a label/],
+    ['zone name with a space', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { "front yard": { points: [[0, 0], [9, 0], [0, 9]] } } }\n', 'cameras[0].zones["front yard"]', /letters, digits/],
+    ['unknown zone key', 'cameras:\n  - { id: a, url: rtsp://x/y, zones: { drive: { points: [[0, 0], [9, 0], [0, 9]], label: car } } }\n', 'cameras[0].zones.drive.label', /unknown key/],
   ])('%s', (_name, text, path, message) => {
     const e = failure(text);
     expect(e.path).toBe(path);
@@ -297,7 +315,7 @@ describe('configJsonSchema', () => {
 });
 
 describe('shipped pipelines', () => {
-  it.each(['demo.yaml', 'eval.yaml'])('pipelines/%s is valid', async (name) => {
+  it.each(['demo.yaml', 'eval.yaml', 'mqtt.yaml'])('pipelines/%s is valid', async (name) => {
     const c = await loadConfig(join('pipelines', name), {});
     expect(c.cameras[0]).toMatchObject({ kind: 'file', url: resolve('samples/parade.mp4') });
     expect(c.model.pack).toBe(resolve('models/nanodet-g'));
@@ -309,6 +327,16 @@ describe('shipped pipelines', () => {
     expect(c.cameras.map((cam) => cam.kind)).toEqual(['rtsp', 'rtsp']);
     expect(c.server).toMatchObject({ port: 8080, authToken: 'tok' });
     await expect(loadConfig('pipelines/rtsp-camera.yaml', { ...env, CAM2_URL: undefined })).rejects.toThrow(/cameras\[1\]\.url: environment variable CAM2_URL is not set/);
+  });
+
+  it('pipelines/mqtt.yaml: a local broker, anonymous, by default; the broker and credentials from the environment', async () => {
+    const plain = await loadConfig('pipelines/mqtt.yaml', {});
+    expect(plain.mqtt).toMatchObject({ url: 'mqtt://127.0.0.1:1883', topicPrefix: 'neulens', homeAssistant: { discovery: true } });
+    expect(plain.mqtt?.user).toBeUndefined();
+    expect(plain.mqtt?.password).toBeUndefined();
+    expect(Object.keys(plain.cameras[0]?.zones ?? {})).toEqual(['left_walk']);
+    const withEnv = await loadConfig('pipelines/mqtt.yaml', { MQTT_URL: 'mqtts://broker.lan:8883', MQTT_USER: 'cam', MQTT_PASSWORD: 'pw' });
+    expect(withEnv.mqtt).toMatchObject({ url: 'mqtts://broker.lan:8883', user: 'cam', password: 'pw' });
   });
 
   it('the demo clip exists', async () => {
@@ -371,6 +399,29 @@ describe('neulens config (CLI)', () => {
     expect(serve.err).toMatch(/^neulens serve: model\.pack: /);
   });
 
+  it.each([
+    ['mqtt.url not a URL', 'mqtt: { url: "broker.local:1883" }\n', /: mqtt\.url: must be an mqtt:\/\/ or mqtts:\/\/ URL, got broker\.local:\/\/$/],
+    ['an unknown mqtt key', 'mqtt: { url: "mqtt://broker", qso: 1 }\n', /: mqtt\.qso: unknown key \(did you mean 'qos'\?\)$/],
+    ['a polygon of two points', '', /: cameras\[0\]\.zones\.driveway\.points: must have at least 3 items$/, '    zones: { driveway: { points: [[0, 0], [100, 0]] } }\n'],
+    ['a self-crossing mask', '', /: cameras\[0\]\.masks\[0\]\.points\[2\]: edge points\[2\]-points\[3\] crosses edge points\[0\]-points\[1\]/, '    masks: [{ points: [[0, 0], [100, 100], [100, 0], [0, 100]] }]\n'],
+  ])('validate: exits 2 naming the key for %s', async (_name, top, message, camera = '') => {
+    const file = join(dir, 'bad-mqtt-or-region.yaml');
+    await writeFile(file, `${top}cameras:\n  - id: a\n    url: rtsp://x/1\n${camera}`);
+    const r = await run(['config', 'validate', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.split('\n')).toHaveLength(1);
+  });
+
+  it('serve: a zone outside the probed frame exits 2 naming the point', async () => {
+    const file = join(dir, 'zone-outside.yaml');
+    const parade = resolve('samples/parade.mp4');
+    await writeFile(file, `server: { port: 0 }\nmodel: { pack: ${JSON.stringify(PACK)} }\ncameras:\n  - id: a\n    url: ${JSON.stringify(parade)}\n    zones: { driveway: { points: [[0, 0], [960, 0], [961, 540], [0, 540]] } }\n`);
+    const r = await run(['serve', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^neulens serve: cameras\[0\]\.zones\.driveway\.points\[2\]: \(961, 540\) lies outside the camera's 960x540 frame/);
+  }, 60_000);
+
   it('validate: exits 2 for a missing file', async () => {
     const r = await run(['config', 'validate', join(dir, 'nope.yaml')]);
     expect(r.code).toBe(2);
@@ -388,12 +439,21 @@ describe('neulens config (CLI)', () => {
 
   it('show: prints the effective config with secrets redacted', async () => {
     const file = join(dir, 'secret.yaml');
-    await writeFile(file, 'server: { authToken: hunter2 }\ncameras:\n  - { id: a, url: "rtsp://admin:pw@x/1" }\n');
-    const r = await run(['config', 'show', file]);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain('clientQueue: 32');
-    expect(r.out).toContain('rtsp://<redacted>@x/1');
-    expect(r.out).not.toMatch(/hunter2|admin:pw/);
+    await writeFile(file, 'server: { authToken: hunter2 }\nmqtt: { url: "mqtt://broker", user: me, password: "${MQTT_PW}" }\ncameras:\n  - { id: a, url: "rtsp://admin:pw@x/1" }\n');
+    const before = process.env.MQTT_PW;
+    process.env.MQTT_PW = 's3cr3t-mqtt';
+    try {
+      const r = await run(['config', 'show', file]);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain('clientQueue: 32');
+      expect(r.out).toContain('rtsp://<redacted>@x/1');
+      expect(r.out).toMatch(/mqtt:\n(?: {2}.*\n)*? {2}password: <redacted>/);
+      expect(r.out).toContain('outboxSize: 1000');
+      expect(r.out).not.toMatch(/hunter2|admin:pw|s3cr3t-mqtt/);
+    } finally {
+      if (before === undefined) delete process.env.MQTT_PW;
+      else process.env.MQTT_PW = before;
+    }
   });
 
   it('schema: prints the JSON Schema', async () => {

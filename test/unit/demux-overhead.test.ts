@@ -40,6 +40,9 @@ function tracksAt(frame: number): PredictedTrack[] {
     sigma: { cx: 4 + (i % 4), cy: 4, w: 3, h: 5 },
     lastBox: { x: ((i * 97 + frame * 6) % 900) + 14, y: ((i * 61) % 600) + 40, w: 50 + i * 4, h: 110 },
     msSinceUpdate: (i % 3) * 40,
+    ageMs: 5000,
+    stillMs: 0,
+    stationary: false,
     hits: 10,
     score: 0.8,
   }));

@@ -22,6 +22,9 @@ function track(box: Box, o: Partial<PredictedTrack> = {}): PredictedTrack {
     velocity: { vx: 0, vy: 0 },
     sigma: { cx: 1, cy: 1, w: 1, h: 1 },
     msSinceUpdate: 0,
+    ageMs: 1000,
+    stillMs: 0,
+    stationary: false,
     hits: 5,
     score: 0.9,
     // By default the object has moved a whole box width since the camera last showed it.

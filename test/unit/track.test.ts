@@ -159,14 +159,63 @@ describe('Tracker', () => {
     expect(tr.predict(400).every((p) => p.confirmed)).toBe(true);
   });
 
-  it('matches only the same class', () => {
+  it('a tentative track matches only its own class', () => {
     const tr = new Tracker();
-    tr.update([det(100, 100)], 0);
-    const out = tr.update([det(100, 100, { classId: 2, label: 'car' })], 100);
-    expect(out[0]!.trackId).toBeUndefined();
-    expect(tr.predict(100).map((p) => [p.classId, p.confirmed])).toEqual([
-      [0, true],
-      [2, false],
+    tr.update([det(500, 500)], 0);
+    tr.update([det(500, 500), det(100, 100)], 100); // the newcomer at (100, 100) is tentative
+    const out = tr.update([det(500, 500), det(100, 100, { classId: 2, label: 'car' })], 200);
+    expect(out.map((d) => d.trackId)).toEqual([1, undefined]);
+    expect(tr.predict(200).map((p) => [p.trackId, p.classId, p.confirmed])).toEqual([
+      [1, 0, true],
+      [3, 2, false],
+    ]);
+  });
+
+  it('label flicker: a confirmed track takes another class\'s detection that overlaps it strictly, and is labelled by score-weighted majority', () => {
+    const tr = new Tracker();
+    const horse = walker(100, 300, 10, 0, { classId: 17, label: 'horse', w: 120, h: 100 });
+    const asDog = (f: number): Detection => ({ ...horse(f), classId: 16, label: 'dog', score: 0.7 });
+    for (let f = 0; f < 10; f++) tr.update([horse(f)], f * FRAME_MS);
+    // The detector calls it a dog for three frames: one object, one id, still a horse.
+    for (let f = 10; f < 13; f++) {
+      const out = tr.update([asDog(f)], f * FRAME_MS);
+      expect(out.map((d) => [d.trackId, d.label])).toEqual([[1, 'dog']]);
+    }
+    expect(tr.predict(13 * FRAME_MS).map((p) => [p.trackId, p.label, p.classId])).toEqual([[1, 'horse', 17]]);
+    // Long enough a dog, it is a dog.
+    for (let f = 13; f < 30; f++) tr.update([asDog(f)], f * FRAME_MS);
+    expect(tr.predict(30 * FRAME_MS).map((p) => [p.trackId, p.label])).toEqual([[1, 'dog']]);
+  });
+
+  it('one object seen under two classes in one frame (per-class NMS) is one track: the weaker box starts none', () => {
+    const tr = new Tracker();
+    const horse = (f: number, score = 0.8): Detection => det(100 + 10 * f, 300, { classId: 17, label: 'horse', w: 120, h: 100, score });
+    const dog = (f: number, score: number): Detection => ({ ...horse(f), x: horse(f).x + 4, classId: 16, label: 'dog', score });
+    // First frame: both boxes; the stronger one's track only.
+    expect(tr.update([dog(0, 0.7), horse(0)], 0).map((d) => [d.label, d.trackId])).toEqual([
+      ['dog', undefined],
+      ['horse', 1],
+    ]);
+    // Later, with the horse matched, a dog box over it (even a stronger one) starts no track either.
+    for (let f = 1; f < 6; f++) tr.update([horse(f), dog(f, 0.9)], f * FRAME_MS);
+    expect(tr.predict(5 * FRAME_MS).map((p) => [p.trackId, p.label])).toEqual([[1, 'horse']]);
+  });
+
+  it('another class overlapping less than lowMatchIou, or beside a detection of the track\'s own class, starts its own track', () => {
+    const tr = new Tracker();
+    for (let f = 0; f < 5; f++) tr.update([det(100, 100)], f * FRAME_MS);
+    // A car whose box overlaps the person's predicted box at IoU ~0.4: not the same object.
+    tr.update([det(120, 100, { classId: 2, label: 'car' })], 500);
+    tr.update([det(120, 100, { classId: 2, label: 'car' })], 600);
+    expect(tr.predict(600).map((p) => [p.label, p.confirmed])).toEqual([
+      ['person', true],
+      ['car', true],
+    ]);
+    // The person seen again with a car exactly over it: each keeps its own track.
+    const out = tr.update([det(100, 100), det(100, 100, { classId: 2, label: 'car', score: 0.95 })], 700);
+    expect(out.map((d) => [d.label, d.trackId])).toEqual([
+      ['person', 1],
+      ['car', 2],
     ]);
   });
 

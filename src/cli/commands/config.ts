@@ -71,6 +71,7 @@ function shown(config: Config): unknown {
   if (isTiled(spec)) model.grid = [spec.grid.cols, spec.grid.rows];
   if (isAdaptive(spec)) model.refresh = { ...spec.refresh };
   if (copy.server.authToken !== undefined) copy.server.authToken = '<redacted>';
+  if (copy.mqtt?.password !== undefined) copy.mqtt.password = '<redacted>';
   // Camera URLs often carry credentials: rtsp://user:pass@host/...
   for (const cam of copy.cameras) cam.url = redactCredentials(cam.url);
   return { ...copy, model };

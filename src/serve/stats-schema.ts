@@ -1,0 +1,122 @@
+/**
+ * The JSON Schema (draft 2020-12) of the /api/stats body (StatsBody in
+ * ./routes.ts), which MQTT also publishes on <prefix>/stats. Written beside
+ * the types it describes; the tests check real bodies against it. Detail
+ * objects that grow with the code (a plan, a client's entry) are checked for
+ * their required keys and left open to new ones. Its $defs are named
+ * stats* so that other schemas (MQTT's) can take them in whole.
+ */
+const number = { type: 'number' } as const;
+const nonNegative = { type: 'number', minimum: 0 } as const;
+const count = { type: 'integer', minimum: 0 } as const;
+
+export const statsSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  $id: 'https://neulens.dev/schemas/stats.schema.json',
+  title: 'NeuLens-TS /api/stats body',
+  type: 'object',
+  required: ['serverTimeMs', 'uptimeMs', 'cameras', 'ws'],
+  additionalProperties: false,
+  properties: {
+    serverTimeMs: nonNegative,
+    uptimeMs: nonNegative,
+    cameras: { type: 'array', items: { $ref: '#/$defs/statsCamera' } },
+    ws: { $ref: '#/$defs/statsWs' },
+    demux: { $ref: '#/$defs/statsDemux' },
+    mqtt: { $ref: '#/$defs/statsMqtt' },
+  },
+  $defs: {
+    statsCamera: {
+      type: 'object',
+      required: ['camera', 'state', 'fpsIn', 'fpsProcessed', 'fpsDropped', 'inferenceMs', 'reconnects', 'framesIn', 'processed', 'dropped', 'droppedBy', 'e2eMs', 'workFraction', 'input', 'sloFps'],
+      additionalProperties: false,
+      properties: {
+        camera: { type: 'string' },
+        state: { enum: ['connecting', 'online', 'offline', 'stopped'] },
+        fpsIn: nonNegative,
+        fpsProcessed: nonNegative,
+        fpsDropped: nonNegative,
+        inferenceMs: nonNegative,
+        reconnects: count,
+        framesIn: count,
+        processed: count,
+        dropped: count,
+        droppedBy: { type: 'object', required: ['gate', 'error'], additionalProperties: false, properties: { gate: count, error: count } },
+        e2eMs: { type: 'object', required: ['p50', 'p95'], additionalProperties: false, properties: { p50: number, p95: number } },
+        workFraction: nonNegative,
+        input: { type: 'object', required: ['width', 'height', 'strategy'], additionalProperties: false, properties: { width: count, height: count, strategy: { type: 'string' } } },
+        sloFps: nonNegative,
+        lastPlan: {
+          type: 'object',
+          description: "The last processed frame's plan (detector-input pixels) with its measured detector time.",
+          required: ['kind', 'measuredMs'],
+          properties: { kind: { enum: ['tiles', 'regions', 'downscale', 'skip'] }, measuredMs: nonNegative },
+        },
+        lastError: { type: 'string' },
+        shareBudgetMs: number,
+        worker: count,
+      },
+    },
+    statsWs: {
+      type: 'object',
+      required: ['limits', 'clients', 'totals'],
+      additionalProperties: false,
+      properties: {
+        limits: {
+          type: 'object',
+          required: ['maxQueue', 'maxBufferedBytes', 'stuckTimeoutMs', 'pongTimeoutMs'],
+          additionalProperties: false,
+          properties: { maxQueue: count, maxBufferedBytes: count, stuckTimeoutMs: count, pongTimeoutMs: count },
+        },
+        clients: {
+          type: 'array',
+          items: { type: 'object', required: ['id', 'remote', 'state', 'subscribed', 'queued', 'dropped', 'sent'], properties: { id: count, remote: { type: 'string' }, state: { enum: ['open', 'closing', 'closed'] } } },
+        },
+        totals: {
+          type: 'object',
+          required: ['clients', 'connected', 'queued', 'dropped', 'sent', 'terminatedStuck', 'terminatedDead', 'framesPublished'],
+          additionalProperties: false,
+          properties: { clients: count, connected: count, queued: count, dropped: count, sent: count, terminatedStuck: count, terminatedDead: count, framesPublished: count },
+        },
+      },
+    },
+    statsDemux: {
+      type: 'object',
+      required: ['policy', 'capacityMsPerS', 'workers', 'threadsPerWorker', 'calibrations'],
+      additionalProperties: false,
+      properties: {
+        policy: { enum: ['max-min', 'proportional'] },
+        capacityMsPerS: nonNegative,
+        workers: count,
+        threadsPerWorker: count,
+        calibrations: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['key', 'samples', 'runs', 'elapsedMs', 'rmseMs', 'mape'],
+            additionalProperties: false,
+            properties: { key: { type: 'string' }, samples: count, runs: count, elapsedMs: nonNegative, rmseMs: { type: ['number', 'null'] }, mape: { type: ['number', 'null'] }, error: { type: 'string' } },
+          },
+        },
+      },
+    },
+    statsMqtt: {
+      type: 'object',
+      description: 'The MQTT output: every message handed to it is published, dropped, failed, or still queued or in flight.',
+      required: ['connected', 'queued', 'inFlight', 'published', 'dropped', 'failed', 'reconnects', 'events'],
+      additionalProperties: false,
+      properties: {
+        connected: { type: 'boolean' },
+        queued: count,
+        inFlight: count,
+        published: count,
+        dropped: { ...count, description: 'Events dropped, oldest first, from a full outbox.' },
+        failed: { ...count, description: 'Messages the client failed to deliver, or still queued at shutdown.' },
+        reconnects: count,
+        retryDelayMs: { ...count, description: 'While disconnected: the wait before the next connection attempt (backoff), ms.' },
+        events: { ...count, description: 'Events generated since start (the seq of the latest).' },
+        lastError: { type: 'string' },
+      },
+    },
+  },
+} as const;

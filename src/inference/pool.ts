@@ -285,6 +285,18 @@ export class InferencePool extends EventEmitter {
     this.spare.set(buf.byteLength, list);
   }
 
+  /**
+   * A camera leaves (removed at runtime): its worker forgets its ARAC
+   * features and it no longer weighs on that worker when the next camera is
+   * pinned. Requests it still has queued are served; a later request pins it
+   * afresh.
+   */
+  unpin(cameraId: string): void {
+    this.reset(cameraId);
+    this.affinity.delete(cameraId);
+    this.weights.delete(cameraId);
+  }
+
   /** Forget a camera's cached ARAC features (after a reconnect or a size change). */
   reset(cameraId: string): void {
     const i = this.affinity.get(cameraId);

@@ -202,6 +202,24 @@ export class WsHub {
     this.cameraStates.set(id, state);
   }
 
+  /**
+   * A camera the service no longer runs (removed at runtime): every client
+   * is told (a status 'removed'), and hello no longer lists it. A client's
+   * subscription naming it stays: if a camera of that id comes back, its
+   * frames flow to that client again.
+   */
+  removeCamera(id: string): number {
+    if (!this.cameraStates.delete(id) || this.closing) return 0;
+    const data = encode({ type: 'status', camera: id, state: 'removed', atMs: Date.now() } satisfies StatusMessage);
+    let n = 0;
+    for (const client of this.clients) {
+      if (client.state !== 'open') continue;
+      this.enqueue(client, data, 'control');
+      n++;
+    }
+    return n;
+  }
+
   cameras(): { id: string; state: CameraState }[] {
     return [...this.cameraStates].map(([id, state]) => ({ id, state }));
   }
@@ -298,6 +316,7 @@ export class WsHub {
   /** Records the camera's state and tells every client, subscribed or not. */
   publishStatus(msg: StatusMessage): number {
     if (this.closing) return 0;
+    if (msg.state === 'removed') return this.removeCamera(msg.camera);
     this.cameraStates.set(msg.camera, msg.state);
     const data = encode(msg);
     let n = 0;

@@ -102,7 +102,8 @@ export type WirePlan =
 export interface StatusMessage {
   type: 'status';
   camera: string;
-  state: CameraState;
+  /** A camera's state, or 'removed': the service stopped running it (a runtime change); it is gone from hello. */
+  state: CameraState | 'removed';
   error?: string;
   atMs: number;
 }
@@ -342,7 +343,7 @@ export const protocolSchema = {
       properties: {
         type: { const: 'status' },
         camera: { $ref: '#/$defs/cameraId' },
-        state: { $ref: '#/$defs/cameraState' },
+        state: { description: "The camera's state, or 'removed' once the service no longer runs it (a runtime change): it is then gone from hello.", anyOf: [{ $ref: '#/$defs/cameraState' }, { const: 'removed' }] },
         error: { type: 'string' },
         atMs: nonNegative,
       },

@@ -95,12 +95,22 @@ export class NeulensService {
     else this.log.info('cost model calibrated', { key, ms: Math.round(r.elapsedMs ?? 0), runs: r.runs, rmseMs: Number(r.report?.rmseMs.toFixed(2)), mape: Number(r.report?.mape.toFixed(3)) });
   });
   private camerasStarted = false;
+  /** Cameras being added at runtime (probe and start-up under way): a second add of the same id is refused. */
+  private readonly starting = new Set<string>();
   private closing: Promise<void> | undefined;
 
   /** Set first thing in start(): the routes answer from this very service, so it exists before its server. */
   private serveHandle!: ServeHandle;
 
-  private constructor(readonly config: Config, private readonly log: Logger) {}
+  private constructor(
+    private cfg: Config,
+    private readonly log: Logger,
+  ) {}
+
+  /** The configuration running now: start-up's, with the cameras changed at runtime since. */
+  get config(): Config {
+    return this.cfg;
+  }
 
   /** Starts the server first (so /healthz answers while the model loads), then the pool, then the cameras. */
   static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
@@ -222,10 +232,10 @@ export class NeulensService {
     this.camerasStarted = true;
   }
 
-  private async startCamera(cam: CameraConfig, probed: Probed): Promise<void> {
+  private async startCamera(cam: CameraConfig, probed: Probed, config: Config = this.cfg): Promise<void> {
     // A zone or mask outside the frame is a config error (exit 2), caught once the frame's size is known.
     if (probed.source) {
-      const outside = regionOutsideFrame(cam, this.config.cameras.indexOf(cam), probed.source.width, probed.source.height);
+      const outside = regionOutsideFrame(cam, config.cameras.indexOf(cam), probed.source.width, probed.source.height);
       if (outside) throw outside;
     }
     const pool = this.pool as InferencePool;
@@ -331,6 +341,68 @@ export class NeulensService {
       const share = shares.get(camera.id);
       return { ...camera.stats(), ...(share ? { shareBudgetMs: share.budgetMs, worker: share.worker } : {}) };
     });
+  }
+
+  /** The ids of the cameras running now. */
+  cameraIds(): string[] {
+    return [...this.cameras.keys()];
+  }
+
+  /**
+   * Starts a camera while the others run (a runtime change). `cam` comes
+   * from a config the caller validated whole with the start-up schema (so
+   * its id is unique there and its budget fits the strategy); this checks
+   * what only the running service knows: that no camera of that id runs,
+   * and, once probed, that its zones and masks fit its frame. On any error
+   * nothing runs for it and nothing else changed. DEMUX's fair share
+   * re-divides each worker's time as the camera reports.
+   */
+  async addCamera(cam: CameraConfig): Promise<void> {
+    if (this.closing) throw new ConfigError('cameras', 'the service is stopping');
+    if (this.cameras.has(cam.id) || this.starting.has(cam.id)) throw new ConfigError('cameras', `camera '${cam.id}' already runs`);
+    this.starting.add(cam.id);
+    try {
+      const next = { ...this.cfg, cameras: [...this.cfg.cameras.filter((c) => c.id !== cam.id), cam] };
+      if (cam.enabled) await this.startCamera(cam, await this.inputSizeFor(cam), next);
+      this.cfg = next;
+    } catch (err) {
+      await this.stopCamera(cam.id);
+      throw err;
+    } finally {
+      this.starting.delete(cam.id);
+    }
+  }
+
+  /**
+   * Stops a camera while the others run: its ffmpeg is gone and its open
+   * events end before this resolves; clients are told (status 'removed');
+   * its worker forgets it and the fair share re-divides. Unknown id: a
+   * ConfigError.
+   */
+  async removeCamera(id: string): Promise<void> {
+    if (!this.cfg.cameras.some((c) => c.id === id)) throw new ConfigError('cameras', `no camera '${id}'`);
+    await this.stopCamera(id);
+    this.cfg = { ...this.cfg, cameras: this.cfg.cameras.filter((c) => c.id !== id) };
+  }
+
+  /** Restarts one camera with a new config (same id); the others carry on untouched. */
+  async replaceCamera(cam: CameraConfig): Promise<void> {
+    await this.removeCamera(cam.id);
+    await this.addCamera(cam);
+  }
+
+  /** Everything a running camera holds in the service, released (idempotent per id). */
+  private async stopCamera(id: string): Promise<void> {
+    const camera = this.cameras.get(id);
+    this.cameras.delete(id);
+    // Closing completes results$: the last frames reach the hub, MQTT ends the camera's events.
+    await camera?.close();
+    for (const s of this.wiring.get(id) ?? []) s.unsubscribe();
+    this.wiring.delete(id);
+    this.share?.removeCamera(id);
+    this.pool?.unpin(id);
+    this.server.hub.removeCamera(id);
+    if (camera) this.log.info('camera removed', { camera: id });
   }
 
   /** Idempotent: stop accepting, close clients (1001), close the cameras (ffmpeg gone), close MQTT, release the pool. */

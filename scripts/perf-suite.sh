@@ -2,11 +2,11 @@
 # The performance issue's measurements, in one go, into docs/results/perf/
 # (each file starts with the command that made it and the date):
 #   latency-vs-work      where a small plan's time goes (scripts/latency-vs-work.mjs)
-#   curves-default       bench of every development clip at the pack's default size:
+#   curves-default       one bench run per development clip at the pack's default size:
 #   curves-native        the same at native size (longer side <= 1280):
 #                        the baselines, arac unbudgeted and at several budgets,
-#                        arac-cgg (the learnt controller) under the same budgets,
-#                        and the budgeted oracle (the yardstick)
+#                        arac-cgg (the learnt controller) at 0.35,
+#                        and the budgeted oracle (the yardstick) at 0.35 and 0.5
 #   realtime-traffic     replay --realtime of the 30 fps clip, budgeted arac, 3 runs
 #   serve-slo            8 cameras x 10 fps, budgeted arac and full, 3 runs
 # Usage: bash scripts/perf-suite.sh [part...]   (default: all; needs `npm run build`
@@ -21,9 +21,13 @@ CLIPS=("$D/pets09-s3-mf1/PETS09-S3-MF1_derived.mp4" "$D/degirum-traffic/Traffic.
 BUDGETS=(0.2 0.35 0.5 0.7)
 STRATS="full,skip-track:3,downscale:2,arac"
 for b in "${BUDGETS[@]}"; do STRATS+=",arac:budget=$b"; done
-for b in 0.35 0.5; do STRATS+=",arac-cgg:budget=$b"; done
-for b in "${BUDGETS[@]}"; do STRATS+=",arac-oracle:budget=$b"; done
-FRAMES=${FRAMES:-400}
+STRATS+=",arac-cgg:budget=0.35"
+for b in 0.35 0.5; do STRATS+=",arac-oracle:budget=$b"; done
+STRATS=${STRATS_OVERRIDE:-$STRATS}
+FRAMES=${FRAMES:-300}
+# NATIVE_STRATS / NATIVE_FRAMES: a shorter native run where time is short
+NATIVE_STRATS=${NATIVE_STRATS:-$STRATS}
+NATIVE_FRAMES=${NATIVE_FRAMES:-$FRAMES}
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(latency curves-default curves-native realtime serve-slo)
 
@@ -34,13 +38,16 @@ for part in "${parts[@]}"; do
     latency)
       { header node scripts/latency-vs-work.mjs "$OUT/latency-vs-work.svg" 8; node scripts/latency-vs-work.mjs "$OUT/latency-vs-work.svg" 8; } > "$OUT/latency-vs-work.txt"
       ;;
-    curves-default)
-      cmd=(node bin/neulens.js bench "${CLIPS[@]}" --strategies "$STRATS" --frames "$FRAMES" --json "$OUT/curves-default.json" --plot "$OUT/curves-default.svg")
-      { header "${cmd[*]}"; "${cmd[@]}"; } > "$OUT/curves-default.txt"
-      ;;
-    curves-native)
-      cmd=(node bin/neulens.js bench "${CLIPS[@]}" --size native --strategies "$STRATS" --frames "$FRAMES" --json "$OUT/curves-native.json" --plot "$OUT/curves-native.svg")
-      { header "${cmd[*]}"; "${cmd[@]}"; } > "$OUT/curves-native.txt"
+    curves-default|curves-native)
+      # one bench run per clip, as the targets are stated (and each clip's
+      # figures land as soon as it is done)
+      size=(); strats="$STRATS"; frames="$FRAMES"; tag=${part#curves-}
+      if [ "$tag" = native ]; then size=(--size native); strats="$NATIVE_STRATS"; frames="$NATIVE_FRAMES"; fi
+      for clip in "${CLIPS[@]}"; do
+        name=$(basename "${clip%.*}")
+        cmd=(node bin/neulens.js bench "$clip" "${size[@]}" --strategies "$strats" --frames "$frames" --json "$OUT/$tag-$name.json" --plot "$OUT/$tag-$name.svg")
+        { header "${cmd[*]}"; "${cmd[@]}"; } > "$OUT/$tag-$name.txt"
+      done
       ;;
     realtime)
       : > "$OUT/realtime-traffic.txt"

@@ -282,7 +282,10 @@ export class AracAdaptiveStrategy implements Strategy {
     // Paid at the cost model's price of what ran, in whole frames. A ratio of two predictions of
     // one model learnt from this camera's measured times: other load on the machine slows the
     // whole frame as much as a window, and one slow frame (a GC pause) does not empty the bucket.
-    st.budget?.spend(st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number))));
+    // Never below the pixels the plan fed (its work fraction): on a loaded machine the learnt
+    // price of windows drifted below their area, and a 0.35 budget spent 0.47 of the frame's work.
+    const priced = st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number)));
+    st.budget?.spend(Math.max(priced, res.arac?.workFraction ?? 1));
     ctx.info.share?.report(res.inferenceMs, r.wantedMs);
     // MASK (issue 16): a masked tile counts as fresh, so it never comes due for a refresh.
     for (const i of masked) this.refresh.computed(i, frame.ptsMs);

@@ -237,7 +237,8 @@ export async function runSloMode(o: SloRunOptions): Promise<ModeSlo> {
       cpu,
       cores: availableParallelism(),
       framesProcessed,
-      workerBusy: Math.max(0, ...workers.map((w) => w.busyMs / (cpu.wallS * 1000))),
+      // A hand-over that began before the window counts whole when it ends inside it: at most 1.
+      workerBusy: Math.min(1, Math.max(0, ...workers.map((w) => w.busyMs / (cpu.wallS * 1000)))),
       workerMsPerFrame: per(workers.reduce((a, w) => a + w.busyMs, 0)),
       ...(batched
         ? {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { cpuBetween, sampleCpu, statCpuMs } from '../../src/eval/proc-cpu.js';
 import { holds, limitOf, parseSloMode, type ModeSlo } from '../../src/eval/slo-run.js';
+import { nextRun, sweepOutcome } from '../../src/eval/sweep-plan.js';
 
 function run(over: Partial<ModeSlo> & { busy?: number; callShare?: number; main?: number; proc?: number; children?: number }): ModeSlo {
   const { busy = 0.5, callShare, main = 0.2, proc = 1, children = 1, ...rest } = over;
@@ -75,5 +76,56 @@ describe('proc CPU', () => {
     expect(u.processCores).toBeGreaterThan(0);
     expect(u.wallS).toBeGreaterThan(0.05);
     if (process.platform === 'linux') expect(u.mainThreadCores).toBeGreaterThan(0);
+  });
+});
+
+describe('sweep order', () => {
+  const counts = [1, 2, 4, 8, 16, 32, 64, 128];
+  /** Runs the plan against modes that hold up to a count each; returns the runs in order. */
+  function play(order: 'linear' | 'search', limits: Record<string, number>, budget = Infinity) {
+    const results = new Map<string, Map<number, boolean>>();
+    const runs: string[] = [];
+    for (let i = 0; i < budget; i++) {
+      const next = nextRun(order, counts, Object.keys(limits), results);
+      if (!next) break;
+      runs.push(`${next.mode}${next.count}`);
+      const r = results.get(next.mode) ?? new Map<number, boolean>();
+      r.set(next.count, next.count <= limits[next.mode]!);
+      results.set(next.mode, r);
+    }
+    return { runs, results };
+  }
+
+  it('linear: count by count, a mode dropping out at its first miss', () => {
+    const { runs, results } = play('linear', { a: 2, b: 8 });
+    expect(runs).toEqual(['a1', 'b1', 'a2', 'b2', 'a4', 'b4', 'b8', 'b16']);
+    expect(sweepOutcome(results.get('a'))).toEqual({ largestHeld: 2, firstMissed: 4 });
+    expect(sweepOutcome(results.get('b'))).toEqual({ largestHeld: 8, firstMissed: 16 });
+  });
+
+  it('search: three runs per mode find the answer, modes taking turns; then the counts below the miss', () => {
+    const { runs, results } = play('search', { a: 8, b: 64, c: 200 });
+    // 1..128 in eight steps: the middle first (16), then a quarter either way.
+    expect(runs.slice(0, 9)).toEqual(['a16', 'b16', 'c16', 'a4', 'b64', 'c64', 'a8', 'b128', 'c128']);
+    expect(sweepOutcome(results.get('a'))).toEqual({ largestHeld: 8, firstMissed: 16 });
+    // The fill, smallest first, never above a mode's miss.
+    expect(runs.slice(9)).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'c2', 'b4', 'c4', 'b8', 'c8', 'b32', 'c32']);
+    expect(sweepOutcome(results.get('b'))).toEqual({ largestHeld: 64, firstMissed: 128 });
+    expect(sweepOutcome(results.get('c'))).toEqual({ largestHeld: 128 });
+  });
+
+  it('search under a budget of nine runs already has every mode\'s answer', () => {
+    const { results } = play('search', { a: 8, b: 64, c: 200 }, 9);
+    expect(['a', 'b', 'c'].map((m) => sweepOutcome(results.get(m)))).toEqual([
+      // 4 and 8 held, 16 missed (1 and 2 are not run yet: the fill comes after the search).
+      { largestHeld: 8, firstMissed: 16 },
+      { largestHeld: 64, firstMissed: 128 },
+      { largestHeld: 128 },
+    ]);
+  });
+
+  it('a result that breaks the assumption (held above a miss) does not count past the miss', () => {
+    expect(sweepOutcome(new Map([[4, true], [8, false], [16, true]]))).toEqual({ largestHeld: 4, firstMissed: 8 });
+    expect(sweepOutcome(undefined)).toEqual({ largestHeld: 0 });
   });
 });

@@ -16,6 +16,7 @@ import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
 import { silentLogger } from '../../core/log.js';
 import { runBench } from '../../eval/bench.js';
 import { holds, limitOf, parseSloMode, runSloMode, type ClipReference, type ModeSlo, type SloMode } from '../../eval/slo-run.js';
+import { nextRun, sweepOutcome, type SweepOrder } from '../../eval/sweep-plan.js';
 import { BATCH_DEFAULTS } from '../../config/schema.js';
 import type { Provider } from '../../model/tensor.js';
 import { parseNumber, parseProvider } from '../args.js';
@@ -23,7 +24,8 @@ import { EXIT, type Command } from '../command.js';
 import { progressBar } from '../progress.js';
 
 const usage = `usage: neulens serve-slo [--clips A,B,...] [--cameras N | --sweep 1,2,4,...] [--fps F] [--modes "arac;full"] [--seconds S] [--warmup W]
-                         [--provider cpu|webgpu|cuda] [--threads T] [--workers W] [--batch-timeout MS] [--target 0.99] [--budget-s S]
+                         [--provider cpu|webgpu|cuda] [--threads T] [--workers W] [--batch-timeout MS] [--target 0.99]
+                         [--order linear|search] [--budget-s S]
                          [--min-score X] [--per-camera] [--json] [--json-out FILE]
 
 Serves N cameras at once (the clips, cycled; default samples/parade.mp4, a
@@ -47,7 +49,9 @@ before it.
 --sweep N1,N2,...: every mode at each camera count in turn, a fresh service
 each; a mode stops after its first count that does not hold the SLO (every
 camera on time for at least --target of its frames, default 0.99, and fed
-at least 95 % of its frame rate). Per count: attainment (min, median), F1
+at least 95 % of its frame rate). --order search: a binary search per mode
+for its largest count first (3 runs for 1..128 in powers of two), then the
+counts it skipped, smallest first, while --budget-s allows. Per count: attainment (min, median), F1
 (mean, min), worker time per frame (batched: model-call time, items per
 call, their fixed part), the CPU of the decoders, the main thread and the
 whole process, and the part nearest saturation. Then, per mode, the
@@ -105,6 +109,12 @@ function sweepLine(r: ModeSlo, held: boolean): string {
   ].join(' ');
 }
 
+/** Without --sweep: each mode once, at the one count. */
+function nextOnce(count: number, modes: readonly SloMode[], done: ReadonlyMap<string, ReadonlyMap<number, boolean>>): { mode: string; count: number } | undefined {
+  const m = modes.find((x) => !done.get(x.name)?.has(count));
+  return m ? { mode: m.name, count } : undefined;
+}
+
 export const serveSloCommand: Command = {
   name: 'serve-slo',
   summary: 'serve N live cameras at once (or a sweep of N) and measure each one\'s frame-rate SLO attainment and F1 per mode',
@@ -126,6 +136,7 @@ export const serveSloCommand: Command = {
         'batch-timeout': { type: 'string', default: String(BATCH_DEFAULTS.timeoutMs) },
         target: { type: 'string', default: '0.99' },
         'budget-s': { type: 'string' },
+        order: { type: 'string', default: 'linear' },
         'min-score': { type: 'string', default: '0.5' },
         'per-camera': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -147,7 +158,10 @@ export const serveSloCommand: Command = {
     const target = parseNumber('--target', values.target, { min: 0, max: 1 });
     const budgetS = values['budget-s'] ? parseNumber('--budget-s', values['budget-s'], { min: 1 }) : Infinity;
     const minScore = parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
+    if (values.order !== 'linear' && values.order !== 'search') throw new InputError(`--order must be linear or search, got '${values.order}'`);
     const modes: SloMode[] = (values.modes.includes(';') ? values.modes.split(';') : values.modes.split(',')).map((m) => parseSloMode(m));
+    const twice = modes.find((m, i) => modes.findIndex((x) => x.name === m.name) !== i);
+    if (twice) throw new InputError(`--modes: '${twice.name}' is listed twice (to repeat runs, run the command again)`);
     const t0 = Date.now();
     const loadBefore = loadavg();
 
@@ -171,45 +185,44 @@ export const serveSloCommand: Command = {
     const skipped: string[] = [];
     // Start-up and shutdown of a service, learnt from the runs so far (model load, calibration, ffmpeg).
     let overheadS = 10;
-    // Count by count, every mode still holding at each: a time budget that runs out leaves every
-    // mode measured up to about the same count, rather than the last mode not at all.
+    // The order of the runs (src/eval/sweep-plan.ts): count by count, or a binary search per mode first.
+    const order: SweepOrder = values.order === 'search' ? 'search' : 'linear';
+    const done = new Map<string, Map<number, boolean>>(modes.map((m) => [m.name, new Map()]));
     for (const mode of modes) rows.set(mode.name, []);
-    const stopped = new Set<string>();
     try {
-      for (const n of counts) {
-        for (const mode of modes) {
-          const list = rows.get(mode.name) as SweepRow[];
-          if (stopped.has(mode.name)) continue;
-          if ((Date.now() - t0) / 1000 + perRun + overheadS > budgetS) {
-            skipped.push(`${mode.name} x${n}`);
-            bar.tick(perRun);
-            continue;
+      for (;;) {
+        const next = values.sweep ? nextRun(order, counts, modes.map((m) => m.name), done) : nextOnce(counts[0] as number, modes, done);
+        if (!next) break;
+        const mode = modes.find((m) => m.name === next.mode) as SloMode;
+        if ((Date.now() - t0) / 1000 + perRun + overheadS > budgetS) {
+          // Out of time: what is left is listed, not run.
+          for (;;) {
+            const rest = values.sweep ? nextRun(order, counts, modes.map((m) => m.name), done) : nextOnce(counts[0] as number, modes, done);
+            if (!rest) break;
+            skipped.push(`${rest.mode} x${rest.count}`);
+            done.get(rest.mode)?.set(rest.count, false);
           }
-          const started = Date.now();
-          const result = await runSloMode({ mode, clips, refs, minScore, cameras: n, fps, warmupS: warmup, seconds, provider, ...(threads ? { threads } : {}), ...(workers ? { workers } : {}), batchTimeoutMs, tick: (note) => bar.tick(1, note) });
-          overheadS = Math.max(overheadS * 0.5, (Date.now() - started) / 1000 - perRun);
-          const held = holds(result, target);
-          list.push({ result, held });
-          // Larger counts of this mode would only miss by more: their time goes to the other modes.
-          if (values.sweep && !held) stopped.add(mode.name);
+          break;
         }
+        const started = Date.now();
+        const result = await runSloMode({ mode, clips, refs, minScore, cameras: next.count, fps, warmupS: warmup, seconds, provider, ...(threads ? { threads } : {}), ...(workers ? { workers } : {}), batchTimeoutMs, tick: (note) => bar.tick(1, note) });
+        overheadS = Math.max(overheadS * 0.5, (Date.now() - started) / 1000 - perRun);
+        const held = holds(result, target);
+        (rows.get(mode.name) as SweepRow[]).push({ result, held });
+        done.get(mode.name)?.set(next.count, held);
       }
     } finally {
       bar.done();
     }
+    for (const list of rows.values()) list.sort((a, b) => a.result.cameras - b.result.cameras);
 
     const summary = [...rows].map(([mode, list]) => {
-      const ok = list.filter((r) => r.held);
-      const best = ok.length ? ok[ok.length - 1] : undefined;
-      const firstFail = list.find((r) => !r.held);
-      // What limits it: measured at the largest count that held (and the first that did not).
-      return {
-        mode,
-        largestHeld: best?.result.cameras ?? 0,
-        limitAtLargest: best ? limitOf(best.result) : undefined,
-        firstMissed: firstFail?.result.cameras,
-        limitAtFirstMissed: firstFail ? limitOf(firstFail.result) : undefined,
-      };
+      const o = sweepOutcome(new Map(list.map((r) => [r.result.cameras, r.held])));
+      const at = (n: number | undefined) => list.find((r) => r.result.cameras === n)?.result;
+      const best = at(o.largestHeld);
+      const miss = at(o.firstMissed);
+      // What limits it: measured at the largest count that held and at the first that did not.
+      return { mode, largestHeld: o.largestHeld, limitAtLargest: best ? limitOf(best) : undefined, firstMissed: o.firstMissed, limitAtFirstMissed: miss ? limitOf(miss) : undefined };
     });
     const out = {
       date: new Date().toISOString(),

@@ -91,6 +91,7 @@ describe('canonical windows (batching)', () => {
 
   it('planned windows of any single active tile come in few shapes, and keep the same tiles', () => {
     const shapes = new Set<string>();
+    const exactShapes = new Set<string>();
     for (let i = 0; i < 16; i++) {
       const levels = Array<number>(16).fill(1);
       levels[i] = 0;
@@ -98,9 +99,11 @@ describe('canonical windows (batching)', () => {
       const canon = planWindowed(levels, t288, g(true))[0]!.windows;
       expect(canon.map((w) => w.keep.map((t) => t.index))).toEqual(exact.map((w) => w.keep.map((t) => t.index)));
       for (const w of canon) shapes.add(`${w.rect.w}x${w.rect.h}`);
+      for (const w of exact) exactShapes.add(`${w.rect.w}x${w.rect.h}`);
     }
-    // Sixteen exact windows of 4 sizes (corner, edge, interior) become at most 4 canonical shapes.
-    expect(shapes.size).toBeLessThanOrEqual(4);
+    // Sixteen windows of six sizes as planned; two canonical shapes (the top and bottom rows, and the rows between).
+    expect(exactShapes.size).toBe(6);
+    expect([...shapes].sort()).toEqual(['256x160', '256x224']);
   });
 
   it('a window grown to the frame keeps what a frame window keeps: every tile not at another level', () => {

@@ -13,6 +13,7 @@ import { toTensor, windowsToTensor } from '../../detect/preprocess.js';
 import { makeTiles } from '../../arac/geometry.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed } from '../../arac/windows.js';
 import { openModel } from '../../model/open.js';
+import type { OrtRunner, WebGpuKnobs } from '../../model/ort-runner.js';
 import type { ModelRunner } from '../../model/tensor.js';
 import { readStill } from '../../ingest/still.js';
 import { parseNumber, parseProvider, parseSize } from '../args.js';
@@ -21,7 +22,8 @@ import { quantile } from '../../core/stats.js';
 import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--provider P] [--batch B,B,...] [--json]
+const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--provider P] [--batch B,B,...]
+                          [--graph-capture] [--gpu-buffer-outputs] [--json]
 
 Median latency of the unsplit model against the ARAC executor:
 - stitched path (exact), every tile at c = 0: tiles as separate halo'd
@@ -46,7 +48,14 @@ warm-up runs. --provider webgpu|cuda times the same variants on a GPU
 model, and the canonical windows of one active tile (interior and corner)
 and of a 2x2 block, each run as one call of B items (B frames or windows
 of that shape, as the batcher merges them), interleaved; per call and per
-item, and each item's time against the same shape at batch 1.`;
+item, and each item's time against the same shape at batch 1.
+
+WebGPU's per-call knobs (issue 18; measured only on a GPU host, see
+scripts/gpu-host/README.md): --gpu-buffer-outputs keeps the outputs on the
+GPU (preferredOutputLocation 'gpu-buffer') and downloads them after each
+call; --graph-capture (with --batch only) turns on the provider's graph
+capture, which replays the first call's graph, so each shape and batch size
+gets a session of its own. The CPU provider reads neither.`;
 
 /** --threads: integers >= 1, or 'ort' (no intra-op count given: ONNX Runtime's default). */
 function parseThreadList(text: string): Array<number | 'ort'> {
@@ -83,6 +92,8 @@ export const benchPackCommand: Command = {
         provider: { type: 'string', default: 'cpu' },
         image: { type: 'string', default: path.join(PACKAGE_ROOT, 'test/fixtures/images/astronaut.png') },
         batch: { type: 'string' },
+        'graph-capture': { type: 'boolean', default: false },
+        'gpu-buffer-outputs': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
@@ -95,12 +106,15 @@ export const benchPackCommand: Command = {
     } catch (err) {
       throw new InputError(`--only: not a regular expression: ${(err as Error).message}`);
     }
+    const webgpu = { graphCapture: values['graph-capture'], gpuBufferOutputs: values['gpu-buffer-outputs'] };
+    // Graph capture needs one input shape per session; only --batch gives each shape its own.
+    if (webgpu.graphCapture && values.batch === undefined) throw new InputError('--graph-capture needs --batch (a session per shape and batch size)');
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
     const size = parseSize('--size', values.size, pack.manifest.input.sizeMultiple);
     const frame = await readStill(values.image, size);
     if (values.batch !== undefined) {
       const batches = values.batch.split(',').map((b) => parseNumber('--batch', b.trim(), { integer: true, min: 1, max: 1024 }));
-      await benchBatches({ runs, threads: threadList, provider, batches, size, frame, pack, json: values.json });
+      await benchBatches({ runs, threads: threadList, provider, batches, size, frame, pack, json: values.json, webgpu });
       return EXIT.ok;
     }
     const rows: Array<{ variant: string; threads: number | 'ort'; median_ms: number; p95_ms: number; ratio_vs_full: number }> = [];
@@ -109,7 +123,7 @@ export const benchPackCommand: Command = {
       // One thread count at a time, on its own runner: with two threads, a call right after another
       // session's runs slower (in bench, the unsplit model 1.2-2.2x after a sliced level).
       for (const threads of threadList) {
-        const { runner } = await openModel(DEFAULT_PACK_DIR, threads === 'ort' ? { set: 'arac', provider, verifyChecksums: false } : { set: 'arac', provider, threads, verifyChecksums: false });
+        const { runner } = await openModel(DEFAULT_PACK_DIR, { set: 'arac', provider, verifyChecksums: false, ...(threads === 'ort' ? {} : { threads }), ...(webgpu.gpuBufferOutputs ? { webgpu: { gpuBufferOutputs: true } } : {}) });
         try {
           const variants = packVariants(runner, pack, frame, size).filter((v, i) => i === 0 || !only || only.test(v.name));
           const times = variants.map(() => [] as number[]);
@@ -180,6 +194,7 @@ async function benchBatches(o: {
   frame: { data: Uint8Array };
   pack: Awaited<ReturnType<typeof loadModelPack>>;
   json: boolean;
+  webgpu: WebGpuKnobs;
 }): Promise<void> {
   const { width, height } = o.size;
   const heads = headNames(o.pack.manifest.decoding.strides);
@@ -199,16 +214,21 @@ async function benchBatches(o: {
   const bar = progressBar('bench-pack --batch', o.threads.length * (o.runs + 5));
   try {
     for (const threads of o.threads) {
-      const { runner } = await openModel(DEFAULT_PACK_DIR, threads === 'ort' ? { set: 'full', provider: o.provider, verifyChecksums: false } : { set: 'full', provider: o.provider, threads, verifyChecksums: false });
+      const open = async () => (await openModel(DEFAULT_PACK_DIR, { set: 'full', provider: o.provider, verifyChecksums: false, webgpu: o.webgpu, ...(threads === 'ort' ? {} : { threads }) })).runner;
+      // Graph capture replays one shape per session: a session per variant; otherwise one for all.
+      const runners: OrtRunner[] = [await open()];
       try {
-        const variants = shapes.flatMap((s) => {
+        const variants = [];
+        for (const s of shapes) {
           const one = windowsToTensor(o.frame.data, width, height, o.pack.manifest.input, [s.rect]);
-          return o.batches.map((b) => {
+          for (const b of o.batches) {
             const data = new Float32Array(one.length * b);
             for (let i = 0; i < b; i++) data.set(one, i * one.length);
-            return { shape: s, batch: b, run: () => runner.run('full', { image: { data, dims: [b, 3, s.rect.h, s.rect.w] } }, heads) };
-          });
-        });
+            if (o.webgpu.graphCapture && variants.length > 0) runners.push(await open());
+            const runner = runners[runners.length - 1] as OrtRunner;
+            variants.push({ shape: s, batch: b, run: () => runner.run('full', { image: { data, dims: [b, 3, s.rect.h, s.rect.w] } }, heads) });
+          }
+        }
         const times = variants.map(() => [] as number[]);
         const rand = seededRandom(1);
         for (let r = 0; r < o.runs + 5; r++) {
@@ -226,17 +246,18 @@ async function benchBatches(o: {
           rows.push({ shape: v.shape.name, window: `${v.shape.rect.w}x${v.shape.rect.h}`, batch: v.batch, threads, call_ms: quantile(times[i]!, 0.5), per_item_ms: perItem, per_item_vs_batch1: perItem / (base.get(v.shape.name) as number) });
         });
       } finally {
-        await runner.close();
+        await Promise.all(runners.map((r) => r.close()));
       }
     }
   } finally {
     bar.done();
   }
   if (o.json) {
-    console.log(JSON.stringify({ size: o.size, provider: o.provider, threads: o.threads, runs: o.runs, batches: o.batches, rows }, null, 2));
+    console.log(JSON.stringify({ size: o.size, provider: o.provider, threads: o.threads, runs: o.runs, batches: o.batches, webgpu: o.webgpu, rows }, null, 2));
     return;
   }
-  console.log(`input ${width}x${height}, provider ${o.provider}, ${o.threads.join(' / ')} threads (one after another), ${o.runs} runs after 5 warm-up, interleaved; batches of copies of one input`);
+  const knobs = [o.webgpu.graphCapture ? 'graph capture (a session per shape and batch)' : '', o.webgpu.gpuBufferOutputs ? 'gpu-buffer outputs' : ''].filter(Boolean).join(', ');
+  console.log(`input ${width}x${height}, provider ${o.provider}, ${o.threads.join(' / ')} threads (one after another), ${o.runs} runs after 5 warm-up, interleaved; batches of copies of one input${knobs ? `; ${knobs}${o.provider === 'webgpu' ? '' : ` (the ${o.provider} provider reads neither)`}` : ''}`);
   console.log('shape                  window   threads  batch   call ms  per item ms  per item x batch 1');
   for (const r of rows) console.log(`${r.shape.padEnd(22)} ${r.window.padStart(7)} ${String(r.threads).padStart(8)} ${String(r.batch).padStart(6)} ${r.call_ms.toFixed(2).padStart(9)} ${r.per_item_ms.toFixed(2).padStart(12)} ${r.per_item_vs_batch1.toFixed(2).padStart(19)}`);
 }

@@ -14,8 +14,9 @@
 #     largest N at >= 99 % SLO first, then the skipped counts while the time lasts;
 #  4. sweep-summary.mjs: per mode the largest N, its F1, GPU time per frame, decode and main-thread
 #     CPU and the limit, and the three targets.
-# Knobs (environment): PROVIDER (webgpu; cpu for a dry run), SWEEP_BUDGET_S (240), SWEEP_SECONDS
-# (15), SWEEP_WARMUP (3), BATCH (64), ARAC (arac:budget=0.5), WORKERS (1), COUNTS
+# Knobs (environment): PROVIDER (webgpu; cpu for a dry run), SWEEP_BUDGET_S (240: the offline
+# reference and the binary search's 9 runs of about 22 s, start-up included), SWEEP_SECONDS
+# (12), SWEEP_WARMUP (3), BATCH (64), ARAC (arac:budget=0.5), WORKERS (1), COUNTS
 # (1,2,4,8,16,32,64,128), PROBE_ARGS, BENCH_BATCHES (1,4,16,64), CAPTURE_BATCHES (1,8,32),
 # BENCH_RUNS (10), THREADS (4).
 set -u
@@ -37,14 +38,14 @@ T=${THREADS:-4}
 { date -u; command -v node; node --version; nproc; free -g | head -2; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -2; git log -1 --format='%h %s' 2>/dev/null | cut -c1-100; } 2>&1 | tee -a "$L"
 N="node bin/neulens.js"
 step webgpu probe
-timeout 75 node scripts/gpu-host/webgpu-probe.mjs --provider "$P" --runs "$BR" --size 512x288 ${PROBE_ARGS:-} --json-out "$OUT/webgpu-probe.json" 2>&1 | grep -v VerifyEachNode | tee -a "$L"
+timeout 90 node scripts/gpu-host/webgpu-probe.mjs --provider "$P" --runs "$BR" --size 512x288 ${PROBE_ARGS:-} --json-out "$OUT/webgpu-probe.json" 2>&1 | grep -v VerifyEachNode | tee -a "$L"
 step bench-pack batch $P
-timeout 50 $N bench-pack --provider "$P" --batch "${BENCH_BATCHES:-1,4,16,64}" --size 512x288 --runs "$BR" --threads "$T" 2>&1 | grep -v VerifyEachNode | tee -a "$L"
+timeout 45 $N bench-pack --provider "$P" --batch "${BENCH_BATCHES:-1,4,16,64}" --size 512x288 --runs "$BR" --threads "$T" 2>&1 | grep -v VerifyEachNode | tee -a "$L"
 step bench-pack batch $P, graph capture and gpu-buffer outputs
 timeout 50 $N bench-pack --provider "$P" --batch "${CAPTURE_BATCHES:-1,8,32}" --graph-capture --gpu-buffer-outputs --size 512x288 --runs "$BR" --threads "$T" 2>&1 | grep -v VerifyEachNode | tee -a "$L"
 step serve-slo sweep $P
 timeout $(( SB + 45 )) $N serve-slo --provider "$P" --workers "${WORKERS:-1}" --threads "$T" --sweep "${COUNTS:-1,2,4,8,16,32,64,128}" --order search \
-  --budget-s "$SB" --seconds "${SWEEP_SECONDS:-15}" --warmup "${SWEEP_WARMUP:-3}" \
+  --budget-s "$SB" --seconds "${SWEEP_SECONDS:-12}" --warmup "${SWEEP_WARMUP:-3}" \
   --modes "full;full@batch=$BATCH;$ARAC@batch=$BATCH" --json-out "$OUT/slo-sweep-$P.json" 2>&1 | grep -v VerifyEachNode | tee -a "$L"
 step summary
 node scripts/gpu-host/sweep-summary.mjs "$OUT/slo-sweep-$P.json" 2>&1 | tee "$OUT/summary4.txt" | tee -a "$L"

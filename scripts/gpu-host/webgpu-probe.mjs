@@ -44,7 +44,14 @@ const line = (...a) => console.log(a.join('  '));
 const note = (what, result, detail = '') => {
   findings.push({ what, result, ...(detail ? { detail } : {}) });
   line(what, result, detail);
+  save();
 };
+const rows = [];
+/** --json-out rewritten after every finding and timing: a run stopped by its timeout keeps what it measured. */
+function save() {
+  if (!jsonOut) return;
+  writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), provider, size: `${W}x${H}`, runs, findings, rows: rows.map(([model, variant, batch, t]) => ({ model, variant, batch, medianMs: t.median, p95Ms: t.p95, perItemMs: t.median / batch })) }, null, 2)}\n`);
+}
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const p95 = (v) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor(v.length * 0.95))];
 const short = (e) => String(e?.message ?? e).split('\n')[0].slice(0, 160);
@@ -105,13 +112,13 @@ const captureLabel = captureKey ? 'graph capture' : 'graph capture (key NOT read
 captureKey ??= CAPTURE_KEYS[0];
 
 // Each timing is printed as it is measured (a timeout then keeps what was done) and listed again at the end.
-const rows = [];
 const rowLine = ([model, variant, batch, t]) =>
   line(model.padEnd(20), variant.padEnd(62), String(batch).padStart(5), t.median.toFixed(2).padStart(9), t.p95.toFixed(2).padStart(6), (t.median / batch).toFixed(2).padStart(11));
 const header = () => line('model'.padEnd(20), 'variant'.padEnd(62), 'batch', 'median ms', 'p95 ms', 'per item ms');
 function addRow(model, variant, batch, t) {
   rows.push([model, variant, batch, t]);
   rowLine([model, variant, batch, t]);
+  save();
 }
 header();
 
@@ -200,6 +207,3 @@ for (const mode of ['cpu', 'gpu-buffer']) {
 line('');
 header();
 for (const r of rows) rowLine(r);
-if (jsonOut) {
-  writeFileSync(jsonOut, `${JSON.stringify({ date: new Date().toISOString(), provider, size: `${W}x${H}`, runs, findings, rows: rows.map(([model, variant, batch, t]) => ({ model, variant, batch, medianMs: t.median, p95Ms: t.p95, perItemMs: t.median / batch })) }, null, 2)}\n`);
-}

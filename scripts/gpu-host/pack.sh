@@ -3,7 +3,8 @@
 # no ffmpeg, no registry): a stripped Node binary, the production node_modules with onnxruntime-node
 # trimmed to Linux x64, the OpenCV stand-in for ffmpeg, the run scripts and the development clips.
 # Run from the repository root after `npm ci && npm run build`; then carry .devnode, dist and .gl
-# (the Vulkan loader debs, see the device notes) and run `bash .devnode/run.sh`.
+# (the Vulkan loader debs, see README.md here) and run `bash .devnode/run4.sh` (or run.sh .. run3.sh).
+# For run4.sh: CLIPS=0 bash scripts/gpu-host/pack.sh (the carry must stay under 64 MiB).
 set -euo pipefail
 DATA=${DATA:-../shared/data}
 here=scripts/gpu-host
@@ -15,7 +16,12 @@ tar cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude=
   --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' --exclude='*.ts' --exclude='*.map' --exclude='node_modules/zod/src' \
   -T /tmp/prod-modules.txt | xz -T2 -9 > .devnode/mods.tar.xz
 cp "$here/ffmpeg" "$here/setup.sh" "$here"/run*.sh .devnode/ && chmod +x .devnode/ffmpeg
-cp "$DATA/pets09-s3-mf1/PETS09-S3-MF1_derived.mp4" .devnode/clips/pets09.mp4
-cp "$DATA/pets09-s3-mf1/gt/gt.txt" .devnode/clips/pets09-gt.txt
-cp "$DATA/degirum-traffic/Traffic.mp4" .devnode/clips/traffic.mp4
+# The development clips (runs 1-3, 4.7 MB); run4.sh needs none of them (it serves samples/parade.mp4,
+# which the working tree carries): CLIPS=0, or no ../shared/data, leaves them out.
+rm -f .devnode/clips/*
+if [ "${CLIPS:-1}" != 0 ] && [ -d "$DATA" ]; then
+  cp "$DATA/pets09-s3-mf1/PETS09-S3-MF1_derived.mp4" .devnode/clips/pets09.mp4
+  cp "$DATA/pets09-s3-mf1/gt/gt.txt" .devnode/clips/pets09-gt.txt
+  cp "$DATA/degirum-traffic/Traffic.mp4" .devnode/clips/traffic.mp4
+fi
 du -sh .devnode dist

@@ -8,5 +8,6 @@ if [ -d .gl ]; then
 fi
 mkdir -p /tmp/n && xz -dc .devnode/node.xz > /tmp/n/node && chmod +x /tmp/n/node
 tar xJf .devnode/mods.tar.xz -C .
-export PATH=/tmp/n:$PATH FFMPEG_PATH=$PWD/.devnode/ffmpeg
+# FFMPEG_PATH already set wins: a dry run on a machine with a real ffmpeg and no OpenCV.
+export PATH=/tmp/n:$PATH FFMPEG_PATH=${FFMPEG_PATH:-$PWD/.devnode/ffmpeg}
 step() { echo "=== $* ($(date +%T))" | tee -a "$L"; }

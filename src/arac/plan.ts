@@ -21,4 +21,6 @@ export interface TilePlan {
   path?: 'stitched' | 'windowed';
   /** Windowed path: context around the active tiles for this frame, px (default: the executor's windowHalo). */
   halo?: number;
+  /** Windowed path: grow the windows to canonical shapes (canonicalWindow), so that they batch across cameras. */
+  canonical?: boolean;
 }

@@ -42,6 +42,46 @@ export interface WindowGeometry {
   height: number;
   halo: number;
   callFraction: number;
+  /**
+   * Grow every window to a canonical shape (canonicalWindow), so that
+   * windows of different frames and cameras share a shape and batch.
+   * Default false: each window is as small as its tiles and context allow.
+   */
+  canonical?: boolean;
+}
+
+/** Canonical sizes per axis: this many steps of the frame's side (quarters). */
+export const CANONICAL_STEPS = 4;
+
+/**
+ * The canonical sizes of one side of the frame: k/4 of it for k = 1..4,
+ * rounded up to the 32-px cell (the detector's largest stride), the last
+ * being the side itself. At 512x288: widths 128, 256, 384, 512 and heights
+ * 96, 160, 224, 288.
+ */
+export function canonicalSizes(side: number): number[] {
+  const out = new Set<number>();
+  for (let k = 1; k < CANONICAL_STEPS; k++) out.add(Math.min(side, Math.ceil((side * k) / CANONICAL_STEPS / 32) * 32));
+  out.add(side);
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * A window grown to the smallest canonical shape that holds it, around it
+ * and inside the frame (Pure). Growing adds real context, never padding,
+ * so the tiles it keeps see at least what they saw. Windows of few shapes
+ * batch across frames and cameras (src/inference/batcher.ts), which on a
+ * device with a fixed cost per call (WebGPU) is worth far more than the
+ * extra pixels; on the CPU those pixels cost, so it is only done when
+ * batching is on. A window grown to the frame runs as the whole frame.
+ */
+export function canonicalWindow(r: Rect, width: number, height: number): Rect {
+  const w = canonicalSizes(width).find((s) => s >= r.w) ?? width;
+  const h = canonicalSizes(height).find((s) => s >= r.h) ?? height;
+  // Grown about its middle, on the 32-px cells windows keep to (so each stride maps cells one to one).
+  const x = Math.max(0, Math.min(width - w, r.x - Math.floor((w - r.w) / 64) * 32));
+  const y = Math.max(0, Math.min(height - h, r.y - Math.floor((h - r.h) / 64) * 32));
+  return { x, y, w, h };
 }
 
 /**
@@ -120,7 +160,22 @@ export function planWindowed(levels: readonly number[], tiles: readonly Tile[], 
     byLevel.set(lvl, [...(byLevel.get(lvl) ?? []), tiles[i] as Tile]);
   });
   const callPixels = g.callFraction * g.width * g.height;
-  return [...byLevel].map(([level, group]) => ({ level, windows: planLevelWindows(group, tiles, levels, g.width, g.height, g.halo, callPixels) }));
+  return [...byLevel].map(([level, group]) => {
+    const windows = planLevelWindows(group, tiles, levels, g.width, g.height, g.halo, callPixels);
+    return { level, windows: g.canonical ? windows.map((w) => canonicalKeep(w, tiles, levels, g)) : windows };
+  });
+}
+
+/**
+ * A planned window grown to its canonical shape. Grown to the whole frame,
+ * it keeps what a planned frame window keeps: every tile but those of
+ * another compute level.
+ */
+function canonicalKeep(w: { rect: Rect; keep: Tile[] }, all: readonly Tile[], levels: readonly number[], g: WindowGeometry): { rect: Rect; keep: Tile[] } {
+  const rect = canonicalWindow(w.rect, g.width, g.height);
+  if (!isFrame(rect, g.width, g.height) || isFrame(w.rect, g.width, g.height)) return { rect, keep: w.keep };
+  const own = new Set(w.keep.map((t) => t.index));
+  return { rect, keep: all.filter((t) => own.has(t.index) || (levels[t.index] ?? 1) >= 1) };
 }
 
 /** Windows of one size run as one batched call: the batches, in first-seen order. */

@@ -158,10 +158,17 @@ function followPredictions(dets: Detection[], tracker: Tracker, tsMs: number, fr
   });
 }
 
-export function strategyContext(id: string, pool: DetectorPort, info: StreamInfo, predictTracks: StrategyContext['predictTracks'] = () => []): StrategyContext {
+/**
+ * `deadline`: when the frame being processed must be published (epoch ms),
+ * passed with its requests: a batched pool's push timeout never waits past it.
+ */
+export function strategyContext(id: string, pool: DetectorPort, info: StreamInfo, predictTracks: StrategyContext['predictTracks'] = () => [], deadline: () => number | undefined = () => undefined): StrategyContext {
   return {
     info,
-    detect: (image, mode, plan, opts) => pool.detect({ cameraId: id, ...image, mode, ...(plan ? { plan } : {}), ...(opts?.scratch ? { scratch: opts.scratch } : {}) }),
+    detect: (image, mode, plan, opts) => {
+      const due = deadline();
+      return pool.detect({ cameraId: id, ...image, mode, ...(plan ? { plan } : {}), ...(opts?.scratch ? { scratch: opts.scratch } : {}), ...(due !== undefined ? { deadlineWallMs: due } : {}) });
+    },
     predictTracks,
     backlogMs: () => pool.backlogMs(id),
   };
@@ -200,6 +207,8 @@ export class Camera {
   private lastError: string | undefined;
   private lastPlan: CameraStats['lastPlan'];
   private lastPts = -Infinity;
+  /** The frame in the strategy now: when it must be published (paced streams; epoch ms). */
+  private deadlineWallMs: number | undefined;
   private connected = false;
   private closing: Promise<void> | undefined;
 
@@ -217,7 +226,7 @@ export class Camera {
     // Deadlines count from capture only when frames come at their own pace (cameras, paced files).
     const paced = this.source ? this.source.spec.kind !== 'file' || this.source.spec.pace === 'source' : (o.frames as { paced: boolean }).paced;
     const info: StreamInfo = { ...o.info, frameIntervalMs: 1000 / o.sloFps, paced, ...(o.share ? { share: o.share } : {}), ...(o.masks?.length ? { masks: o.masks } : {}) };
-    this.ctx = strategyContext(o.id, o.pool, info, (tsMs) => this.tracker?.predict(tsMs) ?? []);
+    this.ctx = strategyContext(o.id, o.pool, info, (tsMs) => this.tracker?.predict(tsMs) ?? [], () => this.deadlineWallMs);
   }
 
   /**
@@ -256,6 +265,9 @@ export class Camera {
         ctx: this.ctx,
         log: this.log,
         track: (dets, tsMs, result, frame) => this.track(dets, tsMs, result, frame),
+        onStart: (frame) => {
+          this.deadlineWallMs = this.ctx.info.paced ? frame.captureWallMs + 1000 / this.sloFps : undefined;
+        },
         publish: (r) => this.publish(r.frame, r.detections, r.result, r.startedMs),
         onDrop: (frame, reason) => {
           this.counts[reason]++;

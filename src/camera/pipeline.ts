@@ -23,6 +23,8 @@ export interface PipelineDeps {
   track(detections: Detection[], tsMs: number, result: StrategyResult, frame: Frame): Detection[];
   publish(result: ProcessedFrame): void;
   onDrop(frame: Frame, reason: 'gate' | 'error'): void;
+  /** Told of each frame as it leaves the gate, before its strategy runs (the camera sets its deadline). */
+  onStart?(frame: Frame): void;
   log: Logger;
 }
 
@@ -36,9 +38,10 @@ export interface ProcessedFrame {
 
 type Detected = Omit<ProcessedFrame, 'detections'>;
 
-export function detectStage(deps: Pick<PipelineDeps, 'strategy' | 'ctx'>): OperatorFunction<Frame, Detected> {
+export function detectStage(deps: Pick<PipelineDeps, 'strategy' | 'ctx' | 'onStart'>): OperatorFunction<Frame, Detected> {
   return mergeMap((frame) => {
     const startedMs = performance.now();
+    deps.onStart?.(frame);
     return from(deps.strategy.process(frame, deps.ctx)).pipe(map((result) => ({ frame, result, startedMs })));
   });
 }

@@ -107,6 +107,27 @@ const pack = z
   .default('models/nanodet-g')
   .describe('Model pack directory (contains manifest.json). Relative paths are resolved against the config file directory. Default: models/nanodet-g.');
 
+/** Defaults of model.batch, written once (the service and serve-slo take theirs from here). */
+export const BATCH_DEFAULTS = Object.freeze({ maxSize: 32, timeoutMs: 20 });
+
+const BatchSchema = z
+  .strictObject({
+    maxSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024)
+      .default(BATCH_DEFAULTS.maxSize)
+      .describe(`Most frames (requests of different cameras) a worker takes as one batch, and most items (frames, or windows of one shape) in one model call; 1 turns batching off. Default: ${BATCH_DEFAULTS.maxSize}.`),
+    timeoutMs: z
+      .number()
+      .min(0)
+      .max(1000)
+      .default(BATCH_DEFAULTS.timeoutMs)
+      .describe(`Push timeout: the most a frame waits for other cameras' frames before its batch goes, ms (never past its deadline less two batches' time; a batch holding a frame of every camera on the worker goes at once). Default: ${BATCH_DEFAULTS.timeoutMs}.`),
+  })
+  .describe("Cross-camera batching: the frames of the cameras on one inference worker run together, and their model calls of one shape (frames of one input size; arac's windows, padded to a few canonical shapes) run as one call. It pays where a call's fixed cost is high (WebGPU); on the CPU it measured no better, so it is off unless set (docs/results/batch-cpu.txt). Default: off.");
+
 const modelCommon = {
   inputSize: inputSize
     .optional()
@@ -114,6 +135,7 @@ const modelCommon = {
   provider: z.enum(PROVIDERS).default('cpu').describe('ONNX Runtime execution provider. Default: cpu.'),
   threads: z.number().int().min(1).max(256).optional().describe('Intra-op threads per inference session. Default: the CPU count divided between the workers (ONNX Runtime\'s own default ran one thread on 2-core machines).'),
   workers: z.number().int().min(1).max(64).optional().describe('Inference worker threads (a camera is pinned to one). Default: on the CPU, one per enabled camera up to the CPU count; on an accelerator, 1.'),
+  batch: BatchSchema.optional(),
   minScore: z.number().min(0).max(1).default(0.35).describe('Detections scoring below this are dropped. Default: 0.35.'),
   nmsIou: z.number().min(0).max(1).default(0.6).describe('IoU above which non-maximum suppression merges boxes of the same class. Default: 0.6.'),
   maxDetections: z.number().int().min(1).max(10_000).default(100).describe('Most detections kept per frame (highest scores first). Default: 100.'),

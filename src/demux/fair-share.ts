@@ -60,6 +60,12 @@ export interface FairShareOptions {
    * worker given to setCamera.
    */
   workerOf?: (cameraId: string) => number;
+  /**
+   * Device time per second a worker spends on what no camera is charged
+   * for, ms/s: the fixed part of batched calls (InferencePool.overheadMsPerS),
+   * taken off that worker's capacity before it is shared. Absent: none.
+   */
+  overheadOf?: (worker: number) => number;
 }
 
 export interface CameraSlo {
@@ -102,6 +108,7 @@ export class FairShare {
   private readonly staleMs: number;
   readonly policy: 'proportional' | 'max-min';
   private readonly workerOf: ((cameraId: string) => number) | undefined;
+  private readonly overheadOf: ((worker: number) => number) | undefined;
 
   constructor(o: FairShareOptions = {}) {
     const workers = o.workers ?? 1;
@@ -116,6 +123,7 @@ export class FairShare {
     this.staleMs = o.staleMs ?? 5000;
     this.policy = o.policy ?? 'max-min';
     this.workerOf = o.workerOf;
+    this.overheadOf = o.overheadOf;
     if (!(this.floor >= 0 && this.floor <= 1)) throw new InputError(`fair share: floor must be in [0, 1], got ${this.floor}`);
   }
 
@@ -176,7 +184,9 @@ export class FairShare {
     if (this.workerOf) for (const [id, c] of this.cams) c.worker = this.workerOf(id);
     for (let w = 0; w < this.workers; w++) {
       const on = [...this.cams].filter(([, c]) => c.worker === w);
-      this.split(on, perWorker, nowMs, out);
+      // Batched calls' fixed part is nobody's demand but takes the worker's time (a tenth stays shared, whatever it measures).
+      const overhead = Math.max(0, this.overheadOf?.(w) ?? 0);
+      this.split(on, Math.max(0.1 * perWorker, perWorker - overhead), nowMs, out);
     }
     return out;
   }

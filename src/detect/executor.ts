@@ -230,7 +230,7 @@ export class AracExecutor {
     this.checkLevels(plan.levels);
     if (plan.halo !== undefined && !(Number.isInteger(plan.halo) && plan.halo >= 0 && plan.halo % 32 === 0)) throw new InputError(`plan halo ${plan.halo} must be a non-negative multiple of 32`);
     const geometry = this.windowGeometry(width, height);
-    const plans = planWindowed(plan.levels, tiles, plan.halo === undefined ? geometry : { ...geometry, halo: plan.halo });
+    const plans = planWindowed(plan.levels, tiles, { ...geometry, ...(plan.halo === undefined ? {} : { halo: plan.halo }), ...(plan.canonical ? { canonical: true } : {}) });
     if (plans.some((p) => p.level === 0 && p.windows.some((w) => isFrame(w.rect, width, height)))) {
       const image = toTensor(frame.data, width, height, norm, this.batches.take(3 * width * height));
       this.batches.hold(image);

@@ -4,6 +4,11 @@
  * per worker, one in flight at a time. The pipeline's latest-frame gate keeps
  * at most one request per camera outstanding, so queues stay bounded by the
  * camera count.
+ *
+ * With `batch`, a worker takes its queue as one batch of up to `maxSize`
+ * requests (from the cameras pinned to it), and merges their model calls of
+ * one shape (batcher.ts). The batch goes when it is full or when its push
+ * timeout runs out (dispatch.ts); while a batch runs, the next one gathers.
  */
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
@@ -12,15 +17,44 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errorMessage, InferenceError, ModelPackError, NeulensError, type ErrorCode } from '../core/errors.js';
+import type { BatcherStats } from './batcher.js';
+import { nextDispatch } from './dispatch.js';
 import type { DetectReply, DetectRequest, FromWorker, SerializedError, ToWorker, WorkerInit } from './protocol.js';
 
 /** Handed-back frame buffers kept per frame size (more than the requests one camera keeps in flight). */
 const MAX_SPARE_FRAMES = 4;
 
-export type PoolRequest = Omit<DetectRequest, 'id' | 'data'> & { data: Uint8Array };
+export type PoolRequest = Omit<DetectRequest, 'id' | 'data'> & {
+  data: Uint8Array;
+  /** When the frame must be published (epoch ms): bounds the push timeout of a batched worker. */
+  deadlineWallMs?: number;
+};
 
-export interface PoolOptions extends WorkerInit {
+/** Cross-camera batching (config model.batch). */
+export interface BatchOptions {
+  /** Most requests in one batch, and most items (frames or windows of one shape) in one model call. */
+  maxSize: number;
+  /** Most time a request waits for other cameras' requests before its batch goes, ms. */
+  timeoutMs: number;
+}
+
+export interface PoolOptions extends Omit<WorkerInit, 'batch'> {
   workers: number;
+  /** Absent or maxSize 1: no batching (one request at a time, as before). */
+  batch?: BatchOptions;
+}
+
+/** One worker's counters since the pool opened (serve-slo's device time per frame, /api/stats). */
+export interface WorkerStats {
+  worker: number;
+  /** Requests answered. */
+  requests: number;
+  /** Times the worker was handed work (a request, or a batch of them). */
+  dispatches: number;
+  /** Time the worker held work, from hand-over to its last answer, ms. */
+  busyMs: number;
+  /** Batched workers: the batcher's model calls (merged calls count once), items, and their fixed part. */
+  batcher?: BatcherStats;
 }
 
 /**
@@ -51,6 +85,10 @@ interface Pending {
   req: DetectRequest;
   resolve: (r: DetectReply) => void;
   reject: (e: Error) => void;
+  /** performance.now() when queued. */
+  enqueuedMs: number;
+  /** performance.now() by which it must be published; Infinity without a deadline. */
+  deadlineMs: number;
 }
 
 interface Slot {
@@ -59,11 +97,22 @@ interface Slot {
   /** False while a replacement loads the model: requests queue meanwhile. */
   ready: boolean;
   queue: Pending[];
-  busy: Pending | undefined;
-  /** When the request in flight was handed to the worker (performance.now()). */
+  /** The request (or batch) the worker holds; empty when idle. */
+  busy: Pending[];
+  /** When the work in flight was handed to the worker (performance.now()). */
   busySince: number;
-  /** Running mean of a request's time in the worker, ms (0 until the first one). */
+  /** Running mean of a hand-over's time in the worker (a request, or a batch), ms (0 until the first one). */
   serviceMs: number;
+  /** Batched: running mean of that time per request in it, ms. */
+  perRequestMs: number;
+  /** Requests in the last hand-over. */
+  lastBatch: number;
+  /** Batched: the push timeout's timer, and when it fires. */
+  timer: NodeJS.Timeout | undefined;
+  timerAt: number;
+  stats: { requests: number; dispatches: number; busyMs: number; batcher?: BatcherStats };
+  /** Batched: the calls' fixed part per second of wall time (EWMA), and the last sample it was taken from. */
+  overhead: { msPerS: number; atMs: number; totalMs: number };
 }
 
 function revive(e: SerializedError): NeulensError {
@@ -101,6 +150,10 @@ export class InferencePool extends EventEmitter {
 
   /** Resolves once every worker has loaded the model pack; rejects with the worker's typed error. */
   static async open(opts: PoolOptions): Promise<InferencePool> {
+    const b = opts.batch;
+    if (b && !(Number.isInteger(b.maxSize) && b.maxSize >= 1 && b.maxSize <= 1024 && Number.isFinite(b.timeoutMs) && b.timeoutMs >= 0)) {
+      throw new InferenceError(`batch: maxSize must be an integer in 1..1024 and timeoutMs >= 0, got ${b.maxSize} and ${b.timeoutMs}`);
+    }
     const pool = new InferencePool(opts);
     try {
       await Promise.all(Array.from({ length: Math.max(1, opts.workers) }, () => pool.spawn()));
@@ -133,10 +186,10 @@ export class InferencePool extends EventEmitter {
 
   /** Starts a worker: a new slot, or a replacement in a dead one's slot. */
   private spawn(into?: Slot): Promise<void> {
-    const { workers: _w, ...rest } = this.opts;
-    const init: WorkerInit = { ...rest, threads: this.threads };
+    const { workers: _w, batch, ...rest } = this.opts;
+    const init: WorkerInit = { ...rest, threads: this.threads, ...(this.batching ? { batch: { maxItems: (batch as BatchOptions).maxSize } } : {}) };
     const worker = startWorker(init);
-    const slot: Slot = into ?? { worker, ready: false, queue: [], busy: undefined, busySince: 0, serviceMs: 0 };
+    const slot: Slot = into ?? { worker, ready: false, queue: [], busy: [], busySince: 0, serviceMs: 0, perRequestMs: 0, lastBatch: 1, timer: undefined, timerAt: Infinity, stats: { requests: 0, dispatches: 0, busyMs: 0 }, overhead: { msPerS: 0, atMs: performance.now(), totalMs: 0 } };
     slot.worker = worker;
     slot.ready = false;
     return new Promise<void>((resolve, reject) => {
@@ -157,15 +210,24 @@ export class InferencePool extends EventEmitter {
           case 'result':
           case 'failed': {
             if (m.type === 'result' && m.frame) this.recycle(m.frame);
-            const p = slot.busy;
-            slot.busy = undefined;
-            const took = performance.now() - slot.busySince;
-            slot.serviceMs = slot.serviceMs === 0 ? took : slot.serviceMs + 0.2 * (took - slot.serviceMs);
+            if (m.type === 'result' && m.batcher) this.noteBatcher(slot, m.batcher);
+            const id = m.type === 'result' ? m.reply.id : m.id;
+            const i = slot.busy.findIndex((p) => p.req.id === id);
+            const p = i < 0 ? undefined : slot.busy.splice(i, 1)[0];
             if (p) {
+              slot.stats.requests++;
               if (m.type === 'result') p.resolve(m.reply);
               else p.reject(revive(m.error));
             }
-            this.pump(slot);
+            if (p && slot.busy.length === 0) {
+              // The hand-over is done (a lone request, or a batch's last answer).
+              const took = performance.now() - slot.busySince;
+              slot.stats.busyMs += took;
+              slot.serviceMs = slot.serviceMs === 0 ? took : slot.serviceMs + 0.2 * (took - slot.serviceMs);
+              const each = took / Math.max(1, slot.lastBatch);
+              slot.perRequestMs = slot.perRequestMs === 0 ? each : slot.perRequestMs + 0.2 * (each - slot.perRequestMs);
+              this.pump(slot);
+            }
             break;
           }
           case 'closed':
@@ -195,9 +257,7 @@ export class InferencePool extends EventEmitter {
     const idx = this.slots.indexOf(slot);
     if (idx < 0 || !slot.ready) return;
     slot.ready = false;
-    const lost = slot.busy;
-    slot.busy = undefined;
-    lost?.reject(new InferenceError(`inference worker died: ${err.message}`, { cause: err }));
+    for (const p of slot.busy.splice(0)) p.reject(new InferenceError(`inference worker died: ${err.message}`, { cause: err }));
     const cameras = [...this.affinity].filter(([, w]) => w === idx).map(([id]) => id);
     this.emit('died', err, cameras);
     if (this.closing) return;
@@ -241,8 +301,23 @@ export class InferencePool extends EventEmitter {
    */
   backlogMs(cameraId: string): number {
     const slot = this.slotFor(cameraId);
-    const inFlight = slot.busy ? Math.max(0, slot.serviceMs - (performance.now() - slot.busySince)) : 0;
-    return inFlight + slot.queue.length * slot.serviceMs;
+    const inFlight = slot.busy.length ? Math.max(0, slot.serviceMs - (performance.now() - slot.busySince)) : 0;
+    if (!this.batching) return inFlight + slot.queue.length * slot.serviceMs;
+    // Batched: full batches ahead of it, then its own batch, less its own part of that batch
+    // (DEMUX prices that: the plan's cost).
+    const max = (this.opts.batch as BatchOptions).maxSize;
+    const ahead = Math.floor(slot.queue.length / max);
+    return inFlight + ahead * slot.serviceMs + Math.max(0, slot.serviceMs - slot.perRequestMs);
+  }
+
+  /** True when workers take batches of requests (model.batch with maxSize > 1). */
+  get batching(): boolean {
+    return (this.opts.batch?.maxSize ?? 1) > 1;
+  }
+
+  /** Each worker's counters since the pool opened. */
+  workerStats(): WorkerStats[] {
+    return this.slots.map((s, worker) => ({ worker, ...s.stats, ...(s.stats.batcher ? { batcher: { ...s.stats.batcher } } : {}) }));
   }
 
   private slotFor(cameraId: string): Slot {
@@ -264,7 +339,10 @@ export class InferencePool extends EventEmitter {
     // chunk): one a worker handed back, else a fresh one.
     const data = this.spare.get(r.data.byteLength)?.pop() ?? new ArrayBuffer(r.data.byteLength);
     new Uint8Array(data).set(r.data);
-    const req: DetectRequest = { ...r, id: this.nextId++, data };
+    const { deadlineWallMs, ...fields } = r;
+    const req: DetectRequest = { ...fields, id: this.nextId++, data };
+    const enqueuedMs = performance.now();
+    const deadlineMs = deadlineWallMs === undefined ? Infinity : enqueuedMs + (deadlineWallMs - Date.now());
     return new Promise<DetectReply>((resolve, reject) => {
       let slot: Slot;
       try {
@@ -273,7 +351,7 @@ export class InferencePool extends EventEmitter {
         reject(err instanceof Error ? err : new InferenceError(String(err)));
         return;
       }
-      slot.queue.push({ req, resolve, reject });
+      slot.queue.push({ req, resolve, reject, enqueuedMs, deadlineMs });
       this.pump(slot);
     });
   }
@@ -304,12 +382,67 @@ export class InferencePool extends EventEmitter {
   }
 
   private pump(slot: Slot): void {
-    if (slot.busy || !slot.ready) return;
-    const next = slot.queue.shift();
-    if (!next) return;
-    slot.busy = next;
+    if (slot.busy.length || !slot.ready || this.closing) return;
+    if (!this.batching) {
+      const next = slot.queue.shift();
+      if (!next) return;
+      this.handOver(slot, [next]);
+      slot.worker.postMessage({ type: 'detect', req: next.req } satisfies ToWorker, [next.req.data]);
+      return;
+    }
+    const { maxSize, timeoutMs } = this.opts.batch as BatchOptions;
+    const now = performance.now();
+    const idx = this.slots.indexOf(slot);
+    let pinned = 0;
+    for (const w of this.affinity.values()) if (w === idx) pinned++;
+    const d = nextDispatch({ queue: slot.queue.map((p) => ({ cameraId: p.req.cameraId, enqueuedMs: p.enqueuedMs, deadlineMs: p.deadlineMs })), pinned, maxSize, timeoutMs, batchMs: slot.serviceMs, nowMs: now });
+    if ('idle' in d) return;
+    if ('waitUntilMs' in d) {
+      // Wait for more cameras; a request arriving meanwhile asks again (and may bring the time forward).
+      if (slot.timer && slot.timerAt <= d.waitUntilMs) return;
+      if (slot.timer) clearTimeout(slot.timer);
+      slot.timerAt = d.waitUntilMs;
+      slot.timer = setTimeout(() => {
+        slot.timer = undefined;
+        slot.timerAt = Infinity;
+        this.pump(slot);
+      }, Math.max(0, d.waitUntilMs - now));
+      return;
+    }
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.timerAt = Infinity;
+    const batch = slot.queue.splice(0, d.take);
+    this.handOver(slot, batch);
+    slot.worker.postMessage({ type: 'detect-batch', reqs: batch.map((p) => p.req) } satisfies ToWorker, batch.map((p) => p.req.data));
+  }
+
+  /** A batched worker's counters came with an answer: keep them, and the rate of its calls' fixed part. */
+  private noteBatcher(slot: Slot, b: BatcherStats): void {
+    slot.stats.batcher = b;
+    const now = performance.now();
+    const o = slot.overhead;
+    if (now - o.atMs < 1000) return;
+    const rate = ((b.overheadMs - o.totalMs) / (now - o.atMs)) * 1000;
+    o.msPerS = o.msPerS === 0 ? rate : o.msPerS + 0.5 * (rate - o.msPerS);
+    o.atMs = now;
+    o.totalMs = b.overheadMs;
+  }
+
+  /**
+   * A batched worker's time per second that goes to its calls' fixed part
+   * (charged to no camera: BatchCostFit), ms/s; 0 unbatched. The fair share
+   * hands out the rest of the worker's time.
+   */
+  overheadMsPerS(worker: number): number {
+    return this.slots[worker]?.overhead.msPerS ?? 0;
+  }
+
+  private handOver(slot: Slot, work: Pending[]): void {
+    slot.busy = work;
+    slot.lastBatch = work.length;
     slot.busySince = performance.now();
-    slot.worker.postMessage({ type: 'detect', req: next.req } satisfies ToWorker, [next.req.data]);
+    slot.stats.dispatches++;
   }
 
   /** Idempotent: waits for in-flight work, releases sessions, ends the threads. */
@@ -317,6 +450,7 @@ export class InferencePool extends EventEmitter {
     this.closing ??= (async () => {
       const slots = this.slots.splice(0);
       await Promise.all(slots.map(async (s) => {
+        if (s.timer) clearTimeout(s.timer);
         for (const p of s.queue.splice(0)) p.reject(new InferenceError('inference pool is closed'));
         const closed = new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, 5000);

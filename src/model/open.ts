@@ -40,6 +40,6 @@ export interface OpenModel {
 /** Loads the pack at `packDir` and opens its sessions; typed ModelPackError / InferenceError on failure. */
 export async function openModel(packDir: string, o: OpenModelOptions): Promise<OpenModel> {
   const pack = await loadModelPack(packDir, { verifyChecksums: o.verifyChecksums ?? true });
-  const runner = await OrtRunner.open(packModelSpecs(pack, o.set), { ...(o.provider ? { provider: o.provider } : {}), ...(o.threads ? { threads: o.threads } : {}) });
+  const runner = await OrtRunner.open(packModelSpecs(pack, o.set), { ...(o.provider ? { provider: o.provider } : {}), ...(o.threads ? { threads: o.threads } : {}), ...(o.webgpu ? { webgpu: o.webgpu } : {}) });
   return { pack, runner };
 }

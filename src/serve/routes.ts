@@ -43,6 +43,12 @@ export interface DemuxStats {
   threadsPerWorker: number;
   /** One entry per calibrated (grid, input size, path): the fit's error on its own samples. */
   calibrations: Array<{ key: string; samples: number; runs: number; elapsedMs: number; rmseMs: number | null; mape: number | null; error?: string }>;
+  /** With model.batch: the settings, and per worker what its batches held and what their calls' fixed part took. */
+  batch?: {
+    maxSize: number;
+    timeoutMs: number;
+    workers: Array<{ worker: number; requests: number; dispatches: number; busyMs: number; calls: number; items: number; overheadMs: number; overheadMsPerS: number }>;
+  };
 }
 
 export interface StatsBody {

@@ -100,6 +100,25 @@ export const statsSchema = {
             properties: { key: { type: 'string' }, samples: count, runs: count, elapsedMs: nonNegative, rmseMs: { type: ['number', 'null'] }, mape: { type: ['number', 'null'] }, error: { type: 'string' } },
           },
         },
+        batch: {
+          type: 'object',
+          description: 'With model.batch: cross-camera batching. Per worker: requests answered, batches handed to it, the time it held them (ms), its model calls (a merged call counts once) and their items, and the calls\' fixed part charged to no camera (ms, and ms per second lately).',
+          required: ['maxSize', 'timeoutMs', 'workers'],
+          additionalProperties: false,
+          properties: {
+            maxSize: count,
+            timeoutMs: nonNegative,
+            workers: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['worker', 'requests', 'dispatches', 'busyMs', 'calls', 'items', 'overheadMs', 'overheadMsPerS'],
+                additionalProperties: false,
+                properties: { worker: count, requests: count, dispatches: count, busyMs: nonNegative, calls: count, items: count, overheadMs: nonNegative, overheadMsPerS: nonNegative },
+              },
+            },
+          },
+        },
       },
     },
     statsViewer: {

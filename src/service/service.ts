@@ -20,7 +20,7 @@ import { redactCredentials } from '../core/redact.js';
 import { CalibrationCache } from '../demux/calibrate.js';
 import { FairShare } from '../demux/fair-share.js';
 import { loadPackController, type Cgg } from '../importance/cgg.js';
-import { defaultWorkers, InferencePool } from '../inference/pool.js';
+import { defaultWorkers, InferencePool, type WorkerStats } from '../inference/pool.js';
 import { probeSize } from '../ingest/still.js';
 import { chooseInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
@@ -187,13 +187,14 @@ export class NeulensService {
       provider: m.provider,
       ...(m.threads ? { threads: m.threads } : {}),
       workers,
+      ...(m.batch ? { batch: m.batch } : {}),
       models: createStrategy(m.strategy).models,
       verifyChecksums: false, // loadPackFor already verified them once
       detect: { minScore: m.minScore, nmsIou: m.nmsIou, maxDetections: m.maxDetections, ...(m.classes ? { classes: m.classes } : {}) },
     });
     this.pool = pool;
     // The pool is the one place that maps cameras to workers; the fair share asks it.
-    this.share = new FairShare({ workers, workerOf: (id) => pool.workerOf(id) });
+    this.share = new FairShare({ workers, workerOf: (id) => pool.workerOf(id), ...(pool.batching ? { overheadOf: (w: number) => pool.overheadMsPerS(w) } : {}) });
     pool.on('died', (err: Error, cameras: readonly string[]) => {
       this.log.error('inference worker died; replacing it', { error: err.message, cameras: cameras.join(',') });
       // Their ARAC results died with the worker; every other camera carries on untouched.
@@ -274,7 +275,7 @@ export class NeulensService {
       input,
       sloFps: fps,
       pool,
-      info: { computeLevels: computeLevels(this.pack as ModelPack), calibration: this.calibration, ...(this.controller ? { controller: this.controller } : {}) },
+      info: { computeLevels: computeLevels(this.pack as ModelPack), calibration: this.calibration, ...(this.controller ? { controller: this.controller } : {}), ...(pool.batching ? { batched: true } : {}) },
       share: { budgetMs: (now) => share.budgetFor(cam.id, now), report: (ms, wanted) => share.report(cam.id, ms, wanted) },
       tracker: t.enabled ? { highThresh: t.highThresh, lowThresh: t.lowThresh, matchIou: t.matchIou, maxAgeMs: t.maxAgeMs, minHits: t.minHits, stationaryMs: t.stationaryMs, stationaryIou: t.stationaryIou } : false,
       ...(cam.masks ? { masks: cam.masks.map((m) => m.points) } : {}),
@@ -332,7 +333,27 @@ export class NeulensService {
       workers: this.pool?.size ?? 0,
       threadsPerWorker: this.pool?.threads ?? 0,
       calibrations: [...this.calibration.done].map(([key, r]) => ({ key, samples: r.samples, runs: r.runs, elapsedMs: Math.round(r.elapsedMs), rmseMs: Number.isFinite(r.rmseMs) ? r.rmseMs : null, mape: Number.isFinite(r.mape) ? r.mape : null, ...(r.error ? { error: r.error } : {}) })),
+      ...(this.pool?.batching && this.config.model.batch ? { batch: { ...this.config.model.batch, workers: this.batchStats() } } : {}),
     };
+  }
+
+  /** Per inference worker: requests, hand-overs and busy time, and (batched) its calls and their fixed part. */
+  workerStats(): WorkerStats[] {
+    return this.pool?.workerStats() ?? [];
+  }
+
+  private batchStats(): NonNullable<DemuxStats['batch']>['workers'] {
+    const pool = this.pool as InferencePool;
+    return pool.workerStats().map((w) => ({
+      worker: w.worker,
+      requests: w.requests,
+      dispatches: w.dispatches,
+      busyMs: w.busyMs,
+      calls: w.batcher?.calls ?? 0,
+      items: w.batcher?.items ?? 0,
+      overheadMs: w.batcher?.overheadMs ?? 0,
+      overheadMsPerS: Math.max(0, pool.overheadMsPerS(w.worker)),
+    }));
   }
 
   stats(): ServedCameraStats[] {

@@ -116,6 +116,8 @@ interface State {
   calibrated: boolean;
   /** The work budget's bucket, when the strategy has a budget. */
   budget: WorkBudget | undefined;
+  /** BATCH (issue 18): windows grown to canonical shapes (the worker batches across cameras). */
+  canonical: boolean;
 }
 
 /** Frames at the start of a stream that run whole (see process). */
@@ -181,6 +183,7 @@ export class AracAdaptiveStrategy implements Strategy {
       cggInput: undefined,
       calibrated: false,
       budget: this.o.budget === undefined ? undefined : new WorkBudget({ perFrame: this.o.budget }),
+      canonical: ctx.info.batched === true && this.o.path === 'windowed', // BATCH (issue 18)
     };
     return this.state;
   }
@@ -277,8 +280,10 @@ export class AracAdaptiveStrategy implements Strategy {
       return { detections: st.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
     }
     const res = await ctx.detect({ data: frame.data, width: frame.width, height: frame.height, srcWidth: frame.srcWidth, srcHeight: frame.srcHeight }, 'arac', this.executed(r.plan));
-    st.model ??= this.costModel(st, this.prior(st, res.inferenceMs / Math.max(0.05, res.arac?.workFraction ?? 1)));
-    st.model.observe(r.plan, res.inferenceMs);
+    // BATCH (issue 18): a batched worker charges each frame its share of the calls it joined (deviceMs).
+    const spentMs = res.deviceMs ?? res.inferenceMs;
+    st.model ??= this.costModel(st, this.prior(st, spentMs / Math.max(0.05, res.arac?.workFraction ?? 1)));
+    st.model.observe(r.plan, spentMs);
     // Paid at the cost model's price of what ran, in whole frames. A ratio of two predictions of
     // one model learnt from this camera's measured times: other load on the machine slows the
     // whole frame as much as a window, and one slow frame (a GC pause) does not empty the bucket.
@@ -286,7 +291,7 @@ export class AracAdaptiveStrategy implements Strategy {
     // price of windows drifted below their area, and a 0.35 budget spent 0.47 of the frame's work.
     const priced = st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number)));
     st.budget?.spend(Math.max(priced, res.arac?.workFraction ?? 1));
-    ctx.info.share?.report(res.inferenceMs, r.wantedMs);
+    ctx.info.share?.report(spentMs, r.wantedMs); // BATCH (issue 18): spentMs
     // MASK (issue 16): a masked tile counts as fresh, so it never comes due for a refresh.
     for (const i of masked) this.refresh.computed(i, frame.ptsMs);
     // Every tile the executor refreshed (free riders inside a window included) has a new reference.
@@ -350,13 +355,13 @@ export class AracAdaptiveStrategy implements Strategy {
 
   /** A plan as this strategy has the executor run it (its path and context), live and in calibration alike. */
   private executed(plan: TilePlan): TilePlan {
-    return { ...plan, path: this.o.path, ...(this.o.halo === undefined ? {} : { halo: this.o.halo }) };
+    return { ...plan, path: this.o.path, ...(this.o.halo === undefined ? {} : { halo: this.o.halo }), ...(this.state?.canonical ? { canonical: true } : {}) }; // BATCH (issue 18): canonical
   }
 
   /** Windowed plans' pricing (CostModelOptions.windowed); undefined on the stitched path. */
   private windowed(st: State) {
     if (this.o.path === 'stitched') return undefined;
-    return { tiles: st.tiles, geometry: { width: st.width, height: st.height, halo: this.o.halo ?? DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION } };
+    return { tiles: st.tiles, geometry: { width: st.width, height: st.height, halo: this.o.halo ?? DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION, ...(st.canonical ? { canonical: true } : {}) } }; // BATCH (issue 18): canonical
   }
 
   /** Rough coefficients from the unsplit model's time (the first measured frame, scaled to the whole frame). */
@@ -389,8 +394,11 @@ export class AracAdaptiveStrategy implements Strategy {
 
   private coefficientsFor(st: State, image: DetectorImage, ctx: StrategyContext, cache: CalibrationCache): Promise<CostCoefficients | undefined> {
     const windowed = this.windowed(st);
-    const key = CalibrationCache.key(this.o.grid, st.width, st.height, `${this.o.path}${windowed ? `:${windowed.geometry.halo}` : ''}:${st.levels.join(',')}`);
-    const run = async (plan: TilePlan) => (await ctx.detect(image, 'arac', this.executed(plan), { scratch: 'empty' })).inferenceMs;
+    const key = CalibrationCache.key(this.o.grid, st.width, st.height, `${this.o.path}${windowed ? `:${windowed.geometry.halo}${st.canonical ? ':canonical' : ''}` : ''}:${st.levels.join(',')}`); // BATCH (issue 18): canonical
+    const run = async (plan: TilePlan) => {
+      const r = await ctx.detect(image, 'arac', this.executed(plan), { scratch: 'empty' });
+      return r.deviceMs ?? r.inferenceMs; // BATCH (issue 18): a batched worker's charge, not the wait for batch-mates
+    };
     return cache.coefficients(key, () => calibrate(run, { grid: this.o.grid, levels: st.levels, ...(windowed ? { windowed } : {}) }));
   }
 

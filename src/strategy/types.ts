@@ -49,6 +49,13 @@ export interface StreamInfo {
    * the first measured frame.
    */
   calibration?: CalibrationCache;
+  /**
+   * BATCH (issue 18): the camera's inference worker batches model calls
+   * across cameras (model.batch): windowed plans grow their windows to
+   * canonical shapes so that they batch, and the times reported back are
+   * each frame's charged share of the calls (DetectReply.deviceMs).
+   */
+  batched?: boolean;
   /** MASK (issue 16): the camera's masks, source pixels; arac never computes a tile wholly inside one (src/arac/mask.ts). */
   masks?: readonly Polygon[];
 }

@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelPackError, InferenceError } from '../../src/core/errors.js';
 import { DEFAULT_DETECT } from '../../src/detect/detector.js';
 import { InferencePool, type PoolOptions } from '../../src/inference/pool.js';
+import { ortNativeDir } from '../../src/model/ort-runner.js';
 import { readStill } from '../../src/ingest/still.js';
 import { waitFor } from '../helpers/ffmpeg-fixtures.js';
 import { IMAGES, PACK_DIR } from '../helpers/pack.js';
@@ -169,5 +171,16 @@ describe('inference worker pool', () => {
     expect(err).toBeInstanceOf(InferenceError);
     expect((err as InferenceError).code).toBe('PROVIDER_UNAVAILABLE');
     expect((err as Error).message).toMatch(/cuda/);
+    // It says what to put where: the provider libraries of onnxruntime-node's own ONNX Runtime version, beside its library.
+    const { dir, version } = ortNativeDir();
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    if (!existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so'))) {
+      expect((err as Error).message).toContain(`libonnxruntime_providers_cuda.so of ONNX Runtime ${version}`);
+      expect((err as Error).message).toContain(`Microsoft.ML.OnnxRuntime.Gpu.Linux ${version}`);
+      expect((err as Error).message).toContain(`must be placed in ${dir}`);
+    } else {
+      // The libraries are there but CUDA did not start: what they need is on the library path.
+      expect((err as Error).message).toContain('CUDA 12 and cuDNN 9 libraries must be on the library path');
+    }
   });
 });

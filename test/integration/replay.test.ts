@@ -123,6 +123,9 @@ describe('replay / bench on samples/parade.mp4 (first 12 frames)', () => {
       expect(errors.join('\n')).toMatch(/--provider must be cpu, webgpu, cuda, got 'gpu'/);
       expect(await main(['bench-pack', '--runs', '1', '--provider', 'cuda'])).toBe(1);
       expect(errors.join('\n')).toMatch(/execution provider 'cuda' (is not available|failed to start)/);
+      // Graph capture replays one shape per session: only --batch gives each shape its own.
+      expect(await main(['bench-pack', '--runs', '1', '--graph-capture'])).toBe(2);
+      expect(errors.join('\n')).toMatch(/--graph-capture needs --batch/);
     } finally {
       spy.mockRestore();
     }

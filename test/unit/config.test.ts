@@ -49,6 +49,8 @@ describe('parseConfig: defaults and normalisation', () => {
     // Left to the service, which sizes the pool by the cameras and cores (defaultWorkers, defaultThreads).
     expect(c.model.workers).toBeUndefined();
     expect(c.model.threads).toBeUndefined();
+    // Batching is off unless set: on the CPU it measured no better (docs/results/batch-cpu.txt).
+    expect(c.model.batch).toBeUndefined();
     expect(c.model.inputSize).toBeUndefined();
     expect(c.model.classes).toBeUndefined();
     expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2, stationaryMs: 5000, stationaryIou: 0.6 });
@@ -107,6 +109,12 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(cameraStrategy(c.model, c.cameras[1]!)).toMatchObject({ name: 'arac', budget: 0.5 });
     const s = createStrategy(cameraStrategy(c.model, c.cameras[0]!));
     expect(s.name).toBe('arac:budget=0.25');
+  });
+
+  it('reads model.batch, each key defaulted', () => {
+    expect(parse(`model: { batch: { maxSize: 64 } }\n${CAMS}`).model.batch).toEqual({ maxSize: 64, timeoutMs: 20 });
+    expect(parse(`model: { batch: {} }\n${CAMS}`).model.batch).toEqual({ maxSize: 32, timeoutMs: 20 });
+    expect(parse(`model: { batch: { timeoutMs: 0 } }\n${CAMS}`).model.batch).toEqual({ maxSize: 32, timeoutMs: 0 });
   });
 
   it('model.strategy: arac-cgg with model.grid: [2, 2] runs a 2x2 grid (it ran 4x4 while the service checked 2x2)', () => {
@@ -246,6 +254,10 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['lowThresh above highThresh', `tracker: { lowThresh: 0.6 }\n${CAMS}`, 'tracker.lowThresh', /must not exceed highThresh/],
     ['reconnect initial above max', 'cameras:\n  - { id: a, url: rtsp://x/y, reconnect: { initialMs: 5000, maxMs: 1000 } }\n', 'cameras[0].reconnect.initialMs', /must not exceed maxMs/],
     ['bad wsPath', `server: { wsPath: ws }\n${CAMS}`, 'server.wsPath', /must start with '\/'/],
+    ['batch cap of zero', `model: { batch: { maxSize: 0 } }\n${CAMS}`, 'model.batch.maxSize', /must be >= 1/],
+    ['batch cap not an integer', `model: { batch: { maxSize: 2.5 } }\n${CAMS}`, 'model.batch.maxSize', /expected an integer/],
+    ['negative push timeout', `model: { batch: { timeoutMs: -1 } }\n${CAMS}`, 'model.batch.timeoutMs', /must be >= 0/],
+    ['unknown batch key', `model: { batch: { maxsize: 8 } }\n${CAMS}`, 'model.batch.maxsize', /unknown key \(did you mean 'maxSize'\?\)/],
     ['budget above the unsplit model', `model: { budget: 1.5 }\n${CAMS}`, 'model.budget', /must be <= 1/],
     ['budget of zero', `model: { budget: 0 }\n${CAMS}`, 'model.budget', /must be > 0/],
     ['budget not a number', `model: { budget: third }\n${CAMS}`, 'model.budget', /expected a number/],

@@ -215,6 +215,25 @@ describe('FairShare', () => {
     expect(fair.snapshot(0).find((c) => c.cameraId === 'a')!.budgetMs).toBeGreaterThanOrEqual(60);
   });
 
+  it('takes a batched worker\'s call overhead (charged to no camera) off that worker\'s capacity before sharing it', () => {
+    let overhead = 0;
+    const fair = new FairShare({ workers: 2, workerOf: (id) => (id === 'c' ? 1 : 0), overheadOf: (w) => (w === 0 ? overhead : 0) });
+    for (const id of ['a', 'b', 'c']) {
+      fair.setCamera(id, { fps: 10 });
+      fair.budgetFor(id, 0);
+      fair.report(id, 60, 60);
+    }
+    const budget = (id: string) => fair.snapshot(0).find((c) => c.cameraId === id)!.budgetMs;
+    expect(budget('a')).toBeCloseTo(45);
+    // 300 ms/s of worker 0 goes to its calls' fixed part: a and b share the 600 left.
+    overhead = 300;
+    expect(budget('a')).toBeCloseTo(30);
+    expect(budget('c')).toBeGreaterThanOrEqual(60);
+    // Overhead beyond the capacity still leaves a tenth to share, rather than nothing.
+    overhead = 5000;
+    expect(budget('a')).toBeCloseTo(4.5);
+  });
+
   it('scales with workers and rejects bad input', () => {
     expect(new FairShare({ workers: 2, utilisation: 0.5 }).capacityMsPerS).toBe(1000);
     expect(() => new FairShare({ workers: 0 })).toThrow(ConfigError);

@@ -9,8 +9,11 @@ import { AracExecutor, FeatureCache, headNames } from '../../detect/executor.js'
 import { loadModelPack } from '../../model/manifest.js';
 import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
 import { InputError } from '../../core/errors.js';
-import { toTensor } from '../../detect/preprocess.js';
+import { toTensor, windowsToTensor } from '../../detect/preprocess.js';
+import { makeTiles } from '../../arac/geometry.js';
+import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO, planWindowed } from '../../arac/windows.js';
 import { openModel } from '../../model/open.js';
+import type { OrtRunner, WebGpuKnobs } from '../../model/ort-runner.js';
 import type { ModelRunner } from '../../model/tensor.js';
 import { readStill } from '../../ingest/still.js';
 import { parseNumber, parseProvider, parseSize } from '../args.js';
@@ -19,7 +22,8 @@ import { quantile } from '../../core/stats.js';
 import { seededRandom, shuffled } from '../../core/random.js';
 import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--provider P] [--json]
+const usage = `usage: neulens bench-pack [--runs N] [--size WxH] [--threads T[,T...]] [--only REGEX] [--image FILE] [--provider P] [--batch B,B,...]
+                          [--graph-capture] [--gpu-buffer-outputs] [--json]
 
 Median latency of the unsplit model against the ARAC executor:
 - stitched path (exact), every tile at c = 0: tiles as separate halo'd
@@ -38,7 +42,20 @@ stitched variants switch sessions, which with two threads slows them and
 the calls after them, so compare thread counts on one session's variants
 (--only '^windowed [0-9/]+ c0[ ,]'). Default: 2 threads, 60 runs after 5
 warm-up runs. --provider webgpu|cuda times the same variants on a GPU
-(--threads then only sizes ONNX Runtime's CPU fallback).`;
+(--threads then only sizes ONNX Runtime's CPU fallback).
+
+--batch 1,2,4,...: instead, what batching across cameras buys: the unsplit
+model, and the canonical windows of one active tile (interior and corner)
+and of a 2x2 block, each run as one call of B items (B frames or windows
+of that shape, as the batcher merges them), interleaved; per call and per
+item, and each item's time against the same shape at batch 1.
+
+WebGPU's per-call knobs (issue 18; measured only on a GPU host, see
+scripts/gpu-host/README.md): --gpu-buffer-outputs keeps the outputs on the
+GPU (preferredOutputLocation 'gpu-buffer') and downloads them after each
+call; --graph-capture (with --batch only) turns on the provider's graph
+capture, which replays the first call's graph, so each shape and batch size
+gets a session of its own. The CPU provider reads neither.`;
 
 /** --threads: integers >= 1, or 'ort' (no intra-op count given: ONNX Runtime's default). */
 function parseThreadList(text: string): Array<number | 'ort'> {
@@ -74,6 +91,9 @@ export const benchPackCommand: Command = {
         only: { type: 'string' },
         provider: { type: 'string', default: 'cpu' },
         image: { type: 'string', default: path.join(PACKAGE_ROOT, 'test/fixtures/images/astronaut.png') },
+        batch: { type: 'string' },
+        'graph-capture': { type: 'boolean', default: false },
+        'gpu-buffer-outputs': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
     });
@@ -86,16 +106,24 @@ export const benchPackCommand: Command = {
     } catch (err) {
       throw new InputError(`--only: not a regular expression: ${(err as Error).message}`);
     }
+    const webgpu = { graphCapture: values['graph-capture'], gpuBufferOutputs: values['gpu-buffer-outputs'] };
+    // Graph capture needs one input shape per session; only --batch gives each shape its own.
+    if (webgpu.graphCapture && values.batch === undefined) throw new InputError('--graph-capture needs --batch (a session per shape and batch size)');
     const pack = await loadModelPack(DEFAULT_PACK_DIR);
     const size = parseSize('--size', values.size, pack.manifest.input.sizeMultiple);
     const frame = await readStill(values.image, size);
+    if (values.batch !== undefined) {
+      const batches = values.batch.split(',').map((b) => parseNumber('--batch', b.trim(), { integer: true, min: 1, max: 1024 }));
+      await benchBatches({ runs, threads: threadList, provider, batches, size, frame, pack, json: values.json, webgpu });
+      return EXIT.ok;
+    }
     const rows: Array<{ variant: string; threads: number | 'ort'; median_ms: number; p95_ms: number; ratio_vs_full: number }> = [];
     const bar = progressBar('bench-pack', threadList.length * (runs + 5));
     try {
       // One thread count at a time, on its own runner: with two threads, a call right after another
       // session's runs slower (in bench, the unsplit model 1.2-2.2x after a sliced level).
       for (const threads of threadList) {
-        const { runner } = await openModel(DEFAULT_PACK_DIR, threads === 'ort' ? { set: 'arac', provider, verifyChecksums: false } : { set: 'arac', provider, threads, verifyChecksums: false });
+        const { runner } = await openModel(DEFAULT_PACK_DIR, { set: 'arac', provider, verifyChecksums: false, ...(threads === 'ort' ? {} : { threads }), ...(webgpu.gpuBufferOutputs ? { webgpu: { gpuBufferOutputs: true } } : {}) });
         try {
           const variants = packVariants(runner, pack, frame, size).filter((v, i) => i === 0 || !only || only.test(v.name));
           const times = variants.map(() => [] as number[]);
@@ -149,4 +177,87 @@ function packVariants(runner: ModelRunner, pack: Awaited<ReturnType<typeof loadM
     { name: 'stitched 4/16 c0 block', run: () => merged.run(tensor(), size.width, size.height, active([5, 6, 9, 10], 0, 'stitched'), new FeatureCache()) },
     ...WINDOWED.map(([name, on, level, halo]) => ({ name: `windowed ${name}, ${halo} px`, run: () => merged.runWindowed(rgb, { ...active(on, level, 'windowed'), halo }) })),
   ];
+}
+
+/**
+ * Batched calls (--batch): each shape at each batch size, one call of B
+ * copies of the shape's input, in a fresh random order per round. The
+ * shapes are what the batcher merges: whole frames, and arac's canonical
+ * windows (src/arac/windows.ts).
+ */
+async function benchBatches(o: {
+  runs: number;
+  threads: Array<number | 'ort'>;
+  provider: ReturnType<typeof parseProvider>;
+  batches: number[];
+  size: { width: number; height: number };
+  frame: { data: Uint8Array };
+  pack: Awaited<ReturnType<typeof loadModelPack>>;
+  json: boolean;
+  webgpu: WebGpuKnobs;
+}): Promise<void> {
+  const { width, height } = o.size;
+  const heads = headNames(o.pack.manifest.decoding.strides);
+  const tiles = makeTiles(width, height, { cols: 4, rows: 4 });
+  const geometry = { width, height, halo: DEFAULT_WINDOW_HALO, callFraction: DEFAULT_CALL_FRACTION, canonical: true };
+  const windowOf = (on: number[]) => {
+    const levels = tiles.map((t) => (on.includes(t.index) ? 0 : 1));
+    return (planWindowed(levels, tiles, geometry)[0]?.windows[0]?.rect ?? { x: 0, y: 0, w: width, h: height });
+  };
+  const shapes = [
+    { name: 'full', rect: { x: 0, y: 0, w: width, h: height } },
+    { name: '1 tile (interior)', rect: windowOf([5]) },
+    { name: '1 tile (corner)', rect: windowOf([0]) },
+    { name: '2x2 block (centre)', rect: windowOf([5, 6, 9, 10]) },
+  ];
+  const rows: Array<{ shape: string; window: string; batch: number; threads: number | 'ort'; call_ms: number; per_item_ms: number; per_item_vs_batch1: number }> = [];
+  const bar = progressBar('bench-pack --batch', o.threads.length * (o.runs + 5));
+  try {
+    for (const threads of o.threads) {
+      const open = async () => (await openModel(DEFAULT_PACK_DIR, { set: 'full', provider: o.provider, verifyChecksums: false, webgpu: o.webgpu, ...(threads === 'ort' ? {} : { threads }) })).runner;
+      // Graph capture replays one shape per session: a session per variant; otherwise one for all.
+      const runners: OrtRunner[] = [await open()];
+      try {
+        const variants = [];
+        for (const s of shapes) {
+          const one = windowsToTensor(o.frame.data, width, height, o.pack.manifest.input, [s.rect]);
+          for (const b of o.batches) {
+            const data = new Float32Array(one.length * b);
+            for (let i = 0; i < b; i++) data.set(one, i * one.length);
+            if (o.webgpu.graphCapture && variants.length > 0) runners.push(await open());
+            const runner = runners[runners.length - 1] as OrtRunner;
+            variants.push({ shape: s, batch: b, run: () => runner.run('full', { image: { data, dims: [b, 3, s.rect.h, s.rect.w] } }, heads) });
+          }
+        }
+        const times = variants.map(() => [] as number[]);
+        const rand = seededRandom(1);
+        for (let r = 0; r < o.runs + 5; r++) {
+          for (const i of shuffled(variants.length, rand)) {
+            const t0 = performance.now();
+            await (variants[i] as (typeof variants)[number]).run();
+            if (r >= 5) times[i]!.push(performance.now() - t0);
+          }
+          bar.tick();
+        }
+        const base = new Map<string, number>();
+        variants.forEach((v, i) => {
+          const perItem = quantile(times[i]!, 0.5) / v.batch;
+          if (!base.has(v.shape.name)) base.set(v.shape.name, v.batch === 1 ? perItem : NaN);
+          rows.push({ shape: v.shape.name, window: `${v.shape.rect.w}x${v.shape.rect.h}`, batch: v.batch, threads, call_ms: quantile(times[i]!, 0.5), per_item_ms: perItem, per_item_vs_batch1: perItem / (base.get(v.shape.name) as number) });
+        });
+      } finally {
+        await Promise.all(runners.map((r) => r.close()));
+      }
+    }
+  } finally {
+    bar.done();
+  }
+  if (o.json) {
+    console.log(JSON.stringify({ size: o.size, provider: o.provider, threads: o.threads, runs: o.runs, batches: o.batches, webgpu: o.webgpu, rows }, null, 2));
+    return;
+  }
+  const knobs = [o.webgpu.graphCapture ? 'graph capture (a session per shape and batch)' : '', o.webgpu.gpuBufferOutputs ? 'gpu-buffer outputs' : ''].filter(Boolean).join(', ');
+  console.log(`input ${width}x${height}, provider ${o.provider}, ${o.threads.join(' / ')} threads (one after another), ${o.runs} runs after 5 warm-up, interleaved; batches of copies of one input${knobs ? `; ${knobs}${o.provider === 'webgpu' ? '' : ` (the ${o.provider} provider reads neither)`}` : ''}`);
+  console.log('shape                  window   threads  batch   call ms  per item ms  per item x batch 1');
+  for (const r of rows) console.log(`${r.shape.padEnd(22)} ${r.window.padStart(7)} ${String(r.threads).padStart(8)} ${String(r.batch).padStart(6)} ${r.call_ms.toFixed(2).padStart(9)} ${r.per_item_ms.toFixed(2).padStart(12)} ${r.per_item_vs_batch1.toFixed(2).padStart(19)}`);
 }

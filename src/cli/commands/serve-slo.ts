@@ -1,180 +1,123 @@
 /**
- * Multi-camera SLO benchmark: N cameras served at once by one in-process
- * service (the real ingest, pipeline, inference pool and WebSocket hub), each
- * a looping clip paced as a live camera at a frame-rate SLO, measured by a
- * real WebSocket client on loopback. A frame meets its SLO when its
- * detections are published within one frame interval of capture; a frame
- * the gate or DEMUX dropped misses it. Every mode runs its own service, one
- * after the other, on the same cameras.
- *
- * Accuracy beside it: each camera's F1 against the offline reference (the
- * unsplit model on every frame of its clip, as `bench` computes and caches
- * it), over what the client saw at every frame of the measured window
- * (src/eval/live-score.ts): a frame the service dropped shows the boxes
- * before it.
+ * Multi-camera SLO benchmark (src/eval/slo-run.ts does one run): N cameras
+ * served at once, once per mode, each camera's SLO attainment and F1 against
+ * the offline reference. With --sweep, N goes up a list per mode (1, 2, 4,
+ * ... 128): each N is a fresh service, a mode stops at the first N that
+ * misses the target, and the report ends with, per mode, the largest N
+ * that held it and what stopped it there (the device, decoding or the main
+ * thread). --budget-s keeps a sweep inside a fixed time (a GPU host's).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { WebSocket } from 'ws';
-import { parseConfig } from '../../config/index.js';
 import { InputError } from '../../core/errors.js';
-import { createLogger } from '../../core/log.js';
 import { DEFAULT_PACK_DIR, PACKAGE_ROOT } from '../../core/paths.js';
-import { quantile } from '../../core/stats.js';
-import { NeulensService } from '../../service/service.js';
-import type { ServerMessage } from '../../serve/protocol.js';
-import { runBench } from '../../eval/bench.js';
-import { scoreLive, type ReceivedFrame } from '../../eval/live-score.js';
 import { silentLogger } from '../../core/log.js';
-import type { Detection } from '../../core/types.js';
-import { formatSpec } from '../../strategy/spec.js';
-import { parseStrategy } from '../../strategy/registry.js';
-import { parseNumber } from '../args.js';
+import { runBench } from '../../eval/bench.js';
+import { holds, limitOf, parseSloMode, runSloMode, type ClipReference, type ModeSlo, type SloMode } from '../../eval/slo-run.js';
+import { nextRun, sweepOutcome, type SweepOrder } from '../../eval/sweep-plan.js';
+import { BATCH_DEFAULTS } from '../../config/schema.js';
+import type { Provider } from '../../model/tensor.js';
+import { parseNumber, parseProvider } from '../args.js';
 import { EXIT, type Command } from '../command.js';
-import { progressBar, tickFor, type Progress } from '../progress.js';
+import { progressBar } from '../progress.js';
 
-const usage = `usage: neulens serve-slo [--clips A,B,...] [--cameras N] [--fps F] [--modes arac,full] [--seconds S] [--warmup W] [--threads T] [--workers W] [--min-score X] [--json]
+const usage = `usage: neulens serve-slo [--clips A,B,...] [--cameras N | --sweep 1,2,4,...] [--fps F] [--modes "arac;full"] [--seconds S] [--warmup W]
+                         [--provider cpu|webgpu|cuda] [--threads T] [--workers W] [--batch-timeout MS] [--target 0.99]
+                         [--order linear|search] [--budget-s S]
+                         [--min-score X] [--per-camera] [--json] [--json-out FILE]
 
-Serves N cameras at once (the clips, cycled; default samples/parade.mp4),
-each paced as a live camera and capped at F fps (default 8 cameras at
-10 fps), once per mode (default arac, then full), and reports each camera's
-SLO attainment: the share of its frames whose detections were published
-within one frame interval of capture: 1/F s, or the clip's own interval
-when it sends fewer than F frames a second (the cap drops frames, it never
-repeats them; the 'deadline' column). Default 20 s measured after
-5 s of warm-up per mode. --threads and --workers set model.threads and
-model.workers (default: the service's own defaults). A mode is any strategy
-(arac:budget=0.35, skip-track:3, ...; separate modes with ';' when one has
-a comma). Each camera's F1 is scored against the offline reference (the
-unsplit model on every frame of its clip, computed once and cached in
-.cache/neulens) at --min-score (default 0.5), over what the client saw at
-each frame: a dropped frame shows the boxes before it.`;
+Serves N cameras at once (the clips, cycled; default samples/parade.mp4, a
+960x540 10 fps clip, so 512x288 input), each paced as a live camera and
+capped at F fps (default 8 cameras at 10 fps), once per mode (default arac,
+then full), and reports each camera's SLO attainment: the share of its
+frames whose detections were published within one frame interval of
+capture: 1/F s, or the clip's own interval when it sends fewer than F
+frames a second (the cap drops frames, it never repeats them; the
+'deadline' column). Default 20 s measured after 5 s of warm-up per run.
+--threads and --workers set model.threads and model.workers (default: the
+service's own). A mode is any strategy (arac:budget=0.35, skip-track:3,
+...), with '@batch=N' for cross-camera batching (model.batch.maxSize N,
+timeoutMs --batch-timeout, default ${BATCH_DEFAULTS.timeoutMs}); separate modes with ';'
+when one has a comma. Each camera's F1 is scored against the offline
+reference (the unsplit model on every frame of its clip, on --provider,
+computed once and cached in .cache/neulens) at --min-score (default 0.5),
+over what the client saw at each frame: a dropped frame shows the boxes
+before it.
 
-export interface CameraSlo {
-  camera: string;
-  clip: string;
-  framesIn: number;
-  /** The camera's deadline, ms: one interval at its SLO rate (the service's sloFps). */
-  deadlineMs: number;
-  /** Frame messages published within one frame interval of capture (DEMUX-dropped frames excluded). */
-  onTime: number;
-  /** Frames DEMUX dropped (no plan fit the budget): published as tracker predictions, counted as misses. */
-  demuxDropped: number;
-  attainment: number;
-  processedFps: number;
-  inferenceMs: number;
-  latencyP50: number;
-  latencyP95: number;
-  /** F1 against the offline reference over the window's frames (IoU 0.5), and how many frames it scored. */
-  f1: number;
-  scoredFrames: number;
+--sweep N1,N2,...: every mode at each camera count in turn, a fresh service
+each; a mode stops after its first count that does not hold the SLO (every
+camera on time for at least --target of its frames, default 0.99, and fed
+at least 95 % of its frame rate). --order search: a binary search per mode
+for its largest count first (3 runs for 1..128 in powers of two), then the
+counts it skipped, smallest first, while --budget-s allows. Per count: attainment (min, median), F1
+(mean, min), worker time per frame (batched: model-call time, items per
+call, their fixed part), the CPU of the decoders, the main thread and the
+whole process, and the part nearest saturation. Then, per mode, the
+largest count that held, and what limits it there. --budget-s S skips the
+runs that would end after S seconds (and says so).`;
+
+interface SweepRow {
+  result: ModeSlo;
+  held: boolean;
 }
 
-export interface ModeSlo {
-  mode: string;
-  cameras: CameraSlo[];
-  minAttainment: number;
-  medianAttainment: number;
-  meanF1: number;
+function pct(v: number): string {
+  return Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '-';
 }
 
-/** A clip's offline reference: the unsplit model on every frame at the service's input size. */
-interface ClipReference {
-  frames: Detection[][];
-  fps: number;
+function fixed(v: number | undefined, d = 1): string {
+  return v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-';
 }
 
-/** model.threads / model.workers for the served config; absent: the service's defaults. */
-interface PoolShape {
-  threads?: number;
-  workers?: number;
-}
-
-function sloConfig(mode: string, clips: readonly string[], n: number, fps: number, pool: PoolShape) {
-  const cams = Array.from({ length: n }, (_, i) => `  - { id: cam${i + 1}, url: ${JSON.stringify(clips[i % clips.length])}, loop: true, pace: source, fps: ${fps} }`).join('\n');
-  const yaml = `
-server: { host: 127.0.0.1, port: 0 }
-model: { pack: ${JSON.stringify(DEFAULT_PACK_DIR)}, strategy: ${JSON.stringify(mode)}, provider: cpu, minScore: 0.35${pool.threads ? `, threads: ${pool.threads}` : ''}${pool.workers ? `, workers: ${pool.workers}` : ''} }
-tracker: { enabled: true }
-cameras:
-${cams}
-logging: { level: error }
-`;
-  return parseConfig(yaml, 'serve-slo', {}, { baseDir: PACKAGE_ROOT });
-}
-
-async function runMode(mode: string, clips: readonly string[], refs: ReadonlyMap<string, ClipReference>, minScore: number, n: number, fps: number, warmup: number, seconds: number, pool: PoolShape, bar: Progress): Promise<ModeSlo> {
-  const service = await NeulensService.start(sloConfig(mode, clips, n, fps, pool), { log: createLogger('error') });
-  const intervalMs = 1000 / fps;
-  const window = new Map<string, number[]>(); // camera -> latencies received inside the window
-  const seen = new Map<string, ReceivedFrame[]>(); // camera -> what the client received inside the window
-  let measuring = false;
-  const ws = new WebSocket(service.url, { perMessageDeflate: false });
-  try {
-    ws.on('message', (data) => {
-      const msg = JSON.parse((data as Buffer).toString('utf8')) as ServerMessage;
-      if (msg.type !== 'frame' || !measuring) return;
-      const list = window.get(msg.camera) ?? [];
-      // A frame DEMUX dropped (tracker predictions stand in for it) misses its SLO.
-      list.push(msg.plan?.kind === 'tiles' && msg.plan.dropped === true ? Infinity : msg.latencyMs);
-      window.set(msg.camera, list);
-      const got = seen.get(msg.camera) ?? [];
-      got.push({ ptsMs: msg.ptsMs, boxes: msg.boxes.map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, classId: b.classId, label: b.label, score: b.score })) });
-      seen.set(msg.camera, got);
-    });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.send(JSON.stringify({ type: 'subscribe', cameras: '*' }));
-    await tickFor(warmup, bar, `${mode} warm-up`);
-    const before = new Map(service.stats().map((s) => [s.camera, s]));
-    measuring = true;
-    const t0 = Date.now();
-    await tickFor(seconds, bar, `${mode}, ${n} cameras`);
-    measuring = false;
-    const elapsedS = (Date.now() - t0) / 1000;
-    const cameras = service.stats().map((s, i): CameraSlo => {
-      const b = before.get(s.camera);
-      const framesIn = (s.framesIn ?? 0) - (b?.framesIn ?? 0);
-      const all = window.get(s.camera) ?? [];
-      const lat = all.filter(Number.isFinite);
-      // A clip slower than F sends its own rate (the cap drops, never repeats): its SLO is its own interval.
-      const deadlineMs = s.sloFps ? 1000 / s.sloFps : intervalMs;
-      const onTime = lat.filter((l) => l <= deadlineMs).length;
-      const demuxDropped = all.length - lat.length;
-      const clip = clips[i % clips.length] as string;
-      const ref = refs.get(clip) as ClipReference;
-      const score = scoreLive({ received: seen.get(s.camera) ?? [], intervalMs: deadlineMs, reference: ref.frames, clipFps: ref.fps, minScore });
-      return {
-        camera: s.camera,
-        clip: path.basename(clip),
-        framesIn,
-        deadlineMs,
-        onTime,
-        demuxDropped,
-        attainment: framesIn > 0 ? Math.min(1, onTime / framesIn) : 0,
-        processedFps: ((s.processed ?? 0) - (b?.processed ?? 0)) / elapsedS,
-        inferenceMs: s.inferenceMs,
-        latencyP50: lat.length ? quantile(lat, 0.5) : NaN,
-        latencyP95: lat.length ? quantile(lat, 0.95) : NaN,
-        f1: score.f1,
-        scoredFrames: score.slots,
-      };
-    });
-    const att = cameras.map((c) => c.attainment);
-    return { mode, cameras, minAttainment: Math.min(...att), medianAttainment: quantile(att, 0.5), meanF1: cameras.reduce((a, c) => a + c.f1, 0) / Math.max(1, cameras.length) };
-  } finally {
-    ws.terminate();
-    await service.close();
+function printCameras(r: ModeSlo, minScore: number): void {
+  const w = Math.max(5, r.mode.length);
+  console.log(`${'mode'.padEnd(w)} camera  clip                          in  deadline  on time  demux-drop  SLO      fps   det ms  e2e p50  e2e p95  F1 vs ref`);
+  for (const c of r.cameraResults) {
+    console.log(
+      `${r.mode.padEnd(w)} ${c.camera.padEnd(7)} ${c.clip.slice(0, 28).padEnd(28)} ${String(c.framesIn).padStart(4)} ${c.deadlineMs.toFixed(0).padStart(9)} ${String(c.onTime).padStart(8)} ${String(c.demuxDropped).padStart(11)} ${(100 * c.attainment).toFixed(1).padStart(5)}% ${c.processedFps.toFixed(1).padStart(5)} ${c.inferenceMs.toFixed(1).padStart(8)} ${c.latencyP50.toFixed(0).padStart(8)} ${c.latencyP95.toFixed(0).padStart(8)}  ${c.f1.toFixed(3).padStart(9)}`,
+    );
   }
+  console.log(`${r.mode}: SLO attainment min ${pct(r.minAttainment)}, median ${pct(r.medianAttainment)}; mean F1 vs reference ${r.meanF1.toFixed(3)} (min score ${minScore})`);
+}
+
+const SWEEP_HEADER = 'mode                      N  held  SLO min  SLO med  in min   F1 mean  F1 min  worker ms/f  busy   call ms/f  items/call  fixed ms/f  decode cores  main thread  process cores  limit (load)';
+
+function sweepLine(r: ModeSlo, held: boolean): string {
+  const x = r.resources;
+  const l = limitOf(r);
+  const load = l.by === 'device' || l.by === 'inference worker' ? l.worker : l.by === 'main thread' ? l.mainThread : l.hostCpu;
+  return [
+    r.mode.slice(0, 24).padEnd(24),
+    String(r.cameras).padStart(4),
+    (held ? 'yes' : 'no').padStart(5),
+    pct(r.minAttainment).padStart(8),
+    pct(r.medianAttainment).padStart(8),
+    pct(r.minInputRatio).padStart(7),
+    r.meanF1.toFixed(3).padStart(8),
+    r.minF1.toFixed(3).padStart(7),
+    fixed(x.workerMsPerFrame, 2).padStart(12),
+    pct(x.workerBusy).padStart(6),
+    fixed(x.callMsPerFrame, 2).padStart(11),
+    fixed(x.itemsPerCall, 1).padStart(11),
+    fixed(x.overheadMsPerFrame, 2).padStart(11),
+    fixed(x.cpu.childrenCores, 2).padStart(13),
+    pct(x.cpu.mainThreadCores).padStart(12),
+    fixed(x.cpu.processCores, 2).padStart(14),
+    `  ${l.by} (${pct(load)})`,
+  ].join(' ');
+}
+
+/** Without --sweep: each mode once, at the one count. */
+function nextOnce(count: number, modes: readonly SloMode[], done: ReadonlyMap<string, ReadonlyMap<number, boolean>>): { mode: string; count: number } | undefined {
+  const m = modes.find((x) => !done.get(x.name)?.has(count));
+  return m ? { mode: m.name, count } : undefined;
 }
 
 export const serveSloCommand: Command = {
   name: 'serve-slo',
-  summary: 'serve N live cameras at once and measure each one\'s frame-rate SLO attainment per mode',
+  summary: 'serve N live cameras at once (or a sweep of N) and measure each one\'s frame-rate SLO attainment and F1 per mode',
   usage,
   async run(argv) {
     const { values } = parseArgs({
@@ -182,36 +125,52 @@ export const serveSloCommand: Command = {
       options: {
         clips: { type: 'string', default: path.join(PACKAGE_ROOT, 'samples/parade.mp4') },
         cameras: { type: 'string', default: '8' },
+        sweep: { type: 'string' },
         fps: { type: 'string', default: '10' },
         modes: { type: 'string', default: 'arac,full' },
         seconds: { type: 'string', default: '20' },
         warmup: { type: 'string', default: '5' },
+        provider: { type: 'string', default: 'cpu' },
         threads: { type: 'string' },
         workers: { type: 'string' },
+        'batch-timeout': { type: 'string', default: String(BATCH_DEFAULTS.timeoutMs) },
+        target: { type: 'string', default: '0.99' },
+        'budget-s': { type: 'string' },
+        order: { type: 'string', default: 'linear' },
         'min-score': { type: 'string', default: '0.5' },
+        'per-camera': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        'json-out': { type: 'string' },
       },
     });
     const clips = values.clips.split(',').map((c) => path.resolve(c));
     for (const c of clips) if (!existsSync(c)) throw new InputError(`--clips: no such file: ${c}`);
-    const n = parseNumber('--cameras', values.cameras, { integer: true, min: 1, max: 64 });
+    const counts = values.sweep
+      ? values.sweep.split(',').map((v) => parseNumber('--sweep', v, { integer: true, min: 1, max: 1024 }))
+      : [parseNumber('--cameras', values.cameras, { integer: true, min: 1, max: 1024 })];
     const fps = parseNumber('--fps', values.fps, { min: 0.1, max: 240 });
     const seconds = parseNumber('--seconds', values.seconds, { integer: true, min: 1, max: 3600 });
     const warmup = parseNumber('--warmup', values.warmup, { integer: true, min: 0, max: 600 });
-    const pool: PoolShape = {
-      ...(values.threads ? { threads: parseNumber('--threads', values.threads, { integer: true, min: 1, max: 256 }) } : {}),
-      ...(values.workers ? { workers: parseNumber('--workers', values.workers, { integer: true, min: 1, max: 64 }) } : {}),
-    };
+    const provider: Provider = parseProvider('--provider', values.provider);
+    const threads = values.threads ? parseNumber('--threads', values.threads, { integer: true, min: 1, max: 256 }) : undefined;
+    const workers = values.workers ? parseNumber('--workers', values.workers, { integer: true, min: 1, max: 64 }) : undefined;
+    const batchTimeoutMs = parseNumber('--batch-timeout', values['batch-timeout'], { min: 0, max: 1000 });
+    const target = parseNumber('--target', values.target, { min: 0, max: 1 });
+    const budgetS = values['budget-s'] ? parseNumber('--budget-s', values['budget-s'], { min: 1 }) : Infinity;
     const minScore = parseNumber('--min-score', values['min-score'], { min: 0, max: 1 });
-    const modes = (values.modes.includes(';') ? values.modes.split(';') : values.modes.split(',')).map((m) => formatSpec(parseStrategy(m.trim(), '--modes')));
-
+    if (values.order !== 'linear' && values.order !== 'search') throw new InputError(`--order must be linear or search, got '${values.order}'`);
+    const modes: SloMode[] = (values.modes.includes(';') ? values.modes.split(';') : values.modes.split(',')).map((m) => parseSloMode(m));
+    const twice = modes.find((m, i) => modes.findIndex((x) => x.name === m.name) !== i);
+    if (twice) throw new InputError(`--modes: '${twice.name}' is listed twice (to repeat runs, run the command again)`);
+    const t0 = Date.now();
     const loadBefore = loadavg();
+
     // The offline reference per clip (cached after the first run), before any service starts.
     const refs = new Map<string, ClipReference>();
     const refBar = progressBar('reference', 1);
     try {
       for (const clip of new Set(clips)) {
-        const r = await runBench({ videos: [clip], strategies: [{ name: 'full' }], minScore, packDir: DEFAULT_PACK_DIR, cacheDir: path.resolve('.cache/neulens'), log: silentLogger, onProgress: (done, total, note) => refBar.set(done, total, note) });
+        const r = await runBench({ videos: [clip], strategies: [{ name: 'full' }], minScore, packDir: DEFAULT_PACK_DIR, cacheDir: path.resolve('.cache/neulens'), provider, ...(threads ? { threads } : {}), log: silentLogger, onProgress: (done, total, note) => refBar.set(done, total, note) });
         const run = r.runs[0];
         if (!run) throw new InputError(`--clips: ${clip}: no frames for the reference`);
         refs.set(clip, { frames: run.frames.map((f) => f.detections), fps: run.fps });
@@ -219,28 +178,89 @@ export const serveSloCommand: Command = {
     } finally {
       refBar.done();
     }
-    const bar = progressBar('serve-slo', modes.length * (warmup + seconds));
-    const results: ModeSlo[] = [];
+
+    const perRun = warmup + seconds;
+    const bar = progressBar('serve-slo', modes.length * counts.length * perRun);
+    const rows = new Map<string, SweepRow[]>();
+    const skipped: string[] = [];
+    // Start-up and shutdown of a service, learnt from the runs so far (model load, calibration, ffmpeg).
+    let overheadS = 10;
+    // The order of the runs (src/eval/sweep-plan.ts): count by count, or a binary search per mode first.
+    const order: SweepOrder = values.order === 'search' ? 'search' : 'linear';
+    const done = new Map<string, Map<number, boolean>>(modes.map((m) => [m.name, new Map()]));
+    for (const mode of modes) rows.set(mode.name, []);
     try {
-      for (const m of modes) results.push(await runMode(m, clips, refs, minScore, n, fps, warmup, seconds, pool, bar));
+      for (;;) {
+        const next = values.sweep ? nextRun(order, counts, modes.map((m) => m.name), done) : nextOnce(counts[0] as number, modes, done);
+        if (!next) break;
+        const mode = modes.find((m) => m.name === next.mode) as SloMode;
+        if ((Date.now() - t0) / 1000 + perRun + overheadS > budgetS) {
+          // Out of time: what is left is listed, not run.
+          for (;;) {
+            const rest = values.sweep ? nextRun(order, counts, modes.map((m) => m.name), done) : nextOnce(counts[0] as number, modes, done);
+            if (!rest) break;
+            skipped.push(`${rest.mode} x${rest.count}`);
+            done.get(rest.mode)?.set(rest.count, false);
+          }
+          break;
+        }
+        const started = Date.now();
+        const result = await runSloMode({ mode, clips, refs, minScore, cameras: next.count, fps, warmupS: warmup, seconds, provider, ...(threads ? { threads } : {}), ...(workers ? { workers } : {}), batchTimeoutMs, tick: (note) => bar.tick(1, note) });
+        overheadS = Math.max(overheadS * 0.5, (Date.now() - started) / 1000 - perRun);
+        const held = holds(result, target);
+        (rows.get(mode.name) as SweepRow[]).push({ result, held });
+        done.get(mode.name)?.set(next.count, held);
+      }
     } finally {
       bar.done();
     }
+    for (const list of rows.values()) list.sort((a, b) => a.result.cameras - b.result.cameras);
+
+    const summary = [...rows].map(([mode, list]) => {
+      const o = sweepOutcome(new Map(list.map((r) => [r.result.cameras, r.held])));
+      const at = (n: number | undefined) => list.find((r) => r.result.cameras === n)?.result;
+      const best = at(o.largestHeld);
+      const miss = at(o.firstMissed);
+      // What limits it: measured at the largest count that held and at the first that did not.
+      return { mode, largestHeld: o.largestHeld, limitAtLargest: best ? limitOf(best) : undefined, firstMissed: o.firstMissed, limitAtFirstMissed: miss ? limitOf(miss) : undefined };
+    });
+    const out = {
+      date: new Date().toISOString(),
+      fps,
+      seconds,
+      warmup,
+      provider,
+      target,
+      ...(threads ? { threads } : {}),
+      ...(workers ? { workers } : {}),
+      batchTimeoutMs,
+      cpus: availableParallelism(),
+      loadavg: { before: loadBefore, after: loadavg() },
+      clips: clips.map((c) => path.basename(c)),
+      runs: [...rows.values()].flat().map((r) => ({ ...r.result, held: r.held, limit: limitOf(r.result) })),
+      summary,
+      skipped,
+    };
+    if (values['json-out']) writeFileSync(values['json-out'], `${JSON.stringify(out, null, 2)}\n`);
     if (values.json) {
-      console.log(JSON.stringify({ cameras: n, fps, seconds, warmup, ...pool, cpus: availableParallelism(), loadavg: { before: loadBefore, after: loadavg() }, modes: results }, null, 2));
+      console.log(JSON.stringify(out, null, 2));
       return EXIT.ok;
     }
-    const shape = [pool.workers ? `${pool.workers} workers` : '', pool.threads ? `${pool.threads} threads` : ''].filter(Boolean).join(', ');
-    console.log(`serve-slo: ${n} cameras at ${fps} fps (SLO: published within one frame interval of capture, at most ${(1000 / fps).toFixed(0)} ms), ${seconds} s after ${warmup} s warm-up, ${availableParallelism()} CPUs${shape ? `, ${shape}` : ''}`);
-    const w = Math.max(5, ...results.map((r) => r.mode.length));
-    console.log(`${'mode'.padEnd(w)} camera  clip                          in  deadline  on time  demux-drop  SLO      fps   det ms  e2e p50  e2e p95  F1 vs ref`);
-    for (const r of results) {
-      for (const c of r.cameras) {
-        console.log(
-          `${r.mode.padEnd(w)} ${c.camera.padEnd(7)} ${c.clip.slice(0, 28).padEnd(28)} ${String(c.framesIn).padStart(4)} ${c.deadlineMs.toFixed(0).padStart(9)} ${String(c.onTime).padStart(8)} ${String(c.demuxDropped).padStart(11)} ${(100 * c.attainment).toFixed(1).padStart(5)}% ${c.processedFps.toFixed(1).padStart(5)} ${c.inferenceMs.toFixed(1).padStart(8)} ${c.latencyP50.toFixed(0).padStart(8)} ${c.latencyP95.toFixed(0).padStart(8)}  ${c.f1.toFixed(3).padStart(9)}`,
-        );
+    const shape = [provider, workers ? `${workers} workers` : '', threads ? `${threads} threads` : ''].filter(Boolean).join(', ');
+    console.log(`serve-slo: ${counts.join(', ')} cameras at ${fps} fps (SLO: published within one frame interval of capture, at most ${(1000 / fps).toFixed(0)} ms), ${seconds} s after ${warmup} s warm-up per run, ${availableParallelism()} CPUs, ${shape}`);
+    if (!values.sweep || values['per-camera']) {
+      for (const list of rows.values()) for (const r of list) printCameras(r.result, minScore);
+    }
+    if (values.sweep) {
+      console.log(SWEEP_HEADER);
+      for (const list of rows.values()) for (const r of list) console.log(sweepLine(r.result, r.held));
+      console.log(`held: every camera on time for >= ${pct(target)} of its frames and fed >= 95 % of its rate; busy: the busiest worker's share of the time; cores: CPU over the window (1 = one core)`);
+      for (const s of summary) {
+        const l = s.limitAtFirstMissed ?? s.limitAtLargest;
+        const why = l ? `; limit: ${l.by} (inference worker ${pct(l.worker)} busy, ${pct(l.device)} in model calls; main thread ${pct(l.mainThread)} of a core; host CPU ${pct(l.hostCpu)})${s.firstMissed ? ` at ${s.firstMissed} cameras` : ' at the largest count run'}` : '';
+        console.log(`${s.mode}: largest N holding ${pct(target)} SLO: ${s.largestHeld}${s.firstMissed ? `, missed at ${s.firstMissed}` : ''}${why}`);
       }
-      console.log(`${r.mode}: SLO attainment min ${(100 * r.minAttainment).toFixed(1)}%, median ${(100 * r.medianAttainment).toFixed(1)}%; mean F1 vs reference ${r.meanF1.toFixed(3)} (min score ${minScore})`);
+      if (skipped.length) console.log(`skipped (--budget-s ${budgetS}): ${skipped.join(', ')}`);
     }
     return EXIT.ok;
   },

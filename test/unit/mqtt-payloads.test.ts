@@ -23,7 +23,7 @@ describe('Outbox', () => {
     expect(box.dropped).toBe(2);
     expect(box.size).toBe(3);
     const out: string[] = [];
-    for (let m = box.take(); m; m = box.take()) out.push(m.payload);
+    for (let m = box.take(); m; m = box.take()) out.push(String(m.payload));
     expect(out).toEqual(['3', '4', '5']);
     expect(box.take()).toBeUndefined();
   });

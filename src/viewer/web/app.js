@@ -9,6 +9,7 @@
 import { Auth } from './auth.js';
 import { CameraCard } from './camera-card.js';
 import { Connection, parseJson } from './connection.js';
+import { EventsPanel } from './events.js';
 
 /** @typedef {import('./wire.js').ViewerPageConfig} ViewerPageConfig */
 /** @typedef {import('./wire.js').ServerMessage} ServerMessage */
@@ -175,7 +176,8 @@ async function pollStats(auth) {
       }
       if (res.ok) {
         const body = /** @type {StatsBody} */ (parseJson(await res.text()));
-        for (const s of body.cameras) card(s.camera).onStats(s, body.viewer?.cameras.find((p) => p.camera === s.camera));
+        // Only cards the WebSocket made: a body sent just before a camera was removed must not bring its card back.
+        for (const s of body.cameras) cards.get(s.camera)?.onStats(s, body.viewer?.cameras.find((p) => p.camera === s.camera));
       }
     } catch {
       // Unreachable for a moment: the WebSocket's state says so.
@@ -257,6 +259,7 @@ async function main() {
   });
   connection.start();
   void pollStats(auth);
+  if (config.events) new EventsPanel(auth, () => [...cards.keys()]).start();
 }
 
 main().catch((err) => {

@@ -42,15 +42,18 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
+        // Read no more of it; the answer closes the connection (see apiRoute).
+        req.off('data', onData);
+        req.pause();
         reject(new TooLarge(`the body is over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -115,7 +118,8 @@ export async function apiRoute(deps: ApiDeps, req: IncomingMessage, res: ServerR
     try {
       body = await readBody(req);
     } catch (err) {
-      return sendJson(res, err instanceof TooLarge ? 413 : 400, { error: errorMessage(err) });
+      res.once('finish', () => req.destroy());
+      return sendJson(res, err instanceof TooLarge ? 413 : 400, { error: errorMessage(err) }, { connection: 'close' });
     }
     if (method === 'POST') return sendJson(res, 201, await cameras.add(cam, body));
     return sendJson(res, 200, await cameras.replace(cam, body));

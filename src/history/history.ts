@@ -182,7 +182,7 @@ export class EventHistory {
       failed: t.failed,
       expired: t.expired,
       flushMs: this.flushTimes.length > 0 ? { p50: quantile(this.flushTimes, 0.5), p95: quantile(this.flushTimes, 0.95) } : { p50: 0, p95: 0 },
-      snapshots: { enabled: s.enabled, encoded: t.encoded, failed: t.snapFailed, evicted: t.evicted, bytes: this.bytes, maxBytes: s.maxBytes, heldFrames: this.frames?.count ?? 0, framesRefused: this.frames?.refused ?? 0 },
+      snapshots: { enabled: s.enabled, pending: this.encoding + this.waiting.length, encoded: t.encoded, failed: t.snapFailed, evicted: t.evicted, bytes: this.bytes, maxBytes: s.maxBytes, heldFrames: this.frames?.count ?? 0, framesRefused: this.frames?.refused ?? 0 },
     };
   }
 

@@ -74,6 +74,8 @@ export interface HistoryStats {
   flushMs: { p50: number; p95: number };
   snapshots: {
     enabled: boolean;
+    /** Snapshots being made or waiting for an encoder. */
+    pending: number;
     encoded: number;
     failed: number;
     /** Snapshots deleted to keep under maxBytes (their events stay). */

@@ -46,6 +46,7 @@ export const statsSchema = {
         droppedBy: { type: 'object', required: ['gate', 'error'], additionalProperties: false, properties: { gate: count, error: count } },
         e2eMs: { type: 'object', required: ['p50', 'p95'], additionalProperties: false, properties: { p50: number, p95: number } },
         workFraction: nonNegative,
+        sloAttainment: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Share of the last 10 s of frames published within one frame interval of capture; null before any frame.' },
         input: { type: 'object', required: ['width', 'height', 'strategy'], additionalProperties: false, properties: { width: count, height: count, strategy: { type: 'string' } } },
         sloFps: nonNegative,
         lastPlan: {
@@ -168,10 +169,11 @@ export const statsSchema = {
         flushMs: { type: 'object', required: ['p50', 'p95'], additionalProperties: false, properties: { p50: nonNegative, p95: nonNegative } },
         snapshots: {
           type: 'object',
-          required: ['enabled', 'encoded', 'failed', 'evicted', 'bytes', 'maxBytes', 'heldFrames', 'framesRefused'],
+          required: ['enabled', 'pending', 'encoded', 'failed', 'evicted', 'bytes', 'maxBytes', 'heldFrames', 'framesRefused'],
           additionalProperties: false,
           properties: {
             enabled: { type: 'boolean' },
+            pending: { ...count, description: 'Snapshots being made or waiting for an encoder.' },
             encoded: count,
             failed: count,
             evicted: { ...count, description: 'Snapshots deleted, oldest first, to stay under maxBytes (their events stay).' },

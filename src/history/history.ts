@@ -304,7 +304,7 @@ export class EventHistory {
         this.eventCount = store.count();
         if (this.eventCount > r.maxEvents) this.expired(store.trimToCount(r.maxEvents));
       }
-      if (this.bytes > this.o.config.snapshots.maxBytes) this.evict(store.trimSnapshots(this.o.config.snapshots.maxBytes));
+      if (this.bytes > this.o.config.snapshots.maxBytes) this.evict(store.trimSnapshots(this.o.config.snapshots.maxBytes, this.bytes));
     } catch (err) {
       this.totals.failed += rows.length;
       this.fail(err);

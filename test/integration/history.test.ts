@@ -11,6 +11,8 @@
  *   and their outline colour lies inside the event's box, around it.
  * - Retention deletes the old events (with their files) at start-up and
  *   while running, by age and by count.
+ * - The snapshots' byte cap takes the oldest snapshots first (files and
+ *   all); their events stay.
  * - A corrupt database file: the service starts, frames flow, the history
  *   says failed naming history.path (stats, log, a 503 from the API).
  */
@@ -194,6 +196,42 @@ describe('event history (real SQLite file, sample clip)', () => {
       }
     }, 10_000, 'the old event written while running to expire');
   }, 150_000);
+
+  it('the snapshot byte cap: the oldest snapshots go first (their files too), their events stay', async () => {
+    const dir = await dataDir();
+    // An earlier run's three events, each with 400 kB of snapshot files: 1.2 MB, over a 1 MiB cap.
+    const store = EventStore.open(dir);
+    const files = new SnapshotFiles(path.join(dir, 'snapshots'));
+    const big = [oldRow(1, 3 * 60_000), oldRow(2, 2 * 60_000), oldRow(3, 60_000)];
+    for (const r of big) await files.write('parade', r.id, Buffer.alloc(200_000, 1), Buffer.alloc(200_000, 2));
+    store.write(big, big.map((r) => ({ id: r.id, camera: 'parade', info: { width: 512, height: 288, bytes: 400_000, frameMs: r.startMs } })));
+    store.close();
+    const file = (r: EventRow) => path.join(dir, 'snapshots/parade', `${r.id}.jpg`);
+
+    const service = await start(`server: { port: 0 }\nhistory: { path: ${dir}, snapshots: { maxBytes: 1048576 } }\ncameras:\n  - { id: parade, url: ${PARADE}, loop: false }\n`);
+    const http = service.server.httpUrl;
+    expect((await stats(service)).history?.snapshots.bytes).toBe(1_200_000);
+    // The clip plays once; its events' snapshots push the total over the cap at the first write.
+    await waitForAsync(async () => service.stats()[0]?.state === 'stopped', 60_000, 'the clip to end');
+    await waitForAsync(async () => {
+      const evs = await allEvents(http);
+      const h = (await stats(service)).history;
+      return evs.some((e) => e.label !== 'dog') && evs.every((e) => e.label === 'dog' || (e.endMs !== null && e.snapshot !== null)) && h?.snapshots.pending === 0 && h.queued === 0;
+    }, 15_000, 'every clip event ended with a snapshot');
+    const events = await allEvents(http);
+    const h = (await stats(service)).history!;
+    // The oldest alone made room (the clip's few snapshots are tens of kB): its event stays, without its snapshot.
+    expect(h.snapshots.evicted).toBe(1);
+    expect(h.snapshots.bytes).toBeLessThanOrEqual(1_048_576);
+    expect(h.snapshots.bytes).toBeGreaterThan(800_000);
+    expect(events.find((e) => e.id === big[0]!.id)).toMatchObject({ label: 'dog', snapshot: null });
+    expect(events.filter((e) => e.id === big[1]!.id || e.id === big[2]!.id).map((e) => e.snapshot?.frameMs)).toEqual([big[2]!.startMs, big[1]!.startMs]);
+    expect((await getBytes(`${http}/api/events/${big[0]!.id}/snapshot.jpg`)).status).toBe(404);
+    await waitForAsync(async () => !existsSync(file(big[0]!)), 5000, "the evicted snapshot's file to go");
+    expect(existsSync(path.join(dir, 'snapshots/parade', `${big[0]!.id}-crop.jpg`))).toBe(false);
+    expect(existsSync(file(big[1]!)) && existsSync(file(big[2]!))).toBe(true);
+    expect(events.filter((e) => e.label !== 'dog').every((e) => e.snapshot !== null)).toBe(true);
+  }, 120_000);
 
   it('a corrupt database: the service starts, frames flow, the history says failed naming history.path', async () => {
     const dir = await dataDir();

@@ -20,6 +20,7 @@ const LAYERS = [
   'events', //     tracked objects -> new/update/end events, zones, counts (per camera, from the tracker's output)
   'serve', //      HTTP, WebSocket hub, wire protocol, metrics
   'viewer', //     the live viewer: its page (web/, browser modules speaking serve's protocol), JPEG pictures of published frames
+  'history', //    the event history: events in SQLite (one owner), snapshots (the viewer's encoder), retention, the /api/events query
   'mqtt', //       the MQTT client (one owner), outbox, topics and payloads, Home Assistant discovery
   'service', //    the running service: server, pool, fair share, a map of cameras
   'eval', //       replay, bench, metrics, plots

@@ -2,9 +2,11 @@
 # The Debian packages the tests need, owned here (run it alone on a fresh
 # machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
 # the RTSP tests, Chromium for the viewer's browser test (driven by
-# playwright-core, which downloads no browser of its own) and a Mosquitto
-# MQTT broker for the MQTT tests. Extra package names on the command line
-# are installed too.
+# playwright-core, which downloads no browser of its own), a Mosquitto
+# MQTT broker for the MQTT tests, and a C/C++ toolchain for `npm ci` itself:
+# better-sqlite3 (the event history) compiles its addon with node-gyp when no
+# prebuilt binary can be downloaded (its host is not the npm registry). Extra
+# package names on the command line are installed too.
 # Idempotent: installs only what is missing. Servers are not started here:
 # each test starts its own on a free loopback port.
 set -euo pipefail
@@ -17,6 +19,9 @@ packages=(
   # MQTT broker for the event tests (test/helpers/mosquitto.ts starts one per test on a loopback port;
   # mosquitto_passwd, in the same package, writes the auth test's password file); the clients to watch by hand
   mosquitto mosquitto-clients
+  # better-sqlite3's addon, built from source by node-gyp (package.json allowScripts runs its install script);
+  # node-gyp finds Node's headers beside the node binary (Debian's and NodeSource's nodejs ship /usr/include/node)
+  g++ make python3
 )
 need=()
 for p in "${packages[@]}" "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

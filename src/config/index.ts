@@ -1,5 +1,5 @@
 /** Configuration: schema, types, loading. See pipelines/*.yaml for commented examples. */
-export { loadConfig, parseConfig, type Env, type ParseOptions } from './load.js';
+export { loadConfig, parseConfig, readConfigText, type Env, type ParseOptions } from './load.js';
 export {
   ConfigSchema,
   configJsonSchema,
@@ -10,6 +10,7 @@ export {
   type Config,
   type ConfigInput,
   type FileCameraConfig,
+  type HistoryConfig,
   type HttpCameraConfig,
   type LogLevel,
   type ModelConfig,

@@ -29,15 +29,18 @@ export interface ParseOptions {
 
 /** Reads and validates a YAML config file. Throws ConfigError (code CONFIG_INVALID). */
 export async function loadConfig(path: string, env: Env = process.env, options: Pick<ParseOptions, 'onDeprecated'> = {}): Promise<Config> {
-  let text: string;
+  return parseConfig(await readConfigText(path), path, env, options);
+}
+
+/** A config file's text; a file that cannot be read is a ConfigError saying why. */
+export async function readConfigText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : errorMessage(err);
     throw new ConfigError('', `${path}: cannot read config: ${why}`, { cause: err });
   }
-  return parseConfig(text, path, env, options);
 }
 
 /** Validates YAML config text. `sourceName` names it in errors and, by default, fixes the base directory. */
@@ -70,7 +73,7 @@ export function parseConfig(text: string, sourceName: string, env: Env = process
   }
   if (data === null || data === undefined) throw fail('', "empty configuration (at least 'cameras' is required)");
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw fail('', 'the top level must be a mapping (server, model, tracker, cameras, logging, mqtt)');
+    throw fail('', 'the top level must be a mapping (server, model, tracker, cameras, viewer, logging, mqtt, history)');
   }
   dropNulls(data);
 
@@ -92,6 +95,7 @@ export function parseConfig(text: string, sourceName: string, env: Env = process
 
   const baseDir = options.baseDir ?? dirname(resolve(sourceName));
   config.model.pack = resolve(baseDir, config.model.pack);
+  if (config.history) config.history.path = resolve(baseDir, config.history.path);
   for (const [i, cam] of config.cameras.entries()) {
     if (cam.kind !== 'file') continue;
     if (/^file:/i.test(cam.url)) {

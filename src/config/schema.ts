@@ -12,6 +12,7 @@ import { COCO_LABELS } from '../core/coco.js';
 import { PROVIDERS } from '../model/tensor.js';
 import { DEFAULT_GRID, DEFAULT_REFRESH, formatSpec, hasBudget, isAdaptive, isTiled, parseSpecText, specFrom, type StrategySpec } from '../strategy/spec.js';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker.js';
+import { HistorySchema } from './history.js';
 import { MqttSchema } from './mqtt.js';
 import { MasksSchema, ZonesSchema } from './regions.js';
 
@@ -393,10 +394,12 @@ export const ConfigSchema = z
     viewer: ViewerSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
     mqtt: MqttSchema.optional(),
+    history: HistorySchema.optional(),
   })
   .superRefine((c, ctx) => {
     // Events and counts are the tracker's tracks: without it there is nothing to publish.
     if (c.mqtt && !c.tracker.enabled) ctx.addIssue({ code: 'custom', path: ['tracker', 'enabled'], message: 'must be true when mqtt is set (events and counts come from the tracker)' });
+    if (c.history?.enabled && !c.tracker.enabled) ctx.addIssue({ code: 'custom', path: ['tracker', 'enabled'], message: 'must be true when history is enabled (events come from the tracker)' });
   })
   .superRefine((c, ctx) => {
     c.cameras.forEach((cam, i) => {
@@ -426,6 +429,7 @@ export type FileCameraConfig = Extract<CameraConfig, { kind: 'file' }>;
 export type ReconnectConfig = CameraConfig['reconnect'];
 export type LogLevel = Config['logging']['level'];
 export type { MqttConfig } from './mqtt.js';
+export type { HistoryConfig } from './history.js';
 
 /** The JSON Schema (draft 2020-12) of what a user may write: defaulted keys are optional. */
 export function configJsonSchema(): Record<string, unknown> {

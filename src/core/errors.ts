@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'SOURCE_FAILED'
   | 'SOURCE_STALLED'
   | 'PROTOCOL_INVALID'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UNAVAILABLE'
   | 'CLOSED';
 
 export class NeulensError extends Error {
@@ -81,6 +84,27 @@ export class SourceError extends NeulensError {
 export class InputError extends NeulensError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INPUT_INVALID', message, options);
+  }
+}
+
+/** What a request names does not exist (an HTTP 404): an unknown camera or event. */
+export class NotFoundError extends NeulensError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** A request that contradicts what exists (an HTTP 409): adding a camera whose id runs. */
+export class ConflictError extends NeulensError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFLICT', message, options);
+  }
+}
+
+/** A part of the service that cannot answer now (an HTTP 503): a history whose database failed, a service still starting. */
+export class UnavailableError extends NeulensError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
   }
 }
 

@@ -16,7 +16,8 @@
 
 export interface OutMessage {
   topic: string;
-  payload: string;
+  /** Text, or bytes (a snapshot's JPEG). */
+  payload: string | Buffer;
   qos: 0 | 1 | 2;
   retain: boolean;
 }

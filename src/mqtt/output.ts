@@ -25,7 +25,7 @@ import type { MqttTotals } from '../serve/metrics.js';
 import { discoveryFor } from './discovery.js';
 import { MqttLink } from './link.js';
 import { wireEvent, wireStatus } from './payloads.js';
-import { availableTopic, countTopic, eventsTopic, parseCountTopic, statsTopic, statusTopic } from './topics.js';
+import { availableTopic, countTopic, eventsTopic, parseCountTopic, snapshotTopic, statsTopic, statusTopic } from './topics.js';
 
 export interface MqttOutputOptions {
   config: MqttConfig;
@@ -56,6 +56,7 @@ interface Attached {
 export class MqttOutput {
   private readonly link: MqttLink;
   private readonly cameras = new Map<string, Attached>();
+  private readonly subscribed = new Set<string>();
   private readonly prefix: string;
   private seq = 0;
   private readonly statsTimer: NodeJS.Timeout;
@@ -96,8 +97,14 @@ export class MqttOutput {
       status: undefined,
       subs: [],
     };
+    for (const s of this.cameras.get(camera.id)?.subs.splice(0) ?? []) s.unsubscribe();
     this.cameras.set(camera.id, a);
-    this.link.subscribe(`${this.prefix}/${camera.id}/#`);
+    // Once per camera id: a camera changed at runtime attaches again under the same id.
+    const filter = `${this.prefix}/${camera.id}/#`;
+    if (!this.subscribed.has(filter)) {
+      this.subscribed.add(filter);
+      this.link.subscribe(filter);
+    }
     // The counts start at 0 (and replace what an earlier run left retained).
     this.publishCounts(camera.id, a, a.counts.changed([]));
     a.subs.push(
@@ -113,6 +120,33 @@ export class MqttOutput {
         complete: () => this.onFrame(camera.id, a, a.events.endAll()),
       }),
     );
+  }
+
+  /**
+   * The camera was removed at runtime (after its results$ completed: its
+   * events have ended, its counts are 0). Its retained state says so rather
+   * than lie: the status becomes 'removed', and its Home Assistant entities
+   * are deleted (an empty retained config). Its counts stay at 0 and its last
+   * snapshots stay: both still true. It is not said again on a reconnect.
+   */
+  detach(id: string): void {
+    const a = this.cameras.get(id);
+    if (!a || this.closing) return;
+    for (const s of a.subs.splice(0)) s.unsubscribe();
+    this.cameras.delete(id);
+    const { qos, retain } = this.o.config;
+    this.link.publishState({ topic: statusTopic(this.prefix, id), payload: JSON.stringify(wireStatus({ camera: id, state: 'removed', atMs: Date.now() })), qos, retain });
+    const ha = this.o.config.homeAssistant;
+    if (!ha.discovery) return;
+    for (const label of a.announced) {
+      for (const d of discoveryFor({ discoveryPrefix: ha.discoveryPrefix, topicPrefix: this.prefix, camera: id, label })) this.link.publishState({ topic: d.topic, payload: '', qos, retain: true });
+    }
+  }
+
+  /** An event's snapshot (the history's crop around its box), retained as Frigate's <prefix>/<camera>/<label>/snapshot: the latest of each label. */
+  publishSnapshot(camera: string, label: string, jpeg: Buffer): void {
+    if (this.closing) return;
+    this.link.publishState({ topic: snapshotTopic(this.prefix, camera, label), payload: jpeg, qos: this.o.config.qos, retain: true });
   }
 
   stats(): MqttTotals {

@@ -40,7 +40,8 @@ export interface WireEvent {
 
 export interface WireStatus {
   camera: string;
-  state: CameraState;
+  /** 'removed': the service no longer runs the camera (a runtime change), as the WebSocket says. */
+  state: CameraState | 'removed';
   error?: string;
   atMs: number;
 }
@@ -75,6 +76,6 @@ export function wireEvent(e: ObjectEvent, seq: number): WireEvent {
   return { type: e.type, seq, before: wireObject(e.before), after: wireObject(e.after) };
 }
 
-export function wireStatus(s: { camera: string; state: CameraState; error?: string; atMs: number }): WireStatus {
+export function wireStatus(s: { camera: string; state: CameraState | 'removed'; error?: string; atMs: number }): WireStatus {
   return { camera: s.camera, state: s.state, ...(s.error !== undefined ? { error: s.error } : {}), atMs: s.atMs };
 }

@@ -64,13 +64,13 @@ export const mqttSchema = {
       },
     },
     status: {
-      description: "<prefix>/<camera>/status, retained: the camera's state (as the WebSocket status message).",
+      description: "<prefix>/<camera>/status, retained: the camera's state (as the WebSocket status message); 'removed' once the service no longer runs it (a runtime change).",
       type: 'object',
       required: ['camera', 'state', 'atMs'],
       additionalProperties: false,
       properties: {
         camera: { type: 'string', minLength: 1 },
-        state: { enum: ['connecting', 'online', 'offline', 'stopped'] },
+        state: { enum: ['connecting', 'online', 'offline', 'stopped', 'removed'] },
         error: { type: 'string', description: 'Why it is offline (credentials redacted).' },
         atMs: nonNegative,
       },

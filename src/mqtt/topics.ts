@@ -8,6 +8,7 @@
  *   <prefix>/<camera>/<label>              objects of that label now, stationary included, retained
  *   <prefix>/<camera>/<label>/active       those that are not stationary, retained
  *   <prefix>/<camera>/<zone>/<label>       the same within a zone (and .../active), retained
+ *   <prefix>/<camera>/<label>/snapshot     the latest event snapshot of that label (JPEG bytes, a crop around the box), retained (history:)
  *
  * `<label>` is a COCO label with '_' for spaces (traffic_light), or `all`.
  * Zone names can be neither (config/regions.ts), so the levels never clash.
@@ -19,6 +20,8 @@ export const availableTopic = (prefix: string): string => `${prefix}/available`;
 export const eventsTopic = (prefix: string): string => `${prefix}/events`;
 export const statsTopic = (prefix: string): string => `${prefix}/stats`;
 export const statusTopic = (prefix: string, camera: string): string => `${prefix}/${camera}/status`;
+
+export const snapshotTopic = (prefix: string, camera: string, label: string): string => `${prefix}/${camera}/${labelLevel(label)}/snapshot`;
 
 export function countTopic(prefix: string, camera: string, k: CountKey): string {
   return [prefix, camera, ...(k.zone === null ? [] : [k.zone]), labelLevel(k.label), ...(k.active ? ['active'] : [])].join('/');

@@ -14,6 +14,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CameraStats } from '../camera/camera.js';
 import { errorMessage } from '../core/errors.js';
+import { apiRoute, isApiRoute } from './api-routes.js';
+import type { CamerasApi, EventsApi, HistoryStats } from './api-types.js';
+import { sendJson } from './http-answer.js';
 import type { HubStats, WsHub } from './hub.js';
 import type { Asset, ViewerPageConfig, ViewerStats } from './viewer-types.js';
 import type { Metrics, MqttTotals } from './metrics.js';
@@ -60,6 +63,8 @@ export interface StatsBody {
   viewer?: ViewerStats;
   /** The MQTT output, when mqtt: is configured. */
   mqtt?: MqttTotals;
+  /** The event history, when history: is configured. */
+  history?: HistoryStats;
 }
 
 /** The viewer's routes: its files by URL path, and its page config. */
@@ -79,6 +84,13 @@ export interface RouteDeps {
   /** The live viewer (absent: / is a 404 like any unknown path). */
   viewer?: ViewerRoutes;
   mqtt?: () => MqttTotals | undefined;
+  history?: () => HistoryStats | undefined;
+  /** GET /api/events and the events' pictures (absent: 404, the history is off). */
+  events?: EventsApi;
+  /** The cameras at runtime (absent: 404). */
+  cameras?: CamerasApi;
+  /** A token is set: camera changes over HTTP need one. */
+  tokenSet?: boolean;
   /** Whether the request carries the token (true when none is set). */
   authorized?: (req: IncomingMessage, url: URL) => boolean;
   /** /metrics needs no token. */
@@ -92,17 +104,6 @@ function needsToken(pathname: string, deps: RouteDeps): boolean {
   if (pathname === '/api/stats') return true;
   if (pathname === '/metrics') return !deps.publicMetrics;
   return false;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(text);
 }
 
 const routes: Record<string, Handler> = {
@@ -187,11 +188,12 @@ function viewerRoute(deps: RouteDeps, req: IncomingMessage, res: ServerResponse,
 }
 
 /** The /api/stats body (also what MQTT publishes on <prefix>/stats). */
-export async function statsBody({ hub, stats, demux, viewer, mqtt, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'startedAt'>): Promise<StatsBody> {
+export async function statsBody({ hub, stats, demux, viewer, mqtt, history, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'history' | 'startedAt'>): Promise<StatsBody> {
   const cameras = stats ? await stats() : [];
   const now = Date.now();
   const m = mqtt?.();
-  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}) };
+  const h = history?.();
+  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}), ...(h ? { history: h } : {}) };
 }
 
 /** Answers one plain HTTP request. Never rejects. */
@@ -203,6 +205,7 @@ export async function handleHttp(deps: RouteDeps, req: IncomingMessage, res: Ser
     return sendJson(res, 400, { error: 'malformed request URL' });
   }
   const pathname = url.pathname;
+  if (isApiRoute(pathname)) return apiRoute({ ...(deps.events ? { events: deps.events } : {}), ...(deps.cameras ? { cameras: deps.cameras } : {}), tokenSet: deps.tokenSet ?? false, authorized: deps.authorized ?? (() => true) }, req, res, url);
   const handler = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
   if (!handler && viewerRoute(deps, req, res, pathname)) return;
   if (!handler) {

@@ -14,6 +14,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { WsHub, type HubOptions } from './hub.js';
 import { Metrics, type MqttTotals } from './metrics.js';
 import { PROTOCOL_VERSION, ProtocolError, parseCameraQuery, parsePicturesQuery, type CameraSelection } from './protocol.js';
+import type { CamerasApi, EventsApi, HistoryStats } from './api-types.js';
 import { handleHttp, statsBody, type DemuxStats, type Readiness, type ServedCameraStats, type StatsBody, type ViewerRoutes } from './routes.js';
 import type { Asset, ViewerStats } from './viewer-types.js';
 
@@ -33,6 +34,12 @@ export interface ServeOptions {
   demux?: () => DemuxStats;
   /** The MQTT output's counters (absent without mqtt:); /api/stats and /metrics show them. */
   mqtt?: () => MqttTotals | undefined;
+  /** The event history's figures for /api/stats (absent without history:). */
+  history?: () => HistoryStats | undefined;
+  /** GET /api/events and the events' pictures (absent: those routes are 404, and the viewer shows no events panel). */
+  events?: EventsApi;
+  /** The cameras at runtime: GET /api/cameras, POST/PUT/DELETE /api/cameras/{id} (the changes need the token). */
+  cameras?: CamerasApi;
   /** Created when absent; pass one to share it with the pipeline. */
   metrics?: Metrics;
   hub?: HubOptions;
@@ -144,11 +151,11 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     !expectedToken || tokenMatches(expectedToken, bearerToken(req.headers.authorization)) || tokenMatches(expectedToken, url.searchParams.get('token'));
   const viewer: ViewerRoutes | undefined = opts.viewer && {
     assets: opts.viewer.assets,
-    page: { wsPath, authRequired: expectedToken !== null, protocol: PROTOCOL_VERSION, pictures: { fps: opts.viewer.fps, maxWidth: opts.viewer.maxWidth } },
+    page: { wsPath, authRequired: expectedToken !== null, protocol: PROTOCOL_VERSION, pictures: { fps: opts.viewer.fps, maxWidth: opts.viewer.maxWidth }, events: opts.events !== undefined },
     ...(opts.viewer.stats ? { stats: opts.viewer.stats } : {}),
   };
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
-  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), ...(opts.mqtt ? { mqtt: opts.mqtt } : {}), authorized, publicMetrics: opts.publicMetrics ?? false };
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), ...(opts.mqtt ? { mqtt: opts.mqtt } : {}), ...(opts.history ? { history: opts.history } : {}), ...(opts.events ? { events: opts.events } : {}), ...(opts.cameras ? { cameras: opts.cameras } : {}), tokenSet: expectedToken !== null, authorized, publicMetrics: opts.publicMetrics ?? false };
   if (opts.mqtt) metrics.bindMqtt(opts.mqtt);
   const sockets = new Set<Socket>();
   let closing = false;

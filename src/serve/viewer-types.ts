@@ -36,6 +36,8 @@ export interface ViewerPageConfig {
   authRequired: boolean;
   protocol: number;
   pictures: { fps: number; maxWidth: number };
+  /** The service keeps an event history (GET /api/events): the page shows its events panel. */
+  events: boolean;
 }
 
 /** One file of the viewer's page, served from memory (src/viewer/assets.ts reads them). */

@@ -4,14 +4,17 @@
  * (src/camera/camera.ts), each of which owns its own source, strategy,
  * tracker and meters. The service only wires a camera's `results$` and
  * `status$` to the outputs (the WebSocket hub, the metrics, the viewer's
- * pictures, MQTT), and closes everything in order: stop accepting clients ->
- * close the cameras (ffmpeg gone; their open events end) -> finish the
- * pictures in flight -> close MQTT (the last events and counts go out, then
- * `offline`) -> release the pool.
+ * pictures, the event history, MQTT), and closes everything in order: stop
+ * accepting clients -> close the cameras (ffmpeg gone; their open events
+ * end) -> finish the pictures in flight -> close the history (its last
+ * snapshots and rows written) -> close MQTT (the last events, counts and
+ * snapshots go out, then `offline`) -> release the pool. Cameras change at
+ * runtime through ./camera-control.ts.
  */
 import type { Subscription } from 'rxjs';
 import { makeTiles } from '../arac/geometry.js';
 import { Camera, type CameraResult } from '../camera/camera.js';
+import type { ConfigSource } from '../config/edit.js';
 import { cameraStrategy, type CameraConfig, type Config } from '../config/index.js';
 import { regionOutsideFrame } from '../config/regions.js';
 import { ConfigError, errorMessage, ModelPackError } from '../core/errors.js';
@@ -25,12 +28,14 @@ import { probeSize } from '../ingest/still.js';
 import { chooseInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
 import { zoneList } from '../events/zones.js';
+import { EventHistory, type HistoryOptions } from '../history/history.js';
 import { MqttOutput } from '../mqtt/output.js';
 import { buildFrameMessage } from '../serve/protocol.js';
 import type { DemuxStats, ServedCameraStats } from '../serve/routes.js';
 import type { ViewerStats } from '../serve/viewer-types.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
 import { createStrategy } from '../strategy/registry.js';
+import { CameraControl } from './camera-control.js';
 import { formatSpec, isTiled } from '../strategy/spec.js';
 import { loadViewerAssets } from '../viewer/assets.js';
 import { jpegEncoder, type PictureEncoder } from '../viewer/encoder.js';
@@ -54,7 +59,7 @@ export function sloFps(cap: number | undefined, source: number | undefined): num
 }
 
 /** What start-up learnt of a camera: the detector input size, and the source's own size and rate when the probe told them. */
-interface Probed {
+export interface Probed {
   width: number;
   height: number;
   source?: { width: number; height: number };
@@ -65,6 +70,14 @@ export interface ServiceOptions {
   log?: Logger;
   /** The viewer's picture encoder; default sharp's JPEG at the config's viewer.maxWidth and quality. */
   pictureEncoder?: PictureEncoder;
+  /**
+   * The config's text and where it came from: with it, cameras can change at
+   * runtime (POST/PUT/DELETE /api/cameras/{id}, reloadConfig on SIGHUP),
+   * checked by the start-up parser. `neulens serve` passes its file's.
+   */
+  source?: ConfigSource;
+  /** The history's timings and limits (tests shorten them); its config is history:. */
+  history?: Pick<HistoryOptions, 'flushMs' | 'retentionCheckMs' | 'snapshotEveryMs' | 'heldFramesMax' | 'queueMax' | 'encoder'>;
 }
 
 /** A model pack that cannot be loaded is a config error on model.pack (exit 2), in `serve` as in `config validate`. */
@@ -85,6 +98,10 @@ export class NeulensService {
   private pictures: PictureFeed | undefined;
   /** The MQTT output (config mqtt:), connecting in the background from start-up on. */
   private mqtt: MqttOutput | undefined;
+  /** The event history (config history:); failed, not absent, when its database cannot be used. */
+  private history: EventHistory | undefined;
+  /** Runtime camera changes (HTTP and SIGHUP). */
+  private control!: CameraControl<Probed>;
   /** DEMUX fair share of the inference workers' time between cameras (arac plans within it). */
   private share: FairShare | undefined;
   private pack: ModelPack | undefined;
@@ -119,6 +136,18 @@ export class NeulensService {
     const v = config.viewer;
     // Before the server: an install without the page's files fails here, holding nothing yet.
     const assets = v.enabled ? await loadViewerAssets() : undefined;
+    service.control = new CameraControl(service.runtime(), opts.source, service.log.child('cameras'));
+    const h = config.history;
+    if (h?.enabled) {
+      // Synchronous and quick. A database that cannot be used leaves it failed (logged, in /api/stats): the cameras still start.
+      service.history = EventHistory.open({
+        config: h,
+        log: service.log.child('history'),
+        ...opts.history,
+        onSnapshot: (snap) => service.mqtt?.publishSnapshot(snap.camera, snap.label, snap.crop),
+      });
+    }
+    const history = service.history;
     service.serveHandle = await createServer({
       host: s.host,
       port: s.port,
@@ -131,6 +160,8 @@ export class NeulensService {
       demux: () => service.demuxStats(),
       ...(assets ? { viewer: { assets, fps: v.fps, maxWidth: v.maxWidth, stats: () => service.viewerStats() } } : {}),
       ...(config.mqtt ? { mqtt: () => service.mqtt?.stats() } : {}),
+      ...(history ? { history: () => history.stats(), events: { list: (q) => history.list(q), snapshot: (id, kind) => history.snapshot(id, kind) } } : {}),
+      cameras: service.control,
     });
     const { hub, metrics } = service.serveHandle;
     metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
@@ -233,25 +264,43 @@ export class NeulensService {
     this.camerasStarted = true;
   }
 
-  private async startCamera(cam: CameraConfig, probed: Probed, config: Config = this.cfg): Promise<void> {
+  /** What only the probed frame can tell is wrong with a camera's config (a ConfigError), checked before it starts. */
+  private checkCamera(cam: CameraConfig, probed: Probed, config: Config): void {
     // A zone or mask outside the frame is a config error (exit 2), caught once the frame's size is known.
     if (probed.source) {
-      const outside = regionOutsideFrame(cam, config.cameras.indexOf(cam), probed.source.width, probed.source.height);
+      const outside = regionOutsideFrame(cam, config.cameras.findIndex((c) => c.id === cam.id), probed.source.width, probed.source.height);
       if (outside) throw outside;
     }
+    const spec = cameraStrategy(config.model, cam);
+    if (isTiled(spec)) {
+      // Catch a grid that cannot tile this input now, not as a failure on every frame.
+      try {
+        makeTiles(probed.width, probed.height, spec.grid);
+      } catch (err) {
+        throw new ConfigError('model.grid', `${spec.grid.cols}x${spec.grid.rows} cannot tile camera '${cam.id}' input ${probed.width}x${probed.height}: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  /**
+   * Probes a camera that is to start at runtime and checks it against its
+   * frame, starting nothing: a change is checked whole before any camera
+   * stops. Throws ConfigError naming the key (of `config`, the config after
+   * the change).
+   */
+  async prepareCamera(cam: CameraConfig, config: Config): Promise<Probed> {
+    const probed = await this.inputSizeFor(cam);
+    this.checkCamera(cam, probed, config);
+    return probed;
+  }
+
+  private async startCamera(cam: CameraConfig, probed: Probed, config: Config = this.cfg): Promise<void> {
+    this.checkCamera(cam, probed, config);
     const pool = this.pool as InferencePool;
     const share = this.share as FairShare;
     const input = { width: probed.width, height: probed.height };
     const fps = sloFps(cam.fps, probed.fps);
     const spec = cameraStrategy(this.config.model, cam);
-    if (isTiled(spec)) {
-      // Catch a grid that cannot tile this input now, not as a failure on every frame.
-      try {
-        makeTiles(input.width, input.height, spec.grid);
-      } catch (err) {
-        throw new ConfigError('model.grid', `${spec.grid.cols}x${spec.grid.rows} cannot tile camera '${cam.id}' input ${input.width}x${input.height}: ${errorMessage(err)}`);
-      }
-    }
     // Pinned now, by the pixels a second it will send; its fair share comes out of that worker's time.
     pool.pin(cam.id, input.width * input.height * fps);
     share.setCamera(cam.id, { fps });
@@ -284,6 +333,7 @@ export class NeulensService {
     this.cameras.set(cam.id, camera);
     this.wire(camera);
     this.mqtt?.attach(camera, zoneList(cam.zones));
+    this.history?.attach(camera, zoneList(cam.zones));
     this.log.info('camera started', { url: redactCredentials(cam.url), input: `${input.width}x${input.height}`, strategy: camera.strategy.name });
   }
 
@@ -378,13 +428,13 @@ export class NeulensService {
    * nothing runs for it and nothing else changed. DEMUX's fair share
    * re-divides each worker's time as the camera reports.
    */
-  async addCamera(cam: CameraConfig): Promise<void> {
+  async addCamera(cam: CameraConfig, probed?: Probed): Promise<void> {
     if (this.closing) throw new ConfigError('cameras', 'the service is stopping');
     if (this.cameras.has(cam.id) || this.starting.has(cam.id)) throw new ConfigError('cameras', `camera '${cam.id}' already runs`);
     this.starting.add(cam.id);
     try {
       const next = { ...this.cfg, cameras: [...this.cfg.cameras.filter((c) => c.id !== cam.id), cam] };
-      if (cam.enabled) await this.startCamera(cam, await this.inputSizeFor(cam), next);
+      if (cam.enabled) await this.startCamera(cam, probed ?? (await this.inputSizeFor(cam)), next);
       this.cfg = next;
     } catch (err) {
       await this.stopCamera(cam.id);
@@ -403,13 +453,41 @@ export class NeulensService {
   async removeCamera(id: string): Promise<void> {
     if (!this.cfg.cameras.some((c) => c.id === id)) throw new ConfigError('cameras', `no camera '${id}'`);
     await this.stopCamera(id);
+    // Gone for good (not restarting with new settings): its retained MQTT state says so.
+    this.mqtt?.detach(id);
     this.cfg = { ...this.cfg, cameras: this.cfg.cameras.filter((c) => c.id !== id) };
   }
 
   /** Restarts one camera with a new config (same id); the others carry on untouched. */
-  async replaceCamera(cam: CameraConfig): Promise<void> {
-    await this.removeCamera(cam.id);
-    await this.addCamera(cam);
+  async replaceCamera(cam: CameraConfig, probed?: Probed): Promise<void> {
+    if (!this.cfg.cameras.some((c) => c.id === cam.id)) throw new ConfigError('cameras', `no camera '${cam.id}'`);
+    await this.stopCamera(cam.id);
+    this.cfg = { ...this.cfg, cameras: this.cfg.cameras.filter((c) => c.id !== cam.id) };
+    await this.addCamera(cam, probed);
+  }
+
+  /**
+   * SIGHUP: the config file's text, read again. Its cameras are applied
+   * (checked whole first; a bad one refuses the reload, naming the key);
+   * other changed keys are reported in `needsRestart` and keep their
+   * running values. See ./camera-control.ts.
+   */
+  reloadConfig(fileText: string): ReturnType<CameraControl<Probed>['reload']> {
+    return this.control.reload(fileText);
+  }
+
+  /** The runtime-change side of the service, as CameraControl sees it. */
+  private runtime(): ConstructorParameters<typeof CameraControl<Probed>>[0] {
+    return {
+      config: () => this.cfg,
+      ready: () => this.camerasStarted,
+      stopping: () => this.closing !== undefined,
+      prepareCamera: (cam, config) => this.prepareCamera(cam, config),
+      addCamera: (cam, p) => this.addCamera(cam, p),
+      replaceCamera: (cam, p) => this.replaceCamera(cam, p),
+      removeCamera: (id) => this.removeCamera(id),
+      states: () => new Map([...this.cameras.values()].map((c) => [c.id, c.stats().state])),
+    };
   }
 
   /** Everything a running camera holds in the service, released (idempotent per id). */
@@ -434,6 +512,8 @@ export class NeulensService {
       this.wiring.clear();
       await Promise.all([...this.cameras.values()].map((c) => c.close()));
       await this.pictures?.close();
+      // After the cameras (their open events ended): the last snapshots and rows are written.
+      await this.history?.close();
       // After the cameras: their completion ended their open events and zeroed their counts.
       await this.mqtt?.close();
       await this.pool?.close();

@@ -152,6 +152,8 @@ function accepts(port: number): Promise<boolean> {
 export interface Received {
   topic: string;
   payload: string;
+  /** The payload as sent (a snapshot's JPEG is no text). */
+  bytes: Buffer;
   retain: boolean;
   atMs: number;
 }
@@ -162,7 +164,7 @@ export class MqttProbe {
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
-      this.received.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, atMs: Date.now() });
+      this.received.push({ topic, payload: payload.toString('utf8'), bytes: payload, retain: packet.retain, atMs: Date.now() });
     });
   }
 

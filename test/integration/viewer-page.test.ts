@@ -75,7 +75,7 @@ describe('the viewer page over HTTP', () => {
 
   it('its config tells the page where to connect and whether to ask for a token, and is open', async () => {
     const open = await serve();
-    expect(JSON.parse((await fetchRaw(`${open.httpUrl}/viewer/config.json`)).body)).toEqual({ wsPath: '/ws', authRequired: false, protocol: 3, pictures: { fps: 5, maxWidth: 960 } });
+    expect(JSON.parse((await fetchRaw(`${open.httpUrl}/viewer/config.json`)).body)).toEqual({ wsPath: '/ws', authRequired: false, protocol: 3, pictures: { fps: 5, maxWidth: 960 }, events: false });
     const locked = await serve('t0ken');
     const config = await fetchRaw(`${locked.httpUrl}/viewer/config.json`);
     expect(config.status).toBe(200);

@@ -55,6 +55,7 @@ describe('parseConfig: defaults and normalisation', () => {
     expect(c.model.classes).toBeUndefined();
     expect(c.tracker).toEqual({ enabled: true, highThresh: 0.5, lowThresh: 0.1, matchIou: 0.3, maxAgeMs: 1000, minHits: 2, stationaryMs: 5000, stationaryIou: 0.6 });
     expect(c.mqtt).toBeUndefined();
+    expect(c.history).toBeUndefined();
     expect(c.logging.level).toBe('info');
     expect(c.viewer).toEqual({ enabled: true, fps: 5, maxWidth: 960, quality: 75 });
     expect(c.cameras[0]).toEqual({
@@ -173,6 +174,15 @@ describe('parseConfig: defaults and normalisation', () => {
   });
 });
 
+describe('parseConfig: history', () => {
+  it('fills its defaults once the section is there, and resolves its folder against the config file', () => {
+    const c = parse(`history: {}\n${CAMS}`);
+    expect(c.history).toEqual({ enabled: true, path: `${BASE}/data`, retention: { days: 10, maxEvents: 100000 }, snapshots: { enabled: true, maxBytes: 1073741824, quality: 80 } });
+    expect(parse(`history: { path: /var/lib/neulens }\n${CAMS}`).history?.path).toBe('/var/lib/neulens');
+    expect(parse(`history: { enabled: false }\ntracker: { enabled: false }\n${CAMS}`).history?.enabled).toBe(false);
+  });
+});
+
 describe('parseConfig: environment substitution', () => {
   it('substitutes ${VAR} in strings, keeping the surrounding text', () => {
     const c = parse('cameras:\n  - id: a\n    url: rtsp://${USER}:${PASS}@cam/1\n', { USER: 'admin', PASS: 's3cret' });
@@ -226,6 +236,10 @@ describe('parseConfig: every class of bad config is one ConfigError naming the k
     ['unknown viewer key', `viewer: { fsp: 5 }\n${CAMS}`, 'viewer.fsp', /unknown key \(did you mean 'fps'\?\)/],
     ['viewer fps of zero', `viewer: { fps: 0 }\n${CAMS}`, 'viewer.fps', /must be > 0/],
     ['viewer JPEG quality out of range', `viewer: { quality: 101 }\n${CAMS}`, 'viewer.quality', /must be <= 100/],
+    ['unknown history key', `history: { retension: { days: 1 } }\n${CAMS}`, 'history.retension', /did you mean 'retention'/],
+    ['history kept for no time', `history: { retention: { days: 0 } }\n${CAMS}`, 'history.retention.days', /must be > 0/],
+    ['history snapshot cap under a MiB', `history: { snapshots: { maxBytes: 1000 } }\n${CAMS}`, 'history.snapshots.maxBytes', /must be >= 1048576/],
+    ['history without the tracker', `history: {}\ntracker: { enabled: false }\n${CAMS}`, 'tracker.enabled', /must be true when history is enabled/],
     ['key of another camera kind', 'cameras:\n  - { id: a, url: clip.mp4, transport: udp }\n', 'cameras[0].transport', /only valid with kind: rtsp/],
     ['grid for a strategy without tiles', `model: { strategy: full, grid: [2, 2] }\n${CAMS}`, 'model.grid', /strategy 'full' has no tile grid/],
     ['grid written twice, differently', `model: { strategy: "arac:2x2", grid: [4, 4] }\n${CAMS}`, 'model.grid', /\[4, 4\] conflicts with the grid in strategy 'arac:2x2'/],

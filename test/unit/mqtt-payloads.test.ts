@@ -23,7 +23,7 @@ describe('Outbox', () => {
     expect(box.dropped).toBe(2);
     expect(box.size).toBe(3);
     const out: string[] = [];
-    for (let m = box.take(); m; m = box.take()) out.push(m.payload);
+    for (let m = box.take(); m; m = box.take()) out.push(String(m.payload));
     expect(out).toEqual(['3', '4', '5']);
     expect(box.take()).toBeUndefined();
   });
@@ -36,7 +36,7 @@ describe('Outbox', () => {
     box.setState(st('p/cam/person', '2'));
     box.pushEvent(ev(2));
     const out: string[] = [];
-    for (let m = box.take(); m; m = box.take()) out.push(`${m.topic}=${m.payload}`);
+    for (let m = box.take(); m; m = box.take()) out.push(`${m.topic}=${String(m.payload)}`);
     expect(out).toEqual(['p/events=1', 'p/events=2', 'p/cam/person=2', 'p/cam/status=online']);
     expect(box.dropped).toBe(0);
   });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/index.js';
-import { createLogger } from '../../core/log.js';
+import { parseConfig, readConfigText } from '../../config/index.js';
+import { ConfigError, errorMessage } from '../../core/errors.js';
+import { createLogger, type Logger } from '../../core/log.js';
 import { NeulensService } from '../../service/service.js';
 import { EXIT, type Command } from '../command.js';
 
@@ -9,8 +10,22 @@ const usage = `usage: neulens serve --config <file.yaml>
 Start the cameras of a pipeline config and serve detections:
   Viewer     http://<host>:<port>/     (live cameras, boxes and tile plans; config viewer:)
   WebSocket  ws://<host>:<port>/ws   (see README: WebSocket protocol)
-  HTTP       /healthz /readyz /api/stats /metrics
-SIGINT or SIGTERM stops it gracefully (a second one forces the exit).`;
+  HTTP       /healthz /readyz /api/stats /metrics /api/events /api/cameras
+SIGINT or SIGTERM stops it gracefully (a second one forces the exit).
+SIGHUP reads the config file again and applies its cameras (added, changed,
+removed; the others run on); a bad file is refused whole, naming the key;
+other changed keys are logged and wait for a restart.`;
+
+/** SIGHUP: the file read again, its cameras applied; what happened (or why nothing did) is logged. */
+async function reload(service: NeulensService, file: string, log: Logger): Promise<void> {
+  log.info('SIGHUP: reading the config again', { file });
+  try {
+    const c = await service.reloadConfig(await readConfigText(file));
+    log.info('config reloaded', { added: c.added.join(','), removed: c.removed.join(','), changed: c.changed.join(','), needsRestart: c.needsRestart.join(',') });
+  } catch (err) {
+    log.error('config reload refused', { ...(err instanceof ConfigError && err.path ? { key: err.path } : {}), error: errorMessage(err) });
+  }
+}
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -23,7 +38,9 @@ export const serveCommand: Command = {
       return EXIT.usage;
     }
     const deprecated: string[] = [];
-    const config = await loadConfig(values.config, process.env, { onDeprecated: (_key, message) => deprecated.push(message) });
+    const file = values.config;
+    const text = await readConfigText(file);
+    const config = parseConfig(text, file, process.env, { onDeprecated: (_key, message) => deprecated.push(message) });
     const log = createLogger(config.logging.level);
     for (const message of deprecated) log.warn(message);
 
@@ -41,10 +58,19 @@ export const serveCommand: Command = {
       log.info(`${sig}: shutting down`);
       stop(sig);
     };
+    // Registered now: SIGHUP's default would end the process. Reloads run one at a time, once the service is up.
+    let service: NeulensService | undefined;
+    let reloading: Promise<void> = Promise.resolve();
+    const onHup = () => {
+      if (!service) return log.warn('SIGHUP before the cameras started: ignored (start-up reads the file)');
+      const s = service;
+      reloading = reloading.then(() => reload(s, file, log));
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onHup);
     try {
-      const service = await NeulensService.start(config, { log });
+      service = await NeulensService.start(config, { log, source: { text, name: file, env: process.env } });
       log.info('serving', { ws: service.url, http: service.server.httpUrl, cameras: config.cameras.filter((c) => c.enabled).length });
       if (service.server.viewerUrl) log.info(`viewer at ${service.server.viewerUrl}`);
       void service.server.died.then((err) => {
@@ -53,9 +79,11 @@ export const serveCommand: Command = {
       });
       await stopped;
       await service.close();
+      await reloading;
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onHup);
     }
     return EXIT.ok;
   },

@@ -9,6 +9,7 @@
 import { Auth } from './auth.js';
 import { CameraCard } from './camera-card.js';
 import { Connection, parseJson } from './connection.js';
+import { EventsPanel } from './events.js';
 
 /** @typedef {import('./wire.js').ViewerPageConfig} ViewerPageConfig */
 /** @typedef {import('./wire.js').ServerMessage} ServerMessage */
@@ -60,8 +61,18 @@ function connState(state, text) {
   byId('conn-text').textContent = text;
 }
 
+/**
+ * Cameras the server said it no longer runs, until it speaks of them again:
+ * a stats body sent before a removal must not bring the card back, while a
+ * camera the stats name first (before the WebSocket's hello) gets its card,
+ * and its last error, at once.
+ * @type {Set<string>}
+ */
+const removed = new Set();
+
 /** @param {string} id */
 function card(id) {
+  removed.delete(id);
   let c = cards.get(id);
   if (!c) {
     c = new CameraCard(id, template, () => view, select);
@@ -80,6 +91,7 @@ function card(id) {
  * @param {string} id
  */
 function dropCard(id) {
+  removed.add(id);
   const c = cards.get(id);
   if (!c) return;
   c.dispose();
@@ -175,7 +187,7 @@ async function pollStats(auth) {
       }
       if (res.ok) {
         const body = /** @type {StatsBody} */ (parseJson(await res.text()));
-        for (const s of body.cameras) card(s.camera).onStats(s, body.viewer?.cameras.find((p) => p.camera === s.camera));
+        for (const s of body.cameras) if (!removed.has(s.camera)) card(s.camera).onStats(s, body.viewer?.cameras.find((p) => p.camera === s.camera));
       }
     } catch {
       // Unreachable for a moment: the WebSocket's state says so.
@@ -257,6 +269,7 @@ async function main() {
   });
   connection.start();
   void pollStats(auth);
+  if (config.events) new EventsPanel(auth, () => [...cards.keys()]).start();
 }
 
 main().catch((err) => {

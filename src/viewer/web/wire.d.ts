@@ -5,5 +5,6 @@
  */
 export type { ErrorMessage, FrameMessage, HelloMessage, PictureHeader, ServerMessage, StatusMessage, WireBox, WirePlan } from '../../serve/protocol.js';
 export type { ServedCameraStats, StatsBody } from '../../serve/routes.js';
+export type { ApiEvent, EventsPage } from '../../serve/api-types.js';
 export type { ViewerPageConfig, ViewerStats } from '../../serve/viewer-types.js';
 export type { CameraState } from '../../core/types.js';

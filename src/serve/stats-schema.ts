@@ -24,6 +24,7 @@ export const statsSchema = {
     ws: { $ref: '#/$defs/statsWs' },
     demux: { $ref: '#/$defs/statsDemux' },
     mqtt: { $ref: '#/$defs/statsMqtt' },
+    viewer: { $ref: '#/$defs/statsViewer' },
   },
   $defs: {
     statsCamera: {
@@ -44,6 +45,7 @@ export const statsSchema = {
         droppedBy: { type: 'object', required: ['gate', 'error'], additionalProperties: false, properties: { gate: count, error: count } },
         e2eMs: { type: 'object', required: ['p50', 'p95'], additionalProperties: false, properties: { p50: number, p95: number } },
         workFraction: nonNegative,
+        sloAttainment: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Of the frames of the last 10 s, the share published within one frame interval of capture; null before any frame.' },
         input: { type: 'object', required: ['width', 'height', 'strategy'], additionalProperties: false, properties: { width: count, height: count, strategy: { type: 'string' } } },
         sloFps: nonNegative,
         lastPlan: {
@@ -64,9 +66,9 @@ export const statsSchema = {
       properties: {
         limits: {
           type: 'object',
-          required: ['maxQueue', 'maxBufferedBytes', 'stuckTimeoutMs', 'pongTimeoutMs'],
+          required: ['maxQueue', 'maxBufferedBytes', 'stuckTimeoutMs', 'pongTimeoutMs', 'maxQueuedPictures', 'pictureMaxBufferedBytes'],
           additionalProperties: false,
-          properties: { maxQueue: count, maxBufferedBytes: count, stuckTimeoutMs: count, pongTimeoutMs: count },
+          properties: { maxQueue: count, maxBufferedBytes: count, stuckTimeoutMs: count, pongTimeoutMs: count, maxQueuedPictures: count, pictureMaxBufferedBytes: count },
         },
         clients: {
           type: 'array',
@@ -74,9 +76,21 @@ export const statsSchema = {
         },
         totals: {
           type: 'object',
-          required: ['clients', 'connected', 'queued', 'dropped', 'sent', 'terminatedStuck', 'terminatedDead', 'framesPublished'],
+          required: ['clients', 'connected', 'queued', 'dropped', 'sent', 'terminatedStuck', 'terminatedDead', 'framesPublished', 'picturesPublished', 'picturesSent', 'picturesDropped'],
           additionalProperties: false,
-          properties: { clients: count, connected: count, queued: count, dropped: count, sent: count, terminatedStuck: count, terminatedDead: count, framesPublished: count },
+          properties: {
+            clients: count,
+            connected: count,
+            queued: count,
+            dropped: count,
+            sent: count,
+            terminatedStuck: count,
+            terminatedDead: count,
+            framesPublished: count,
+            picturesPublished: count,
+            picturesSent: count,
+            picturesDropped: count,
+          },
         },
       },
     },
@@ -96,6 +110,36 @@ export const statsSchema = {
             required: ['key', 'samples', 'runs', 'elapsedMs', 'rmseMs', 'mape'],
             additionalProperties: false,
             properties: { key: { type: 'string' }, samples: count, runs: count, elapsedMs: nonNegative, rmseMs: { type: ['number', 'null'] }, mape: { type: ['number', 'null'] }, error: { type: 'string' } },
+          },
+        },
+      },
+    },
+    statsViewer: {
+      type: 'object',
+      description: "The viewer's pictures: the config they follow and, per camera, its watchers and what encoding cost.",
+      required: ['fps', 'maxWidth', 'quality', 'cameras'],
+      additionalProperties: false,
+      properties: {
+        fps: nonNegative,
+        maxWidth: count,
+        quality: count,
+        cameras: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['camera', 'encoded', 'skipped', 'failed', 'encodeMs', 'bytes', 'width', 'height', 'watchers'],
+            additionalProperties: false,
+            properties: {
+              camera: { type: 'string' },
+              encoded: count,
+              skipped: { type: 'object', required: ['rate', 'busy'], additionalProperties: false, properties: { rate: count, busy: count } },
+              failed: count,
+              encodeMs: { type: 'object', required: ['p50', 'p95'], additionalProperties: false, properties: { p50: nonNegative, p95: nonNegative } },
+              bytes: nonNegative,
+              width: count,
+              height: count,
+              watchers: count,
+            },
           },
         },
       },

@@ -22,6 +22,7 @@ const LAYERS = [
   'viewer', //     the live viewer: its page (web/, browser modules speaking serve's protocol), JPEG pictures of published frames
   'mqtt', //       the MQTT client (one owner), outbox, topics and payloads, Home Assistant discovery
   'service', //    the running service: server, pool, fair share, a map of cameras
+  'fleet', //      many instances on NATS JetStream: leases, fan-out on subjects, the gateway (its own small service)
   'eval', //       replay, bench, metrics, plots
   'cli', //        the commands
 ];

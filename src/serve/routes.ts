@@ -31,6 +31,8 @@ export interface ServedCameraStats extends CameraStats {
   shareBudgetMs?: number;
   /** The inference worker the camera is pinned to (its fair share is of that worker's time). */
   worker?: number;
+  /** In a fleet: the instance that runs the camera (a gateway names it for every camera). */
+  instance?: string;
 }
 
 /** DEMUX's machine-wide state: how the device is shared, and what start-up calibration measured. */
@@ -45,6 +47,12 @@ export interface DemuxStats {
   calibrations: Array<{ key: string; samples: number; runs: number; elapsedMs: number; rmseMs: number | null; mape: number | null; error?: string }>;
 }
 
+/** A fleet's section of /api/stats (src/fleet/): its NATS link, and an instance's leases or a gateway's view. */
+export interface FleetStatsSection {
+  nats: { url: string; connected: boolean };
+  [key: string]: unknown;
+}
+
 export interface StatsBody {
   serverTimeMs: number;
   uptimeMs: number;
@@ -54,6 +62,8 @@ export interface StatsBody {
   viewer?: ViewerStats;
   /** The MQTT output, when mqtt: is configured. */
   mqtt?: MqttTotals;
+  /** In a fleet: the NATS link and the leases (an instance) or the fleet's instances (a gateway). */
+  fleet?: FleetStatsSection;
 }
 
 /** The viewer's routes: its files by URL path, and its page config. */
@@ -73,6 +83,7 @@ export interface RouteDeps {
   /** The live viewer (absent: / is a 404 like any unknown path). */
   viewer?: ViewerRoutes;
   mqtt?: () => MqttTotals | undefined;
+  fleet?: () => FleetStatsSection | undefined;
   /** Whether the request carries the token (true when none is set). */
   authorized?: (req: IncomingMessage, url: URL) => boolean;
   /** /metrics needs no token. */
@@ -181,11 +192,12 @@ function viewerRoute(deps: RouteDeps, req: IncomingMessage, res: ServerResponse,
 }
 
 /** The /api/stats body (also what MQTT publishes on <prefix>/stats). */
-export async function statsBody({ hub, stats, demux, viewer, mqtt, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'startedAt'>): Promise<StatsBody> {
+export async function statsBody({ hub, stats, demux, viewer, mqtt, fleet, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'fleet' | 'startedAt'>): Promise<StatsBody> {
   const cameras = stats ? await stats() : [];
   const now = Date.now();
   const m = mqtt?.();
-  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}) };
+  const f = fleet?.();
+  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}), ...(f ? { fleet: f } : {}) };
 }
 
 /** Answers one plain HTTP request. Never rejects. */

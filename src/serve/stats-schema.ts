@@ -25,6 +25,7 @@ export const statsSchema = {
     demux: { $ref: '#/$defs/statsDemux' },
     mqtt: { $ref: '#/$defs/statsMqtt' },
     viewer: { $ref: '#/$defs/statsViewer' },
+    fleet: { type: 'object', description: "In a fleet (an instance's or a gateway's body): the NATS link, and the instance's leases or the gateway's view of the fleet. Its details grow with the code.", required: ['nats'], properties: { nats: { type: 'object', required: ['url', 'connected'] } } },
   },
   $defs: {
     statsCamera: {
@@ -57,6 +58,7 @@ export const statsSchema = {
         lastError: { type: 'string' },
         shareBudgetMs: number,
         worker: count,
+        instance: { type: 'string', minLength: 1, maxLength: 64, description: "In a fleet: the instance that runs the camera (a gateway's /api/stats names it for every camera)." },
       },
     },
     statsWs: {

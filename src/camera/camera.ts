@@ -15,6 +15,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Polygon } from '../core/polygon.js';
 import { quantile } from '../core/stats.js';
+import { clampBox } from '../core/geometry.js';
 import type { CameraState, Detection, Frame } from '../core/types.js';
 import type { PoolRequest } from '../inference/pool.js';
 import { CameraSource, type CameraStatus as SourceStatus } from '../ingest/camera-source.js';
@@ -144,12 +145,16 @@ export interface CameraStats {
  * with IoU 0.83 at its prediction against 0.66 where it was held (PETS09,
  * 512x384). Boxes without a track (a tentative one) stay where they were.
  */
-function followPredictions(dets: Detection[], tracker: Tracker, tsMs: number): Detection[] {
+function followPredictions(dets: Detection[], tracker: Tracker, tsMs: number, frame: { srcWidth: number; srcHeight: number }): Detection[] {
   if (!dets.some((d) => d.stale && d.trackId !== undefined)) return dets;
   const at = new Map(tracker.predict(tsMs).map((p) => [p.trackId, p.box]));
   return dets.map((d) => {
-    const box = d.stale && d.trackId !== undefined ? at.get(d.trackId) : undefined;
-    return box ? { ...d, x: box.x, y: box.y, w: box.w, h: box.h } : d;
+    const p = d.stale && d.trackId !== undefined ? at.get(d.trackId) : undefined;
+    if (!p) return d;
+    // A prediction may run past the frame's edge (an object leaving); the box stays inside it,
+    // and one predicted wholly outside stays where it was shown.
+    const box = clampBox(p, frame.srcWidth, frame.srcHeight);
+    return box.w >= 1 && box.h >= 1 ? { ...d, ...box } : d;
   });
 }
 
@@ -250,7 +255,7 @@ export class Camera {
         strategy: this.strategy,
         ctx: this.ctx,
         log: this.log,
-        track: (dets, tsMs, result) => this.track(dets, tsMs, result),
+        track: (dets, tsMs, result, frame) => this.track(dets, tsMs, result, frame),
         publish: (r) => this.publish(r.frame, r.detections, r.result, r.startedMs),
         onDrop: (frame, reason) => {
           this.counts[reason]++;
@@ -286,7 +291,7 @@ export class Camera {
   }
 
   /** Tracker update for one processed frame; detections with track ids, none inside a mask. */
-  private track(all: Detection[], tsMs: number, result: StrategyResult): Detection[] {
+  private track(all: Detection[], tsMs: number, result: StrategyResult, frame: Frame): Detection[] {
     // Masked out before the tracker: nothing inside a mask starts or extends a track.
     const dets = unmasked(all, this.masks);
     const t = this.tracker;
@@ -302,7 +307,7 @@ export class Camera {
       dets.filter((d) => d.stale),
       tsMs,
     );
-    return followPredictions(out, t, tsMs);
+    return followPredictions(out, t, tsMs, frame);
   }
 
   private publish(frame: Frame, detections: Detection[], result: StrategyResult, startedMs: number): void {

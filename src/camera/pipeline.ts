@@ -20,7 +20,7 @@ export interface PipelineDeps {
   strategy: Strategy;
   ctx: StrategyContext;
   /** Tracker update for this camera; returns detections with track ids. */
-  track(detections: Detection[], tsMs: number, result: StrategyResult): Detection[];
+  track(detections: Detection[], tsMs: number, result: StrategyResult, frame: Frame): Detection[];
   publish(result: ProcessedFrame): void;
   onDrop(frame: Frame, reason: 'gate' | 'error'): void;
   log: Logger;
@@ -44,7 +44,7 @@ export function detectStage(deps: Pick<PipelineDeps, 'strategy' | 'ctx'>): Opera
 }
 
 export function trackStage(deps: Pick<PipelineDeps, 'track'>): OperatorFunction<Detected, ProcessedFrame> {
-  return map((r) => ({ ...r, detections: deps.track(r.result.detections, r.frame.ptsMs, r.result) }));
+  return map((r) => ({ ...r, detections: deps.track(r.result.detections, r.frame.ptsMs, r.result, r.frame) }));
 }
 
 export function publishStage(deps: Pick<PipelineDeps, 'publish'>): OperatorFunction<ProcessedFrame, ProcessedFrame> {

@@ -210,7 +210,11 @@ export class WsHub {
    */
   removeCamera(id: string): number {
     if (!this.cameraStates.delete(id) || this.closing) return 0;
-    const data = encode({ type: 'status', camera: id, state: 'removed', atMs: Date.now() } satisfies StatusMessage);
+    return this.toEveryClient(encode({ type: 'status', camera: id, state: 'removed', atMs: Date.now() } satisfies StatusMessage));
+  }
+
+  /** A control message to every open client, subscribed or not; how many it went to. */
+  private toEveryClient(data: Buffer): number {
     let n = 0;
     for (const client of this.clients) {
       if (client.state !== 'open') continue;
@@ -346,14 +350,7 @@ export class WsHub {
     if (this.closing) return 0;
     if (msg.state === 'removed') return this.removeCamera(msg.camera);
     this.cameraStates.set(msg.camera, msg.state);
-    const data = encode(msg);
-    let n = 0;
-    for (const client of this.clients) {
-      if (client.state !== 'open') continue;
-      this.enqueue(client, data, 'control');
-      n++;
-    }
-    return n;
+    return this.toEveryClient(encode(msg));
   }
 
   stats(): HubStats {

@@ -23,14 +23,14 @@ export const statsSchema = {
     cameras: { type: 'array', items: { $ref: '#/$defs/statsCamera' } },
     ws: { $ref: '#/$defs/statsWs' },
     demux: { $ref: '#/$defs/statsDemux' },
-    mqtt: { $ref: '#/$defs/statsMqtt' },
     viewer: { $ref: '#/$defs/statsViewer' },
+    mqtt: { $ref: '#/$defs/statsMqtt' },
     fleet: { type: 'object', description: "In a fleet (an instance's or a gateway's body): the NATS link, and the instance's leases or the gateway's view of the fleet. Its details grow with the code.", required: ['nats'], properties: { nats: { type: 'object', required: ['url', 'connected'] } } },
   },
   $defs: {
     statsCamera: {
       type: 'object',
-      required: ['camera', 'state', 'fpsIn', 'fpsProcessed', 'fpsDropped', 'inferenceMs', 'reconnects', 'framesIn', 'processed', 'dropped', 'droppedBy', 'e2eMs', 'workFraction', 'input', 'sloFps'],
+      required: ['camera', 'state', 'fpsIn', 'fpsProcessed', 'fpsDropped', 'inferenceMs', 'reconnects', 'framesIn', 'processed', 'dropped', 'droppedBy', 'e2eMs', 'workFraction', 'sloAttainment', 'input', 'sloFps'],
       additionalProperties: false,
       properties: {
         camera: { type: 'string' },
@@ -46,9 +46,10 @@ export const statsSchema = {
         droppedBy: { type: 'object', required: ['gate', 'error'], additionalProperties: false, properties: { gate: count, error: count } },
         e2eMs: { type: 'object', required: ['p50', 'p95'], additionalProperties: false, properties: { p50: number, p95: number } },
         workFraction: nonNegative,
-        sloAttainment: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Of the frames of the last 10 s, the share published within one frame interval of capture; null before any frame.' },
+        sloAttainment: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Of the frames that came in over the last 10 s, the share published within one frame interval of capture; null before any frame.' },
         input: { type: 'object', required: ['width', 'height', 'strategy'], additionalProperties: false, properties: { width: count, height: count, strategy: { type: 'string' } } },
         sloFps: nonNegative,
+        instance: { type: 'string', minLength: 1, maxLength: 64, description: "In a fleet: the instance that runs the camera (a gateway's /api/stats names it for every camera)." },
         lastPlan: {
           type: 'object',
           description: "The last processed frame's plan (detector-input pixels) with its measured detector time.",
@@ -58,7 +59,6 @@ export const statsSchema = {
         lastError: { type: 'string' },
         shareBudgetMs: number,
         worker: count,
-        instance: { type: 'string', minLength: 1, maxLength: 64, description: "In a fleet: the instance that runs the camera (a gateway's /api/stats names it for every camera)." },
       },
     },
     statsWs: {
@@ -80,19 +80,7 @@ export const statsSchema = {
           type: 'object',
           required: ['clients', 'connected', 'queued', 'dropped', 'sent', 'terminatedStuck', 'terminatedDead', 'framesPublished', 'picturesPublished', 'picturesSent', 'picturesDropped'],
           additionalProperties: false,
-          properties: {
-            clients: count,
-            connected: count,
-            queued: count,
-            dropped: count,
-            sent: count,
-            terminatedStuck: count,
-            terminatedDead: count,
-            framesPublished: count,
-            picturesPublished: count,
-            picturesSent: count,
-            picturesDropped: count,
-          },
+          properties: { clients: count, connected: count, queued: count, dropped: count, sent: count, terminatedStuck: count, terminatedDead: count, framesPublished: count, picturesPublished: count, picturesSent: count, picturesDropped: count },
         },
       },
     },
@@ -118,7 +106,7 @@ export const statsSchema = {
     },
     statsViewer: {
       type: 'object',
-      description: "The viewer's pictures: the config they follow and, per camera, its watchers and what encoding cost.",
+      description: "The viewer's pictures: the config they follow and, per camera, who watches and what encoding cost.",
       required: ['fps', 'maxWidth', 'quality', 'cameras'],
       additionalProperties: false,
       properties: {

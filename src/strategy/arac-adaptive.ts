@@ -14,6 +14,7 @@
 import { makeTiles, type Grid, type Tile } from '../arac/geometry.js';
 import { forceSkip, maskedTiles, MASKED_REASON, skipMasked, unmaskedDue } from '../arac/mask.js'; // MASK (issue 16)
 import { ModelPackError } from '../core/errors.js';
+import { clampBox } from '../core/geometry.js';
 import type { Box, Detection, Frame } from '../core/types.js';
 import { DEFAULT_CALL_FRACTION, DEFAULT_WINDOW_HALO } from '../arac/windows.js';
 import { calibrate, CalibrationCache } from '../demux/calibrate.js';
@@ -267,7 +268,7 @@ export class AracAdaptiveStrategy implements Strategy {
     }
     if (r.dropped) {
       // Not even the cheapest plan fits the deadline: the tracker's predictions stand in.
-      const detections = ctx.predictTracks(frame.ptsMs).filter((t) => t.confirmed).map((t) => ({ ...t.box, classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }));
+      const detections = ctx.predictTracks(frame.ptsMs).filter((t) => t.confirmed).map((t) => ({ ...clampBox(t.box, frame.srcWidth, frame.srcHeight), classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }));
       return { detections, detectorMs: 0, workFraction: 0, fromTracker: true, plan: { ...plan, dropped: true } };
     }
     if (r.computedTiles === 0) {

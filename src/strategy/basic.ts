@@ -4,6 +4,7 @@
  * N frames with the tracker predicting in between (`skip-track`, as in
  * Edge-Assisted AR).
  */
+import { clampBox } from '../core/geometry.js';
 import type { Frame } from '../core/types.js';
 import { ceilTo, resizeRgb } from './image-ops.js';
 import type { Strategy, StrategyContext, StrategyResult } from './types.js';
@@ -62,7 +63,7 @@ export class SkipTrackStrategy implements Strategy {
     const detections = ctx
       .predictTracks(frame.ptsMs)
       .filter((t) => t.confirmed)
-      .map((t) => ({ ...clampToFrame(t.box, frame.srcWidth, frame.srcHeight), classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }))
+      .map((t) => ({ ...clampBox(t.box, frame.srcWidth, frame.srcHeight), classId: t.classId, label: t.label, score: t.score, trackId: t.trackId }))
       .filter((d) => d.w > 1 && d.h > 1);
     return { detections, detectorMs: 0, workFraction: 0, fromTracker: true, plan: { kind: 'skip', detected: false } };
   }
@@ -70,12 +71,4 @@ export class SkipTrackStrategy implements Strategy {
   reset(): void {
     this.count = 0;
   }
-}
-
-function clampToFrame(b: { x: number; y: number; w: number; h: number }, w: number, h: number) {
-  const x0 = Math.max(0, b.x);
-  const y0 = Math.max(0, b.y);
-  const x1 = Math.min(w, b.x + b.w);
-  const y1 = Math.min(h, b.y + b.h);
-  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
 }

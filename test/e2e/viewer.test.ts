@@ -166,12 +166,19 @@ cameras:
     // Running again, with the newest boxes: between pictures they are ahead of it, and the page says by how much.
     await page.locator('#pause').click();
     await page.locator('label.toggle:has(#newest-toggle)').click();
-    await page.waitForSelector('[data-camera="demo"] .badge.ahead', { timeout: 20_000 });
-    // Read together, in one turn of the page: a new picture could land between two reads.
-    const [pictureSeq, boxesSeq, badge] = await page.evaluate<[number, number, string]>(`(() => {
-      const c = document.querySelector('${canvas}');
-      return [Number(c.dataset.seq), Number(c.dataset.boxesSeq), document.querySelector('[data-camera="demo"] .badge').textContent];
-    })()`);
+    // Read together, in one turn of the page, at a moment the badge shows the boxes ahead (a new
+    // picture may catch up with them a moment later on a loaded machine: then the next turn is read).
+    const ahead = await page.waitForFunction(
+      `(() => {
+        const badge = document.querySelector('[data-camera="demo"] .badge.ahead');
+        if (!badge) return null;
+        const c = document.querySelector('${canvas}');
+        return [Number(c.dataset.seq), Number(c.dataset.boxesSeq), badge.textContent];
+      })()`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    const [pictureSeq, boxesSeq, badge] = (await ahead.jsonValue()) as [number, number, string];
     expect(boxesSeq).toBeGreaterThan(pictureSeq);
     expect(badge).toMatch(new RegExp(`^boxes ${boxesSeq - pictureSeq} frames? newer than the picture$`));
     await page.locator('label.toggle:has(#newest-toggle)').click();

@@ -10,7 +10,10 @@ import { ConfigError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { NeulensService } from '../../src/service/service.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
-import { PARADE, WsProbe, testConfig } from '../helpers/service.js';
+import { checkSchema } from '../../src/core/json-schema.js';
+import type { StatsBody } from '../../src/serve/routes.js';
+import { statsSchema } from '../../src/serve/stats-schema.js';
+import { PARADE, WsProbe, getJson, testConfig } from '../helpers/service.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -44,6 +47,11 @@ describe('cameras at runtime', () => {
     expect(service.config.cameras.map((c) => c.id)).toEqual(['steady', 'extra']);
     await client.until(() => client.frames('extra').length >= 3, 30_000, 'frames from the added camera');
     expect(ffmpegDescendants().length).toBe(ffmpegBefore + 1);
+    // /api/stats lists it, and the body (viewer section included) is what its schema says.
+    const stats = await getJson(`${service.server.httpUrl}/api/stats`);
+    expect((stats.body as StatsBody).cameras.map((c) => c.camera).sort()).toEqual(['extra', 'steady']);
+    expect(checkSchema(statsSchema, stats.body)).toBeNull();
+    expect((stats.body as StatsBody).viewer).toBeDefined();
 
     // A second camera of the same id is refused, and nothing changes.
     await expect(service.addCamera(cameraConfig('extra', 2))).rejects.toThrow(ConfigError);

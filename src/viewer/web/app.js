@@ -75,6 +75,21 @@ function card(id) {
   return c;
 }
 
+/**
+ * A camera the server no longer runs (gone from hello, or a status 'removed'): its card goes.
+ * @param {string} id
+ */
+function dropCard(id) {
+  const c = cards.get(id);
+  if (!c) return;
+  c.dispose();
+  cards.delete(id);
+  grid.classList.toggle('single', cards.size === 1);
+  byId('empty').hidden = cards.size > 0;
+  document.title = `NeuLens · ${cards.size} camera${cards.size === 1 ? '' : 's'}`;
+  showFocus();
+}
+
 function renderAll() {
   for (const c of cards.values()) c.render();
 }
@@ -125,13 +140,7 @@ function onMessage(msg) {
   switch (msg.type) {
     case 'hello': {
       const listed = new Set(msg.cameras.map((c) => c.id));
-      for (const [id, c] of cards) {
-        if (!listed.has(id)) {
-          c.dispose();
-          cards.delete(id);
-        }
-      }
-      grid.classList.toggle('single', cards.size === 1);
+      for (const id of [...cards.keys()]) if (!listed.has(id)) dropCard(id);
       for (const c of msg.cameras) card(c.id).setState(c.state);
       byId('empty').hidden = cards.size > 0;
       // The large camera may only now be known.
@@ -139,6 +148,7 @@ function onMessage(msg) {
       return;
     }
     case 'status':
+      if (msg.state === 'removed') return dropCard(msg.camera);
       return card(msg.camera).setState(msg.state, msg.error);
     case 'frame':
       return card(msg.camera).onFrame(msg);

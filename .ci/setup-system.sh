@@ -2,8 +2,8 @@
 # The Debian packages the tests need, owned here (run it alone on a fresh
 # machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
 # the RTSP tests, Chromium for the viewer's browser test (driven by
-# playwright-core, which downloads no browser of its own) and a Mosquitto
-# MQTT broker for the MQTT tests. Extra package names on the command line
+# playwright-core, which downloads no browser of its own) a Mosquitto
+# MQTT broker for the MQTT tests and a NATS server (JetStream) for the fleet tests. Extra package names on the command line
 # are installed too.
 # Idempotent: installs only what is missing. Servers are not started here:
 # each test starts its own on a free loopback port.
@@ -17,6 +17,8 @@ packages=(
   # MQTT broker for the event tests (test/helpers/mosquitto.ts starts one per test on a loopback port;
   # mosquitto_passwd, in the same package, writes the auth test's password file); the clients to watch by hand
   mosquitto mosquitto-clients
+  # NATS server with JetStream for the fleet tests (test/helpers/nats.ts starts /usr/sbin/nats-server -js per test on a loopback port)
+  nats-server
 )
 need=()
 for p in "${packages[@]}" "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done

@@ -2,8 +2,9 @@
 # The Debian packages the tests need, owned here (run it alone on a fresh
 # machine, or from .ci/run): a GStreamer RTSP server (TCP and UDP pulls) for
 # the RTSP tests, Chromium for the viewer's browser test (driven by
-# playwright-core, which downloads no browser of its own) a Mosquitto
-# MQTT broker for the MQTT tests and a NATS server (JetStream) for the fleet tests. Extra package names on the command line
+# playwright-core, which downloads no browser of its own), a Mosquitto
+# MQTT broker for the MQTT tests and a NATS server (JetStream) for the
+# fleet tests. Extra package names on the command line
 # are installed too.
 # Idempotent: installs only what is missing. Servers are not started here:
 # each test starts its own on a free loopback port.

@@ -369,6 +369,8 @@ export class FleetMember {
     try {
       const rev = await this.o.leases.update(cam.id, this.leaseValue(lease.moved === true, lease.sinceMs), e.revision);
       this.totals.received++;
+      // A handoff whose answer was lost counts like an answered one: the next ask waits a lease period from now.
+      if (lease.moved === true) this.lastAskMs = Date.now();
       this.hold(cam, { rev, writtenAtMs: sent, moved: lease.moved === true, sinceMs: lease.sinceMs, state: 'starting', op: Promise.resolve() }, 'adopted');
     } catch (err) {
       this.o.log.debug('fleet: could not adopt a lease in our name', { camera: cam.id, error: errorMessage(err) });
@@ -503,6 +505,8 @@ export class FleetMember {
     }
     const cam = enabled.find((c) => c.id === reply.camera);
     if (!cam || typeof reply.rev !== 'number' || this.held.has(cam.id)) return;
+    // The next ask waits a whole lease period from this camera's arrival, not from the question: one camera per period, however long the giver took to stop it.
+    this.lastAskMs = Date.now();
     this.totals.received++;
     this.hold(cam, { rev: reply.rev, writtenAtMs: sent, moved: true, sinceMs: reply.sinceMs ?? sent, state: 'starting', op: Promise.resolve() }, `received from ${whom}`);
   }

@@ -85,6 +85,7 @@ describe.skipIf(skip !== undefined)('a fleet of three instances and a gateway (l
   let instances: Cli[] = [];
   let gateway: Cli;
   let client: WsProbe;
+  let config: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'neulens-fleet-'));
@@ -92,7 +93,7 @@ describe.skipIf(skip !== undefined)('a fleet of three instances and a gateway (l
     broker = await startBroker();
     mqtt = await MqttProbe.connect(broker.url, ['neulens/#']);
     recorder = await FrameRecorder.start(nats.url);
-    const config = await writeConfig(path.join(dir, 'fleet.yaml'), fleetYaml({ ttlMs: TTL, cameras: 6, mqtt: broker.url }));
+    config = await writeConfig(path.join(dir, 'fleet.yaml'), fleetYaml({ ttlMs: TTL, cameras: 6, mqtt: broker.url }));
     instances = await Promise.all(['a', 'b', 'c'].map((n) => startInstance(n, config, nats.url)));
     gateway = await startGateway(config, nats.url);
     await Promise.all([...instances, gateway].map((c) => waitReady(c, 90_000)));
@@ -227,6 +228,44 @@ describe.skipIf(skip !== undefined)('a fleet of three instances and a gateway (l
       expect(end.after.end_time).not.toBeNull();
     }
     expect(mqtt.on('neulens/available').at(-1)?.payload).toBe('online');
+  });
+
+  it('an instance joining takes one camera per lease period from the fullest, and no camera changes owner more than once', async () => {
+    const live = instances.filter((c) => c.alive());
+    const before = await holdings(live);
+    // After the SIGKILL above: two survivors, three cameras each.
+    expect([...before.values()].map((h) => h.length)).toEqual([3, 3]);
+    const t0 = Date.now();
+    const joiner = await startInstance('d', config, nats.url);
+    instances.push(joiner);
+    await waitReady(joiner, 90_000);
+    await waitForAsync(async () => (await heldBy(joiner)).length === 2, 6 * TTL + 30_000, 'the newcomer to hold two cameras');
+    const all = [...live, joiner];
+    const settled = await holdings(all);
+    expect([...settled.values()].map((h) => h.length)).toEqual([2, 2, 2]);
+    expect([...settled.values()].flat().sort()).toEqual(['cam1', 'cam2', 'cam3', 'cam4', 'cam5', 'cam6']);
+
+    // One from each survivor (the fullest gives), each one a lease period after the last arrived.
+    const mine = (await fleetOf(joiner)).member.held;
+    expect(mine.every((h) => h.moved)).toBe(true);
+    const [first, second] = mine.map((h) => h.sinceMs).sort((a, b) => a - b) as [number, number];
+    expect(second - first).toBeGreaterThanOrEqual(TTL);
+    for (const c of live) expect((await fleetOf(c)).member.totals.handedOff, c.name).toBe(1);
+
+    // Two more lease periods: nothing else moves.
+    await new Promise((r) => setTimeout(r, 2 * TTL));
+    expect(await holdings(all)).toEqual(settled);
+
+    // Owner changes since the join, from who published each camera's frames in arrival order: at most one per
+    // camera, only for the newcomer's two. Runs of one publisher, never interleaved: the giver stopped first.
+    for (const cam of ['cam1', 'cam2', 'cam3', 'cam4', 'cam5', 'cam6']) {
+      const seq = recorder.frames.filter((f) => f.camera === cam && f.atMs >= t0).map((f) => f.instance);
+      const owners = seq.filter((who, i) => i === 0 || who !== seq[i - 1]);
+      const moved = (settled.get('d') ?? []).includes(cam);
+      expect(owners, cam).toEqual(moved ? [owners[0], 'd'] : [owners[0]]);
+      expect(owners[0], cam).not.toBe('d');
+    }
+    console.log(`fleet: instance d joined; received ${mine.map((h) => h.camera).join(', ')} ${second - first} ms apart (lease TTL ${TTL} ms)`);
   });
 });
 

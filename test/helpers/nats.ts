@@ -53,8 +53,8 @@ process.once('exit', () => {
   for (const c of cleanups) c();
 });
 
-/** Starts `nats-server -js` on a free loopback port; resolves once it accepts connections. */
-export async function startNats(): Promise<NatsServer> {
+/** Starts `nats-server -js` (or, with jetstream: false, a server without JetStream) on a free loopback port; resolves once it accepts connections. */
+export async function startNats(opts: { jetstream?: boolean } = {}): Promise<NatsServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'neulens-nats-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -69,7 +69,8 @@ export async function startNats(): Promise<NatsServer> {
   };
   cleanups.add(cleanup);
   const start = async (): Promise<void> => {
-    const c = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const js = opts.jetstream === false ? [] : ['-js', '-sd', dir];
+    const c = spawn(NATS_SERVER, [...js, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     exited = new Promise((resolve) => c.once('close', () => resolve()));
     c.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));

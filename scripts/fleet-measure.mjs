@@ -192,11 +192,15 @@ const base = JSON.parse(Buffer.from(template).toString());
 const h = headers();
 h.set('Neulens-Instance', 'synthetic');
 let seq = 0;
-const pub = setInterval(() => {
+let publishing = true;
+const tick = () => {
+  if (!publishing) return;
   seq++;
   const now = Date.now();
   for (let i = 1; i <= 32; i++) recorder.publish(`neulens.cam${i}.frames`, Buffer.from(JSON.stringify({ ...base, camera: `cam${i}`, seq, captureTs: now - base.latencyMs, publishTs: now })), { headers: h });
-}, 1000 / FPS);
+  setTimeout(tick, 1000 / FPS);
+};
+tick();
 const gwCpu = async (label, clientCount) => {
   const clients = Array.from({ length: clientCount }, () => wsClient(gateway.ws));
   await Promise.all(clients.map((c) => c.opened));
@@ -212,7 +216,7 @@ const gwCpu = async (label, clientCount) => {
 };
 await gwCpu('no client', 0);
 await gwCpu('one client subscribed to all', 1);
-clearInterval(pub);
+publishing = false;
 
 gateway.child.kill('SIGTERM');
 await gateway.exited;

@@ -1,0 +1,245 @@
+/**
+ * The lease rules of src/fleet/member.ts against a real nats-server -js
+ * (loopback, file storage): many members in this process, each with its own
+ * NATS connection, racing for the same keys. What runs a camera is the
+ * member's CameraHost; here it records when each member started and stopped
+ * each camera, so that "never two runners at once" can be checked to the
+ * millisecond. (The real service behind it, ffmpeg and model, is
+ * test/e2e/fleet.test.ts; this file is the engine's arbitration alone.)
+ *
+ * One member reaches NATS through a TCP relay in this test, so that it
+ * alone can be cut off: the relay stops passing bytes, as a partitioned
+ * network does (the socket stays open; only pings notice).
+ */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CameraConfig } from '../../src/config/index.js';
+import { FLEET_DEFAULTS, FleetSchema } from '../../src/config/index.js';
+import { createLogger } from '../../src/core/log.js';
+import { openBucket } from '../../src/fleet/instance.js';
+import { NatsLink } from '../../src/fleet/link.js';
+import { FleetMember } from '../../src/fleet/member.js';
+import { bucketNames } from '../../src/fleet/subjects.js';
+import { requireNats, startNats, type NatsServer } from '../helpers/nats.js';
+import { PARADE, freePort, testConfig, waitForAsync } from '../helpers/service.js';
+
+const skip = requireNats('fleet lease tests');
+const log = createLogger('error');
+
+interface Run {
+  member: string;
+  camera: string;
+  startMs: number;
+  stopMs?: number;
+}
+
+/** Every start and stop of every member, in one list. */
+const runs: Run[] = [];
+
+function cameras(n: number): CameraConfig[] {
+  const yaml = `model:\n  pack: models/nanodet-g\ncameras:\n${Array.from({ length: n }, (_, i) => `  - { id: cam${i + 1}, url: ${PARADE} }`).join('\n')}\n`;
+  return testConfig(yaml).cameras;
+}
+
+/** No camera ever had two runs at once, across all members. */
+function overlaps(): string[] {
+  const out: string[] = [];
+  const byCamera = new Map<string, Run[]>();
+  for (const r of runs) byCamera.set(r.camera, [...(byCamera.get(r.camera) ?? []), r]);
+  for (const [camera, rs] of byCamera) {
+    const sorted = [...rs].sort((a, b) => a.startMs - b.startMs);
+    for (let i = 1; i < sorted.length; i++) {
+      const prev = sorted[i - 1] as Run;
+      const cur = sorted[i] as Run;
+      if (prev.stopMs === undefined || prev.stopMs > cur.startMs) out.push(`${camera}: ${prev.member} [${prev.startMs}, ${prev.stopMs ?? 'running'}) and ${cur.member} from ${cur.startMs}`);
+    }
+  }
+  return out;
+}
+
+/** A relay to NATS that can stop passing bytes (a partition) and pass them again. */
+class Relay {
+  private cut = false;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(target: number): Promise<Relay> {
+    const port = await freePort();
+    const server = createServer();
+    const relay = new Relay(server, port);
+    server.on('connection', (a) => {
+      const b = netConnect({ host: '127.0.0.1', port: target });
+      const pair: [Socket, Socket] = [a, b];
+      relay.pairs.add(pair);
+      a.on('data', (d) => relay.cut || b.write(d));
+      b.on('data', (d) => relay.cut || a.write(d));
+      const end = (): void => {
+        a.destroy();
+        b.destroy();
+        relay.pairs.delete(pair);
+      };
+      a.on('close', end).on('error', end);
+      b.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    return relay;
+  }
+
+  /** Bytes are dropped both ways; sockets stay open. */
+  partition(): void {
+    this.cut = true;
+  }
+
+  /** Healed: the client's next connection passes (the old, silent one it drops by itself). */
+  heal(): void {
+    this.cut = false;
+  }
+
+  async close(): Promise<void> {
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+interface Joined {
+  name: string;
+  member: FleetMember;
+  link: NatsLink;
+  close(): Promise<void>;
+}
+
+async function join(name: string, url: string, list: CameraConfig[], ttlMs: number, bucket: string): Promise<Joined> {
+  const f = { ...FleetSchema.parse({ url, bucket, leaseTtlMs: ttlMs, storage: 'file' }), url };
+  const link = await NatsLink.open({ url, instance: name, connectTimeoutMs: 3000, outboxSize: FLEET_DEFAULTS.outboxSize, maxPendingBytes: FLEET_DEFAULTS.maxPendingBytes, log });
+  const names = bucketNames(bucket);
+  const leases = await openBucket(link, names.leases, f, ttlMs);
+  const members = await openBucket(link, names.members, f, ttlMs);
+  const member = new FleetMember({
+    link,
+    leases,
+    members,
+    instance: name,
+    leaseTtlMs: ttlMs,
+    subjectPrefix: `t${bucket}`,
+    cameras: () => list,
+    log,
+    host: {
+      start: async (cam) => {
+        runs.push({ member: name, camera: cam.id, startMs: Date.now() });
+      },
+      stop: async (id) => {
+        const r = runs.find((x) => x.member === name && x.camera === id && x.stopMs === undefined);
+        if (r) r.stopMs = Date.now();
+      },
+    },
+  });
+  await member.join();
+  return {
+    name,
+    member,
+    link,
+    close: async () => {
+      await member.close();
+      await link.close();
+    },
+  };
+}
+
+const running = (name: string): string[] =>
+  runs
+    .filter((r) => r.member === name && r.stopMs === undefined)
+    .map((r) => r.camera)
+    .sort();
+
+describe.skipIf(skip !== undefined)('fleet leases on a real nats-server -js', () => {
+  let nats: NatsServer;
+  const open: Joined[] = [];
+
+  beforeAll(async () => {
+    nats = await startNats();
+  });
+  afterEach(async () => {
+    for (const j of open.splice(0)) await j.close();
+    runs.length = 0;
+  });
+  afterAll(async () => {
+    await nats?.dispose();
+  });
+
+  it('five members racing for ten cameras from the same instant: each camera runs on exactly one, two each', async () => {
+    const list = cameras(10);
+    for (const name of ['m1', 'm2', 'm3', 'm4', 'm5']) open.push(await join(name, nats.url, list, 3000, 'race'));
+    for (const j of open) j.member.begin();
+    await waitForAsync(async () => open.every((j) => running(j.name).length === 2), 20_000, 'two cameras each');
+    const all = open.flatMap((j) => running(j.name)).sort();
+    expect(all).toEqual(list.map((c) => c.id).sort());
+    // And the members' own view agrees with what ran.
+    for (const j of open) expect(j.member.heldCameras().sort(), j.name).toEqual(running(j.name));
+    // Held through several renewals: nothing moves, nothing is lost.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(open.flatMap((j) => running(j.name)).sort()).toEqual(all);
+    expect(runs).toHaveLength(10);
+    expect(overlaps()).toEqual([]);
+    for (const j of open) expect(j.member.stats().totals, j.name).toMatchObject({ lost: 0, fenced: 0 });
+  });
+
+  it('a member cut off from NATS stops its cameras itself before their leases expire; the other claims them after; never two at once', async () => {
+    const TTL = 3000;
+    const list = cameras(4);
+    const relay = await Relay.start(nats.port);
+    try {
+      const cutoff = await join('cut', `nats://127.0.0.1:${relay.port}`, list, TTL, 'partition');
+      const other = await join('other', nats.url, list, TTL, 'partition');
+      open.push(cutoff, other);
+      cutoff.member.begin();
+      other.member.begin();
+      await waitForAsync(async () => running('cut').length === 2 && running('other').length === 2, 20_000, 'two cameras each');
+      const lost = running('cut');
+
+      relay.partition();
+      // The other takes the cut-off member's cameras once their keys expire (TTL after their last renewal).
+      await waitForAsync(async () => running('other').length === 4, 3 * TTL + 10_000, 'the other to run all four');
+      expect(running('cut')).toEqual([]);
+      expect(cutoff.member.stats().totals.fenced).toBe(2);
+      // The fence came first: each lost camera stopped on the cut-off member before the other started it.
+      for (const cam of lost) {
+        const stopped = runs.find((r) => r.member === 'cut' && r.camera === cam)?.stopMs;
+        const started = runs.find((r) => r.member === 'other' && r.camera === cam)?.startMs;
+        expect(stopped, cam).toBeDefined();
+        expect(started, cam).toBeDefined();
+        expect(stopped as number, cam).toBeLessThan(started as number);
+      }
+      expect(overlaps()).toEqual([]);
+
+      // Healed: it reconnects and, as a member again, gets cameras back without any running twice.
+      relay.heal();
+      await waitForAsync(async () => cutoff.link.connected && running('cut').length >= 1, 10 * TTL, 'the healed member to run a camera again');
+      expect(overlaps()).toEqual([]);
+    } finally {
+      for (const j of open.splice(0)) await j.close();
+      await relay.close();
+    }
+  });
+
+  it('a graceful close releases every lease at once: the other member claims them well inside the TTL', async () => {
+    const TTL = 20_000;
+    const list = cameras(4);
+    const leaving = await join('leaving', nats.url, list, TTL, 'graceful');
+    const staying = await join('staying', nats.url, list, TTL, 'graceful');
+    open.push(staying);
+    leaving.member.begin();
+    staying.member.begin();
+    await waitForAsync(async () => running('leaving').length === 2 && running('staying').length === 2, 30_000, 'two cameras each');
+    await leaving.close();
+    expect(running('leaving')).toEqual([]);
+    // Bounded by a quarter of the TTL: expiry alone would take the whole 20 s.
+    await waitForAsync(async () => running('staying').length === 4, TTL / 4, 'the staying member to run all four');
+    expect(overlaps()).toEqual([]);
+  });
+});

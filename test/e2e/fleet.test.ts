@@ -28,7 +28,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { WireEvent } from '../../src/mqtt/payloads.js';
+import { checkSchema } from '../../src/core/json-schema.js';
 import { decodePictureMessage } from '../../src/serve/picture-message.js';
+import { statsSchema } from '../../src/serve/stats-schema.js';
 import { checkMessage, type HelloMessage, type ServerMessage } from '../../src/serve/protocol.js';
 import type { FleetInstanceStats } from '../../src/fleet/instance.js';
 import { FrameRecorder, startGateway, startInstance, waitReady, writeConfig, type Cli } from '../helpers/fleet.js';
@@ -130,6 +132,8 @@ describe.skipIf(skip !== undefined)('a fleet of three instances and a gateway (l
 
     // The gateway's stats name each camera's instance; its messages are the protocol's.
     const stats = await gateway.stats();
+    expect(checkSchema(statsSchema, stats)).toBeNull();
+    for (const c of instances) expect(checkSchema(statsSchema, await c.stats()), c.name).toBeNull();
     for (const c of stats.cameras) {
       expect(c.instance, c.camera).toBe(owner.get(c.camera));
       expect(c.state).toBe('online');
@@ -311,6 +315,8 @@ describe.skipIf(skip !== undefined)('a fleet of two instances (lease TTL 20 s): 
     for (const c of instances) {
       const f = await fleetOf(c);
       expect(f.member.totals, c.name).toMatchObject({ lost: 0, fenced: 0 });
+      // The frames NATS missed were dropped at once and counted, not queued behind the outage.
+      expect(f.nats.dropped.disconnected, c.name).toBeGreaterThan(0);
     }
     const owner = new Map([...before].flatMap(([inst, cams]) => cams.map((cam) => [cam, inst] as [string, string])));
     for (const [cam, who] of recorder.publishers(up)) expect([...who], cam).toEqual([owner.get(cam)]);

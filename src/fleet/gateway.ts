@@ -91,6 +91,15 @@ function emptyStats(camera: string, state: CameraState): ServedCameraStats {
 
 const text = (m: Msg): string => Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8');
 
+/** A message's JSON, or undefined: whatever else is on a fleet subject is counted as bad, not thrown (a throw per message would only fill the log). */
+function json<T>(m: Msg): T | undefined {
+  try {
+    return JSON.parse(text(m)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 export class FleetGateway {
   private readonly cameras = new Map<string, GatewayCamera>();
   private readonly received = { frames: 0, pictures: 0, status: 0, stats: 0, bad: 0 };
@@ -228,7 +237,7 @@ export class FleetGateway {
   private onFrame(m: Msg): void {
     const id = cameraOf(this.cfg.fleet.subjectPrefix, m.subject);
     const raw = Buffer.from(m.data);
-    const msg = JSON.parse(raw.toString('utf8')) as FrameMessage;
+    const msg = json<FrameMessage>(m);
     if (!id || msg?.type !== 'frame' || msg.camera !== id) {
       this.received.bad++;
       return;
@@ -245,7 +254,7 @@ export class FleetGateway {
 
   private onStatus(m: Msg): void {
     const id = cameraOf(this.cfg.fleet.subjectPrefix, m.subject);
-    const msg = JSON.parse(text(m)) as StatusMessage;
+    const msg = json<StatusMessage>(m);
     if (!id || msg?.type !== 'status' || msg.camera !== id || msg.state === 'removed') {
       if (msg?.state !== 'removed') this.received.bad++;
       return;
@@ -261,7 +270,7 @@ export class FleetGateway {
 
   private onStats(m: Msg): void {
     const id = cameraOf(this.cfg.fleet.subjectPrefix, m.subject);
-    const msg = JSON.parse(text(m)) as CameraStatsMessage;
+    const msg = json<CameraStatsMessage>(m);
     if (!id || msg?.camera !== id || typeof msg.instance !== 'string') {
       this.received.bad++;
       return;

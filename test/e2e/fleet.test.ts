@@ -36,7 +36,7 @@ import type { FleetInstanceStats } from '../../src/fleet/instance.js';
 import { FrameRecorder, startGateway, startInstance, waitReady, writeConfig, type Cli } from '../helpers/fleet.js';
 import { MqttProbe, requireMosquitto, startBroker, type Broker } from '../helpers/mosquitto.js';
 import { requireNats, startNats, type NatsServer } from '../helpers/nats.js';
-import { PARADE, REPO_ROOT, WsProbe, waitForAsync } from '../helpers/service.js';
+import { PARADE, REPO_ROOT, WsProbe, getText, waitForAsync } from '../helpers/service.js';
 
 const skip = requireNats('fleet tests') ?? requireMosquitto('fleet tests');
 
@@ -133,6 +133,10 @@ describe.skipIf(skip !== undefined)('a fleet of three instances and a gateway (l
     // The gateway's stats name each camera's instance; its messages are the protocol's.
     const stats = await gateway.stats();
     expect(checkSchema(statsSchema, stats)).toBeNull();
+    // And the viewer's page, from the same gateway.
+    const page = await getText(`${gateway.http}/`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<html');
     for (const c of instances) expect(checkSchema(statsSchema, await c.stats()), c.name).toBeNull();
     for (const c of stats.cameras) {
       expect(c.instance, c.camera).toBe(owner.get(c.camera));

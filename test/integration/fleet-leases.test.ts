@@ -114,7 +114,7 @@ interface Joined {
   close(): Promise<void>;
 }
 
-async function join(name: string, url: string, list: CameraConfig[], ttlMs: number, bucket: string): Promise<Joined> {
+async function join(name: string, url: string, list: CameraConfig[], ttlMs: number, bucket: string, maxCameras?: number): Promise<Joined> {
   const f = { ...FleetSchema.parse({ url, bucket, leaseTtlMs: ttlMs, storage: 'file' }), url };
   const link = await NatsLink.open({ url, instance: name, connectTimeoutMs: 3000, outboxSize: FLEET_DEFAULTS.outboxSize, maxPendingBytes: FLEET_DEFAULTS.maxPendingBytes, log });
   const names = bucketNames(bucket);
@@ -126,6 +126,7 @@ async function join(name: string, url: string, list: CameraConfig[], ttlMs: numb
     members,
     instance: name,
     leaseTtlMs: ttlMs,
+    maxCameras,
     subjectPrefix: `t${bucket}`,
     cameras: () => list,
     log,
@@ -187,6 +188,24 @@ describe.skipIf(skip !== undefined)('fleet leases on a real nats-server -js', ()
     expect(runs).toHaveLength(10);
     expect(overlaps()).toEqual([]);
     for (const j of open) expect(j.member.stats().totals, j.name).toMatchObject({ lost: 0, fenced: 0 });
+  });
+
+  it('fleet.maxCameras caps a member; the others take the rest, and a camera no member has room for waits unclaimed', async () => {
+    const list = cameras(5);
+    const small = await join('small', nats.url, list, 3000, 'cap', 1);
+    const big = await join('big', nats.url, list, 3000, 'cap', 3);
+    open.push(small, big);
+    small.member.begin();
+    big.member.begin();
+    await waitForAsync(async () => running('small').length === 1 && running('big').length === 3, 20_000, 'one and three');
+    // Several rounds later: still at their caps, and the fifth camera is nobody's.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(running('small')).toHaveLength(1);
+    expect(running('big')).toHaveLength(3);
+    const unassigned = big.member.stats().unassigned;
+    expect(unassigned).toHaveLength(1);
+    expect([...running('small'), ...running('big'), ...unassigned].sort()).toEqual(list.map((c) => c.id).sort());
+    expect(overlaps()).toEqual([]);
   });
 
   it('a member cut off from NATS stops its cameras itself before their leases expire; the other claims them after; never two at once', async () => {

@@ -14,6 +14,8 @@
  *    never with two publishers for more than a lease period, the gateway's
  *    client sees offline then online for those cameras only, its last will
  *    says offline, and the new owner ends its open events (owner-lost).
+ *    Then a fourth instance joins: it takes one camera from each survivor,
+ *    a lease period apart, and no camera changes owner more than once.
  * 2. Two instances, lease TTL 20 s: NATS restarted (3 s away, file storage):
  *    both reconnect and keep their cameras, nothing runs twice; then SIGTERM
  *    on one: its cameras move within seconds, far inside the TTL.

@@ -236,6 +236,11 @@ describe.skipIf(skip !== undefined)('a fleet of three instances and a gateway (l
       expect(end.reason, id).toBe('owner-lost');
       expect(others.map((c) => c.name)).toContain(end.instance);
       expect(end.after.end_time).not.toBeNull();
+      // The same end went out on NATS, on its camera's events subject, from the new owner.
+      const onNats = recorder.events.find((r) => (r.payload as WireEvent).type === 'end' && (r.payload as WireEvent).after.id === id && (r.payload as WireEvent).reason === 'owner-lost');
+      expect(onNats, id).toBeDefined();
+      expect(onNats?.camera).toBe(end.after.camera);
+      expect(onNats?.instance).toBe(end.instance);
     }
     expect(mqtt.on('neulens/available').at(-1)?.payload).toBe('online');
   });

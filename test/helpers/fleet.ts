@@ -90,11 +90,13 @@ export interface Published {
 }
 
 /**
- * A NATS client of the test's own on the fleet's frames: every frame with
- * the instance that published it (the INSTANCE_HEADER), as it arrives.
+ * A NATS client of the test's own on the fleet's frames and events: every
+ * one with the instance that published it (the INSTANCE_HEADER), as it arrives.
  */
 export class FrameRecorder {
   readonly frames: Published[] = [];
+  /** Every event on <prefix>.<camera>.events: its payload, the camera its subject names, and its publisher. */
+  readonly events: Array<{ camera: string; instance: string; payload: unknown }> = [];
 
   private constructor(private readonly nc: NatsConnection) {}
 
@@ -105,6 +107,11 @@ export class FrameRecorder {
       callback: (_err, m) => {
         const msg = JSON.parse(Buffer.from(m.data).toString('utf8')) as { camera: string; seq: number };
         r.frames.push({ camera: msg.camera, seq: msg.seq, instance: m.headers?.get(INSTANCE_HEADER) ?? '?', atMs: Date.now() });
+      },
+    });
+    nc.subscribe(`${prefix}.*.events`, {
+      callback: (_err, m) => {
+        r.events.push({ camera: m.subject.split('.').at(-2) ?? '?', instance: m.headers?.get(INSTANCE_HEADER) ?? '?', payload: JSON.parse(Buffer.from(m.data).toString('utf8')) });
       },
     });
     await nc.flush();

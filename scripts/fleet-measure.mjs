@@ -23,7 +23,7 @@
 // Usage: node scripts/fleet-measure.mjs [--ttl MS] [--runs N] [--seconds S] [--fps F]
 // (needs `npm run build`; prints the report to stdout)
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,7 @@ const RUNS = Number(values.runs);
 const SECONDS = Number(values.seconds);
 const FPS = Number(values.fps);
 const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
-const NATS_SERVER = '/usr/sbin/nats-server';
+const NATS_SERVER = process.env.NATS_SERVER ?? ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p)) ?? '/usr/sbin/nats-server';
 const CLIP = path.join(root, 'samples/parade.mp4');
 const PACK = path.join(root, 'models/nanodet-g');
 

@@ -8,13 +8,14 @@
  * is a failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from './service.js';
 
-const NATS_SERVER = '/usr/sbin/nats-server';
+/** Debian puts it in /usr/sbin (not on a user's PATH); NATS_SERVER overrides, e.g. for a server from nats.io's releases. */
+const NATS_SERVER = process.env.NATS_SERVER ?? ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => existsSync(p)) ?? '/usr/sbin/nats-server';
 
 let unavailable: string | null | undefined;
 

@@ -7,19 +7,28 @@
  * millisecond. (The real service behind it, ffmpeg and model, is
  * test/e2e/fleet.test.ts; this file is the engine's arbitration alone.)
  *
+ * Proved here: racing claims give each camera one runner; maxCameras caps
+ * a member; a change to the fleet's camera list (the KV key) stops a
+ * removed camera and places a new one; a member cut off from NATS fences
+ * its cameras before their leases can expire; a graceful close hands them
+ * over well inside the TTL. Every test also checks no camera ever had two
+ * runs at once.
+ *
  * One member reaches NATS through a TCP relay in this test, so that it
  * alone can be cut off: the relay stops passing bytes, as a partitioned
  * network does (the socket stays open; only pings notice).
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { connect } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraConfig } from '../../src/config/index.js';
 import { FLEET_DEFAULTS, FleetSchema } from '../../src/config/index.js';
 import { createLogger } from '../../src/core/log.js';
 import { openBucket } from '../../src/fleet/instance.js';
+import { FleetCameraList, encodeCameraList } from '../../src/fleet/camera-list.js';
 import { NatsLink } from '../../src/fleet/link.js';
 import { FleetMember } from '../../src/fleet/member.js';
-import { bucketNames } from '../../src/fleet/subjects.js';
+import { CAMERAS_KEY, bucketNames } from '../../src/fleet/subjects.js';
 import { requireNats, startNats, type NatsServer } from '../helpers/nats.js';
 import { PARADE, freePort, testConfig, waitForAsync } from '../helpers/service.js';
 
@@ -114,7 +123,7 @@ interface Joined {
   close(): Promise<void>;
 }
 
-async function join(name: string, url: string, list: CameraConfig[], ttlMs: number, bucket: string, maxCameras?: number): Promise<Joined> {
+async function join(name: string, url: string, list: CameraConfig[] | (() => readonly CameraConfig[]), ttlMs: number, bucket: string, maxCameras?: number): Promise<Joined> {
   const f = { ...FleetSchema.parse({ url, bucket, leaseTtlMs: ttlMs, storage: 'file' }), url };
   const link = await NatsLink.open({ url, instance: name, connectTimeoutMs: 3000, outboxSize: FLEET_DEFAULTS.outboxSize, maxPendingBytes: FLEET_DEFAULTS.maxPendingBytes, log });
   const names = bucketNames(bucket);
@@ -128,7 +137,7 @@ async function join(name: string, url: string, list: CameraConfig[], ttlMs: numb
     leaseTtlMs: ttlMs,
     maxCameras,
     subjectPrefix: `t${bucket}`,
-    cameras: () => list,
+    cameras: typeof list === 'function' ? list : () => list,
     log,
     host: {
       start: async (cam) => {
@@ -206,6 +215,48 @@ describe.skipIf(skip !== undefined)('fleet leases on a real nats-server -js', ()
     expect(unassigned).toHaveLength(1);
     expect([...running('small'), ...running('big'), ...unassigned].sort()).toEqual(list.map((c) => c.id).sort());
     expect(overlaps()).toEqual([]);
+  });
+
+  it("a change to the fleet's camera list in the bucket: a removed camera stops where it ran, a new one starts on one member", async () => {
+    const first = cameras(4);
+    const f = { ...FleetSchema.parse({ url: nats.url, bucket: 'listed', leaseTtlMs: 3000 }), url: nats.url };
+    const lists: FleetCameraList[] = [];
+    const joined: Joined[] = [];
+    // Each member's camera list reads through a link of its own, as an instance's does through the instance's.
+    const listLinks: NatsLink[] = [];
+    try {
+      for (const name of ['l1', 'l2']) {
+        const link = await NatsLink.open({ url: nats.url, instance: `${name}-list`, connectTimeoutMs: 3000, outboxSize: 10, maxPendingBytes: FLEET_DEFAULTS.maxPendingBytes, log });
+        listLinks.push(link);
+        const kv = await openBucket(link, bucketNames('listed').fleet, f, undefined);
+        const late: { j?: Joined } = {};
+        const list = await FleetCameraList.open({ kv, instance: name, mode: 'seed', cameras: first, log, onChange: (cams) => void late.j?.member.listChanged(cams) });
+        lists.push(list);
+        late.j = await join(name, nats.url, () => list.cameras, 3000, 'listed');
+        joined.push(late.j);
+        late.j.member.begin();
+      }
+      await waitForAsync(async () => running('l1').length === 2 && running('l2').length === 2, 20_000, 'two cameras each');
+      const gone = 'cam1';
+      const holder = running('l1').includes(gone) ? 'l1' : 'l2';
+
+      // Someone (an instance with fleet.cameraList: config, or `nats kv put`) writes a new list: cam1 out, cam5 in.
+      const next = cameras(5).filter((c) => c.id !== gone);
+      const writer = await connect({ servers: nats.url });
+      const kv = await writer.jetstream().views.kv(bucketNames('listed').fleet);
+      await kv.put(CAMERAS_KEY, encodeCameraList(next, 'test'));
+      await writer.close();
+
+      await waitForAsync(async () => !running(holder).includes(gone), 10_000, `${gone} to stop on ${holder}`);
+      await waitForAsync(async () => [...running('l1'), ...running('l2')].includes('cam5'), 15_000, 'cam5 to start');
+      expect([...running('l1'), ...running('l2')].sort()).toEqual(next.map((c) => c.id).sort());
+      for (const l of lists) expect(l.cameras.map((c) => c.id)).toEqual(next.map((c) => c.id));
+      expect(overlaps()).toEqual([]);
+    } finally {
+      for (const l of lists) l.close();
+      for (const j of joined) await j.close();
+      for (const l of listLinks) await l.close();
+    }
   });
 
   it('a member cut off from NATS stops its cameras itself before their leases expire; the other claims them after; never two at once', async () => {

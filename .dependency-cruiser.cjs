@@ -23,6 +23,7 @@ const LAYERS = [
   'history', //    the event history: events in SQLite (one owner), snapshots (the viewer's encoder), retention, the /api/events query
   'mqtt', //       the MQTT client (one owner), outbox, topics and payloads, Home Assistant discovery
   'service', //    the running service: server, pool, fair share, a map of cameras
+  'fleet', //      many instances on NATS JetStream: leases, fan-out on subjects, the gateway (its own small service)
   'eval', //       replay, bench, metrics, plots
   'cli', //        the commands
 ];

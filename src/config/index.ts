@@ -2,6 +2,7 @@
 export { loadConfig, parseConfig, readConfigText, type Env, type ParseOptions } from './load.js';
 export {
   ConfigSchema,
+  CamerasSchema,
   configJsonSchema,
   cameraKindOf,
   cameraStrategy,
@@ -13,6 +14,7 @@ export {
   type HistoryConfig,
   type HttpCameraConfig,
   type LogLevel,
+  type FleetConfig,
   type ModelConfig,
   type MqttConfig,
   type ReconnectConfig,
@@ -21,4 +23,5 @@ export {
   type TrackerConfig,
   type ViewerConfig,
 } from './schema.js';
+export { FLEET_DEFAULTS, FleetSchema, fleetInstanceId, natsUrlProblem, resolveFleet, type ResolvedFleetConfig } from './fleet.js';
 export { COCO_LABELS, type CocoLabel } from '../core/coco.js';

@@ -73,7 +73,7 @@ export function parseConfig(text: string, sourceName: string, env: Env = process
   }
   if (data === null || data === undefined) throw fail('', "empty configuration (at least 'cameras' is required)");
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw fail('', 'the top level must be a mapping (server, model, tracker, cameras, viewer, logging, mqtt, history)');
+    throw fail('', 'the top level must be a mapping (server, model, tracker, cameras, viewer, logging, mqtt, history, fleet)');
   }
   dropNulls(data);
 

@@ -13,6 +13,7 @@ import { PROVIDERS } from '../model/tensor.js';
 import { DEFAULT_GRID, DEFAULT_REFRESH, formatSpec, hasBudget, isAdaptive, isTiled, parseSpecText, specFrom, type StrategySpec } from '../strategy/spec.js';
 import { DEFAULT_TRACKER_OPTIONS } from '../track/tracker.js';
 import { HistorySchema } from './history.js';
+import { FleetSchema } from './fleet.js';
 import { MqttSchema } from './mqtt.js';
 import { MasksSchema, ZonesSchema } from './regions.js';
 
@@ -395,6 +396,7 @@ export const ConfigSchema = z
     logging: LoggingSchema.prefault({}),
     mqtt: MqttSchema.optional(),
     history: HistorySchema.optional(),
+    fleet: FleetSchema.optional(),
   })
   .superRefine((c, ctx) => {
     // Events and counts are the tracker's tracks: without it there is nothing to publish.
@@ -430,6 +432,7 @@ export type ReconnectConfig = CameraConfig['reconnect'];
 export type LogLevel = Config['logging']['level'];
 export type { MqttConfig } from './mqtt.js';
 export type { HistoryConfig } from './history.js';
+export type { FleetConfig } from './fleet.js';
 
 /** The JSON Schema (draft 2020-12) of what a user may write: defaulted keys are optional. */
 export function configJsonSchema(): Record<string, unknown> {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'UNAVAILABLE'
+  | 'FLEET_UNAVAILABLE'
   | 'CLOSED';
 
 export class NeulensError extends Error {
@@ -105,6 +106,21 @@ export class ConflictError extends NeulensError {
 export class UnavailableError extends NeulensError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The fleet's NATS server cannot be used (unreachable at start-up, no
+ * JetStream, a bucket made with another TTL): `key` names the config key to
+ * look at (fleet.url, fleet.leaseTtlMs). Not a config error: the file may be
+ * right and the server down, so the CLI exits 1, not 2.
+ */
+export class FleetError extends NeulensError {
+  readonly key: string;
+
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super('FLEET_UNAVAILABLE', `${key}: ${message}`, options);
+    this.key = key;
   }
 }
 

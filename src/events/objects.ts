@@ -131,6 +131,11 @@ export class CameraEvents {
     return [...this.open].map(([id, rec]) => this.end(id, rec));
   }
 
+  /** The open events as their subscribers last heard them (each one's last event's `after`): what a journal of open events records. */
+  said(): ObjectState[] {
+    return [...this.open.values()].map((r) => r.published);
+  }
+
   /** The objects now (their latest state, whatever was published): what counts are made of. */
   objects(): ObjectState[] {
     return [...this.open.values()].map((r) => r.current);

@@ -24,8 +24,8 @@ import type { Zone } from '../events/zones.js';
 import type { MqttTotals } from '../serve/metrics.js';
 import { discoveryFor } from './discovery.js';
 import { MqttLink } from './link.js';
-import { wireEvent, wireStatus } from './payloads.js';
-import { availableTopic, countTopic, eventsTopic, parseCountTopic, snapshotTopic, statsTopic, statusTopic } from './topics.js';
+import { lostEnd, wireEvent, wireObject, wireStatus, type EndReason, type WireEvent, type WireObject } from './payloads.js';
+import { availableTopic, countTopic, eventsTopic, instanceAvailableTopic, parseCountTopic, snapshotTopic, statsTopic, statusTopic } from './topics.js';
 
 export interface MqttOutputOptions {
   config: MqttConfig;
@@ -34,6 +34,17 @@ export interface MqttOutputOptions {
   /** The /api/stats body. */
   stats: () => Promise<unknown>;
   log: Logger;
+  /**
+   * In a fleet: this instance's id. Its client id is the configured one (or
+   * the prefix) with '-<instance>' appended, its last will goes to
+   * <prefix>/available/<instance>, <prefix>/available says the fleet is
+   * online (never offline: other instances may run), and events carry it.
+   */
+  instance?: string;
+  /** Every event as it is queued (a fleet also publishes it on NATS). */
+  onEvent?: (camera: string, e: WireEvent) => void;
+  /** A camera's open events as their subscribers last heard them, after every change (a fleet records them for a new owner). */
+  onOpen?: (camera: string, open: WireObject[]) => void;
 }
 
 /** What the output needs of a camera (Camera has it). */
@@ -65,14 +76,15 @@ export class MqttOutput {
   constructor(private readonly o: MqttOutputOptions) {
     const c = o.config;
     this.prefix = c.topicPrefix;
+    const instance = o.instance;
     this.link = new MqttLink({
       url: c.url,
-      clientId: mqttClientId(c),
+      clientId: instance === undefined ? mqttClientId(c) : `${mqttClientId(c)}-${instance}`,
       ...(c.user !== undefined ? { user: c.user } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),
       qos: c.qos,
       retain: c.retain,
-      availableTopic: availableTopic(c.topicPrefix),
+      availableTopic: instance === undefined ? availableTopic(c.topicPrefix) : instanceAvailableTopic(c.topicPrefix, instance),
       outboxSize: c.outboxSize,
       reconnect: c.reconnect,
       log: o.log,
@@ -149,6 +161,22 @@ export class MqttOutput {
     this.link.publishState({ topic: snapshotTopic(this.prefix, camera, label), payload: jpeg, qos: this.o.config.qos, retain: true });
   }
 
+  /**
+   * Ends events a lost owner of `camera` left open (a fleet's new owner
+   * calls this before it starts the camera): one end each, with the reason.
+   * Returns how many.
+   */
+  endLost(camera: string, said: readonly WireObject[], reason: EndReason): number {
+    if (this.closing) return 0;
+    const { qos } = this.o.config;
+    for (const obj of said) {
+      const e = lostEnd(obj, ++this.seq, this.o.instance, reason);
+      this.link.publishEvent({ topic: eventsTopic(this.prefix), payload: JSON.stringify(e), qos, retain: false });
+      this.o.onEvent?.(camera, e);
+    }
+    return said.length;
+  }
+
   stats(): MqttTotals {
     return { ...this.link.stats(), events: this.seq };
   }
@@ -166,7 +194,12 @@ export class MqttOutput {
   private onFrame(camera: string, a: Attached, events: ObjectEvent[]): void {
     const { qos } = this.o.config;
     const topic = eventsTopic(this.prefix);
-    for (const e of events) this.link.publishEvent({ topic, payload: JSON.stringify(wireEvent(e, ++this.seq)), qos, retain: false });
+    for (const e of events) {
+      const w = wireEvent(e, ++this.seq, this.o.instance);
+      this.link.publishEvent({ topic, payload: JSON.stringify(w), qos, retain: false });
+      this.o.onEvent?.(camera, w);
+    }
+    if (events.length > 0) this.o.onOpen?.(camera, a.events.said().map(wireObject));
     // Only the counts that moved (objects came, went, stopped, started, changed zones).
     this.publishCounts(camera, a, a.counts.changed(a.events.objects()));
   }
@@ -196,6 +229,11 @@ export class MqttOutput {
 
   /** After each (re)connection: the state as it is now (the broker may have lost its retained copy). */
   private republish(): void {
+    // In a fleet <prefix>/available is the fleet's: online while any instance is (each one's own will is under it).
+    if (this.o.instance !== undefined) {
+      const { qos, retain } = this.o.config;
+      this.link.publishState({ topic: availableTopic(this.prefix), payload: 'online', qos, retain });
+    }
     for (const [camera, a] of this.cameras) {
       if (a.status) this.publishStatus(a.status);
       const labels = [...a.announced];

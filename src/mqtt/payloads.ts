@@ -30,12 +30,19 @@ export interface WireObject {
   active: boolean;
 }
 
+/** Why an event ended other than its track going: the instance that ran its camera was lost (a fleet), and the new owner ended it. */
+export type EndReason = 'owner-lost';
+
 export interface WireEvent {
   type: ObjectEventType;
-  /** 1, 2, 3, ... for every event the service generates: a gap is an event lost (mqtt.outboxSize), a repeat a redelivery (QoS 1). */
+  /** 1, 2, 3, ... for every event the service generates: a gap is an event lost (mqtt.outboxSize), a repeat a redelivery (QoS 1). In a fleet, per instance. */
   seq: number;
   before: WireObject;
   after: WireObject;
+  /** In a fleet: the instance that made the event (seq counts per instance). */
+  instance?: string;
+  /** Only on an end the track did not make: owner-lost (a new owner ends what a lost instance left open). */
+  reason?: EndReason;
 }
 
 export interface WireStatus {
@@ -72,8 +79,17 @@ export function wireObject(o: ObjectState): WireObject {
   };
 }
 
-export function wireEvent(e: ObjectEvent, seq: number): WireEvent {
-  return { type: e.type, seq, before: wireObject(e.before), after: wireObject(e.after) };
+export function wireEvent(e: ObjectEvent, seq: number, instance?: string): WireEvent {
+  return { type: e.type, seq, before: wireObject(e.before), after: wireObject(e.after), ...(instance !== undefined ? { instance } : {}) };
+}
+
+/**
+ * The end of an event a lost owner left open, as the new owner publishes it:
+ * the object as it was last said, ended at its last event's frame time (the
+ * last moment anyone reported it), with the reason.
+ */
+export function lostEnd(said: WireObject, seq: number, instance: string | undefined, reason: EndReason): WireEvent {
+  return { type: 'end', seq, before: said, after: { ...said, end_time: said.frame_time }, ...(instance !== undefined ? { instance } : {}), reason };
 }
 
 export function wireStatus(s: { camera: string; state: CameraState | 'removed'; error?: string; atMs: number }): WireStatus {

@@ -26,7 +26,7 @@ export const mqttSchema = {
   title: 'NeuLens-TS MQTT payloads',
   description: 'One $defs entry per topic kind (docs/mqtt.md lists the topics). available and the counts are plain text: their schemas describe the word, and the integer the text reads as.',
   $defs: {
-    available: { description: '<prefix>/available, retained, plain text; also the last will (offline).', enum: ['online', 'offline'] },
+    available: { description: "<prefix>/available, retained, plain text; also the last will (offline). In a fleet each instance's last will is on <prefix>/available/<instance>, and <prefix>/available says online while any instance is connected.", enum: ['online', 'offline'] },
     count: { description: '<prefix>/<camera>/[<zone>/]<label>[/active], retained, plain text: a decimal integer.', ...count },
     event: {
       description: '<prefix>/events: one tracked-object event.',
@@ -35,9 +35,11 @@ export const mqttSchema = {
       additionalProperties: false,
       properties: {
         type: { enum: ['new', 'update', 'end'], description: 'new: the track is confirmed; update: it became stationary or active, entered or left a zone, its best score rose by 0.05 or its label changed; end: the track is gone.' },
-        seq: { type: 'integer', minimum: 1, description: 'Counts every event the service generates from 1: a gap is an event lost to a full outbox, a repeat a redelivery (QoS 1).' },
+        seq: { type: 'integer', minimum: 1, description: 'Counts every event the service generates from 1: a gap is an event lost to a full outbox, a repeat a redelivery (QoS 1). In a fleet, per instance.' },
         before: { $ref: '#/$defs/object', description: 'The object at its previous event (for new, the same as after).' },
         after: { $ref: '#/$defs/object', description: 'The object now.' },
+        instance: { type: 'string', minLength: 1, maxLength: 64, description: 'In a fleet: the instance that made the event (seq counts per instance).' },
+        reason: { enum: ['owner-lost'], description: "Only on an end that its track did not make: owner-lost, published by a camera's new owner for an event the lost instance left open (end_time: its last event's frame time)." },
       },
     },
     object: {

@@ -2,6 +2,7 @@
  * The topic tree (pure), Frigate's layout under the configured prefix:
  *
  *   <prefix>/available                     online | offline (the last will), retained
+ *   <prefix>/available/<instance>          in a fleet: that instance's online | offline (its last will), retained
  *   <prefix>/events                        one JSON message per tracked-object event
  *   <prefix>/stats                         the /api/stats body, every statsIntervalMs
  *   <prefix>/<camera>/status               the camera's state (JSON), retained
@@ -17,6 +18,8 @@ import { labelLevel } from '../config/regions.js';
 import type { CountKey } from '../events/counts.js';
 
 export const availableTopic = (prefix: string): string => `${prefix}/available`;
+/** In a fleet, one instance's availability (its last will): under <prefix>/available, a level no camera's topics use. */
+export const instanceAvailableTopic = (prefix: string, instance: string): string => `${prefix}/available/${instance}`;
 export const eventsTopic = (prefix: string): string => `${prefix}/events`;
 export const statsTopic = (prefix: string): string => `${prefix}/stats`;
 export const statusTopic = (prefix: string, camera: string): string => `${prefix}/${camera}/status`;

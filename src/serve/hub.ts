@@ -269,12 +269,16 @@ export class WsHub {
     return client.id;
   }
 
-  /** Sends a frame to every client subscribed to its camera; returns how many that was. */
-  publishFrame(msg: FrameMessage): number {
+  /**
+   * Sends a frame to every client subscribed to its camera; returns how many
+   * that was. `encoded`, when given, is `msg` as JSON already (a gateway
+   * passes on the bytes an instance published).
+   */
+  publishFrame(msg: FrameMessage, encoded?: Buffer): number {
     if (this.closing) return 0;
     this.totals.framesPublished++;
     if (!this.cameraStates.has(msg.camera)) this.cameraStates.set(msg.camera, 'online');
-    let data: Buffer | undefined;
+    let data: Buffer | undefined = encoded;
     let n = 0;
     for (const client of this.clients) {
       if (client.state !== 'open' || !client.wants(msg.camera)) continue;
@@ -315,6 +319,30 @@ export class WsHub {
     }
     if (n > 0) this.totals.picturesPublished++;
     return n;
+  }
+
+  /**
+   * Sends a picture message encoded already (a gateway passes on what an
+   * instance published: the same bytes a local client would get) to every
+   * client watching the camera's pictures; returns how many.
+   */
+  publishEncodedPicture(camera: string, data: Buffer): number {
+    if (this.closing) return 0;
+    let n = 0;
+    for (const client of this.clients) {
+      if (client.state !== 'open' || !client.wantsPicture(camera)) continue;
+      this.enqueue(client, data, 'picture');
+      n++;
+    }
+    if (n > 0) this.totals.picturesPublished++;
+    return n;
+  }
+
+  /** The cameras whose pictures some client watches now. */
+  watchedPictures(): string[] {
+    const out = new Set<string>();
+    for (const camera of this.cameraStates.keys()) if (this.picturesWanted(camera)) out.add(camera);
+    return [...out];
   }
 
   /** Records the camera's state and tells every client, subscribed or not. */

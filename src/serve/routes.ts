@@ -34,6 +34,8 @@ export interface ServedCameraStats extends CameraStats {
   shareBudgetMs?: number;
   /** The inference worker the camera is pinned to (its fair share is of that worker's time). */
   worker?: number;
+  /** In a fleet: the instance that runs the camera (a gateway names it for every camera). */
+  instance?: string;
 }
 
 /** DEMUX's machine-wide state: how the device is shared, and what start-up calibration measured. */
@@ -54,6 +56,12 @@ export interface DemuxStats {
   };
 }
 
+/** A fleet's section of /api/stats (src/fleet/): its NATS link, and an instance's leases or a gateway's view. */
+export interface FleetStatsSection {
+  nats: { url: string; connected: boolean };
+  [key: string]: unknown;
+}
+
 export interface StatsBody {
   serverTimeMs: number;
   uptimeMs: number;
@@ -65,6 +73,8 @@ export interface StatsBody {
   mqtt?: MqttTotals;
   /** The event history, when history: is configured. */
   history?: HistoryStats;
+  /** In a fleet: the NATS link and the leases (an instance) or the fleet's instances (a gateway). */
+  fleet?: FleetStatsSection;
 }
 
 /** The viewer's routes: its files by URL path, and its page config. */
@@ -91,6 +101,7 @@ export interface RouteDeps {
   cameras?: CamerasApi;
   /** A token is set: camera changes over HTTP need one. */
   tokenSet?: boolean;
+  fleet?: () => FleetStatsSection | undefined;
   /** Whether the request carries the token (true when none is set). */
   authorized?: (req: IncomingMessage, url: URL) => boolean;
   /** /metrics needs no token. */
@@ -188,12 +199,13 @@ function viewerRoute(deps: RouteDeps, req: IncomingMessage, res: ServerResponse,
 }
 
 /** The /api/stats body (also what MQTT publishes on <prefix>/stats). */
-export async function statsBody({ hub, stats, demux, viewer, mqtt, history, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'history' | 'startedAt'>): Promise<StatsBody> {
+export async function statsBody({ hub, stats, demux, viewer, mqtt, history, fleet, startedAt }: Pick<RouteDeps, 'hub' | 'stats' | 'demux' | 'viewer' | 'mqtt' | 'history' | 'fleet' | 'startedAt'>): Promise<StatsBody> {
   const cameras = stats ? await stats() : [];
   const now = Date.now();
   const m = mqtt?.();
   const h = history?.();
-  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}), ...(h ? { history: h } : {}) };
+  const f = fleet?.();
+  return { serverTimeMs: now, uptimeMs: now - startedAt, cameras, ws: hub.stats(), ...(demux ? { demux: demux() } : {}), ...(viewer?.stats ? { viewer: viewer.stats() } : {}), ...(m ? { mqtt: m } : {}), ...(h ? { history: h } : {}), ...(f ? { fleet: f } : {}) };
 }
 
 /** Answers one plain HTTP request. Never rejects. */

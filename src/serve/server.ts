@@ -15,7 +15,7 @@ import { WsHub, type HubOptions } from './hub.js';
 import { Metrics, type MqttTotals } from './metrics.js';
 import { PROTOCOL_VERSION, ProtocolError, parseCameraQuery, parsePicturesQuery, type CameraSelection } from './protocol.js';
 import type { CamerasApi, EventsApi, HistoryStats } from './api-types.js';
-import { handleHttp, statsBody, type DemuxStats, type Readiness, type ServedCameraStats, type StatsBody, type ViewerRoutes } from './routes.js';
+import { handleHttp, statsBody, type DemuxStats, type FleetStatsSection, type Readiness, type ServedCameraStats, type StatsBody, type ViewerRoutes } from './routes.js';
 import type { Asset, ViewerStats } from './viewer-types.js';
 
 export interface ServeOptions {
@@ -40,6 +40,8 @@ export interface ServeOptions {
   events?: EventsApi;
   /** The cameras at runtime: GET /api/cameras, POST/PUT/DELETE /api/cameras/{id} (the changes need the token). */
   cameras?: CamerasApi;
+  /** A fleet's section of /api/stats (an instance's leases, a gateway's view). */
+  fleet?: () => FleetStatsSection | undefined;
   /** Created when absent; pass one to share it with the pipeline. */
   metrics?: Metrics;
   hub?: HubOptions;
@@ -155,7 +157,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<ServeHandle
     ...(opts.viewer.stats ? { stats: opts.viewer.stats } : {}),
   };
   const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: opts.maxPayloadBytes ?? 64 * 1024 });
-  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), ...(opts.mqtt ? { mqtt: opts.mqtt } : {}), ...(opts.history ? { history: opts.history } : {}), ...(opts.events ? { events: opts.events } : {}), ...(opts.cameras ? { cameras: opts.cameras } : {}), tokenSet: expectedToken !== null, authorized, publicMetrics: opts.publicMetrics ?? false };
+  const deps = { hub, metrics, startedAt: Date.now(), ready: opts.ready, stats: opts.stats, ...(opts.demux ? { demux: opts.demux } : {}), ...(viewer ? { viewer } : {}), ...(opts.mqtt ? { mqtt: opts.mqtt } : {}), ...(opts.history ? { history: opts.history } : {}), ...(opts.events ? { events: opts.events } : {}), ...(opts.cameras ? { cameras: opts.cameras } : {}), ...(opts.fleet ? { fleet: opts.fleet } : {}), tokenSet: expectedToken !== null, authorized, publicMetrics: opts.publicMetrics ?? false };
   if (opts.mqtt) metrics.bindMqtt(opts.mqtt);
   const sockets = new Set<Socket>();
   let closing = false;

@@ -26,6 +26,7 @@ export const statsSchema = {
     viewer: { $ref: '#/$defs/statsViewer' },
     mqtt: { $ref: '#/$defs/statsMqtt' },
     history: { $ref: '#/$defs/statsHistory' },
+    fleet: { type: 'object', description: "In a fleet (an instance's or a gateway's body): the NATS link, and the instance's leases or the gateway's view of the fleet. Its details grow with the code.", required: ['nats'], properties: { nats: { type: 'object', required: ['url', 'connected'] } } },
   },
   $defs: {
     statsCamera: {
@@ -49,6 +50,7 @@ export const statsSchema = {
         sloAttainment: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'Of the frames that came in over the last 10 s, the share published within one frame interval of capture; null before any frame.' },
         input: { type: 'object', required: ['width', 'height', 'strategy'], additionalProperties: false, properties: { width: count, height: count, strategy: { type: 'string' } } },
         sloFps: nonNegative,
+        instance: { type: 'string', minLength: 1, maxLength: 64, description: "In a fleet: the instance that runs the camera (a gateway's /api/stats names it for every camera)." },
         lastPlan: {
           type: 'object',
           description: "The last processed frame's plan (detector-input pixels) with its measured detector time.",

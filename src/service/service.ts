@@ -29,9 +29,11 @@ import { chooseInputSize } from '../model/input-size.js';
 import { computeLevels, loadModelPack, type ModelPack } from '../model/manifest.js';
 import { zoneList } from '../events/zones.js';
 import { EventHistory, type HistoryOptions } from '../history/history.js';
-import { MqttOutput } from '../mqtt/output.js';
-import { buildFrameMessage } from '../serve/protocol.js';
-import type { DemuxStats, ServedCameraStats } from '../serve/routes.js';
+import { MqttOutput, type MqttOutputOptions } from '../mqtt/output.js';
+import type { EndReason, WireObject } from '../mqtt/payloads.js';
+import type { OutgoingPicture } from '../serve/hub.js';
+import { buildFrameMessage, type FrameMessage, type StatusMessage } from '../serve/protocol.js';
+import type { DemuxStats, FleetStatsSection, ServedCameraStats } from '../serve/routes.js';
 import type { ViewerStats } from '../serve/viewer-types.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
 import { createStrategy } from '../strategy/registry.js';
@@ -66,6 +68,19 @@ export interface Probed {
   fps?: number;
 }
 
+/**
+ * An output beside the WebSocket hub (a fleet's NATS publisher,
+ * src/fleet/): it gets the same messages as the hub, as the hub gets them,
+ * synchronously, and must never block.
+ */
+export interface ServiceTap {
+  frame(msg: FrameMessage): void;
+  status(msg: StatusMessage): void;
+  /** Whether it wants the camera's pictures now: the picture feed encodes while the hub's clients or this do. */
+  picturesWanted(camera: string): boolean;
+  picture(p: OutgoingPicture): void;
+}
+
 export interface ServiceOptions {
   log?: Logger;
   /** The viewer's picture encoder; default sharp's JPEG at the config's viewer.maxWidth and quality. */
@@ -78,6 +93,12 @@ export interface ServiceOptions {
   source?: ConfigSource;
   /** The history's timings and limits (tests shorten them); its config is history:. */
   history?: Pick<HistoryOptions, 'flushMs' | 'retentionCheckMs' | 'snapshotEveryMs' | 'heldFramesMax' | 'queueMax' | 'encoder'>;
+  /** Another output beside the hub (a fleet instance's NATS publisher). */
+  tap?: ServiceTap;
+  /** In a fleet: the MQTT output's instance id and its hooks on events (see MqttOutputOptions). */
+  mqtt?: Pick<MqttOutputOptions, 'instance' | 'onEvent' | 'onOpen'>;
+  /** In a fleet: its section of /api/stats. */
+  fleetStats?: () => FleetStatsSection | undefined;
 }
 
 /** A model pack that cannot be loaded is a config error on model.pack (exit 2), in `serve` as in `config validate`. */
@@ -122,6 +143,7 @@ export class NeulensService {
   private constructor(
     private cfg: Config,
     private readonly log: Logger,
+    private readonly tap: ServiceTap | undefined,
   ) {}
 
   /** The configuration running now: start-up's, with the cameras changed at runtime since. */
@@ -131,7 +153,7 @@ export class NeulensService {
 
   /** Starts the server first (so /healthz answers while the model loads), then the pool, then the cameras. */
   static async start(config: Config, opts: ServiceOptions = {}): Promise<NeulensService> {
-    const service = new NeulensService(config, opts.log ?? createLogger(config.logging.level));
+    const service = new NeulensService(config, opts.log ?? createLogger(config.logging.level), opts.tap);
     const s = config.server;
     const v = config.viewer;
     // Before the server: an install without the page's files fails here, holding nothing yet.
@@ -162,13 +184,14 @@ export class NeulensService {
       ...(config.mqtt ? { mqtt: () => service.mqtt?.stats() } : {}),
       ...(history ? { history: () => history.stats(), events: { list: (q) => history.list(q), snapshot: (id, kind) => history.snapshot(id, kind) } } : {}),
       cameras: service.control,
+      ...(opts.fleetStats ? { fleet: opts.fleetStats } : {}),
     });
     const { hub, metrics } = service.serveHandle;
     metrics.bindCameras(() => [...service.cameras.values()].map((c) => c.stats()));
     if (v.enabled) {
       const pictures = new PictureFeed({
         fps: v.fps,
-        watched: (camera) => hub.picturesWanted(camera),
+        watched: (camera) => hub.picturesWanted(camera) || (opts.tap?.picturesWanted(camera) ?? false),
         encoder: opts.pictureEncoder ?? jpegEncoder({ maxWidth: v.maxWidth, quality: v.quality }),
         log: service.log.child('viewer'),
       });
@@ -177,7 +200,7 @@ export class NeulensService {
     }
     if (config.mqtt) {
       // Connects in the background: a broker that is down delays nothing (events wait in its outbox).
-      service.mqtt = new MqttOutput({ config: config.mqtt, ...(config.model.classes ? { labels: config.model.classes } : {}), stats: () => service.server.statsBody(), log: service.log.child('mqtt') });
+      service.mqtt = new MqttOutput({ config: config.mqtt, ...(config.model.classes ? { labels: config.model.classes } : {}), stats: () => service.server.statsBody(), log: service.log.child('mqtt'), ...opts.mqtt });
     }
     try {
       // A missing or broken pack is a config error (exit 2), as `config validate` says.
@@ -346,15 +369,23 @@ export class NeulensService {
   private wire(camera: Camera): void {
     const { hub, metrics } = this.server;
     const pictures = this.pictures;
+    const tap = this.tap;
     hub.setCamera(camera.id, 'connecting');
     this.wiring.set(camera.id, [
-      camera.status$.subscribe((st) => hub.publishStatus({ type: 'status', camera: st.camera, state: st.state, atMs: st.atMs, ...(st.error !== undefined ? { error: st.error } : {}) })),
+      camera.status$.subscribe((st) => {
+        const msg: StatusMessage = { type: 'status', camera: st.camera, state: st.state, atMs: st.atMs, ...(st.error !== undefined ? { error: st.error } : {}) };
+        hub.publishStatus(msg);
+        tap?.status(msg);
+      }),
       camera.results$.subscribe((r: CameraResult) => {
         const msg = buildFrameMessage(r);
         hub.publishFrame(msg);
+        tap?.frame(msg);
         metrics.observeFrame(r.camera, r.result.detectorMs, msg.latencyMs);
         pictures?.offer(r, (p) => {
-          hub.publishPicture({ frame: msg, width: p.width, height: p.height, jpeg: p.jpeg });
+          const out: OutgoingPicture = { frame: msg, width: p.width, height: p.height, jpeg: p.jpeg };
+          hub.publishPicture(out);
+          tap?.picture(out);
           metrics.observePicture(p.camera, p.encodeMs);
         });
       }),
@@ -488,6 +519,15 @@ export class NeulensService {
       removeCamera: (id) => this.removeCamera(id),
       states: () => new Map([...this.cameras.values()].map((c) => [c.id, c.stats().state])),
     };
+  }
+
+  /**
+   * Ends, over MQTT, events that another process left open on `camera` (a
+   * fleet instance that died while running it): one `end` each, with the
+   * reason. Without mqtt: nothing (there were no events). Returns how many.
+   */
+  endOrphanedEvents(camera: string, said: readonly WireObject[], reason: EndReason): number {
+    return this.mqtt?.endLost(camera, said, reason) ?? 0;
   }
 
   /** Everything a running camera holds in the service, released (idempotent per id). */

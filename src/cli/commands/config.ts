@@ -72,6 +72,7 @@ function shown(config: Config): unknown {
   if (isAdaptive(spec)) model.refresh = { ...spec.refresh };
   if (copy.server.authToken !== undefined) copy.server.authToken = '<redacted>';
   if (copy.mqtt?.password !== undefined) copy.mqtt.password = '<redacted>';
+  if (copy.fleet?.password !== undefined) copy.fleet.password = '<redacted>';
   // Camera URLs often carry credentials: rtsp://user:pass@host/...
   for (const cam of copy.cameras) cam.url = redactCredentials(cam.url);
   return { ...copy, model };

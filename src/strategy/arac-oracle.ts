@@ -161,9 +161,10 @@ export class AracOracleStrategy implements Strategy {
     const plan: TilesPlan = { kind: 'tiles', grid: this.grid, levels: p.levels, labels: decisions.map((d) => d.level), spend: p.choice };
     if (p.levels.every((l) => l >= 1)) return { detections: this.last.map((d) => ({ ...d, stale: true })), detectorMs: 0, workFraction: 0, plan };
     const r = await ctx.detect(image, 'arac', { grid: this.grid, levels: p.levels, path: 'windowed', halo: DEFAULT_WINDOW_HALO });
-    // Learnt from measured times over the reference's on the same frame; paid at the model's price (as arac is).
+    // Learnt from measured times over the reference's on the same frame; paid at the model's price,
+    // and never below the pixels fed (as arac is).
     model.observe(p.levels, r.inferenceMs / Math.max(1e-6, fullMs));
-    budget.spend(model.predict(p.levels));
+    budget.spend(Math.max(model.predict(p.levels), r.arac?.workFraction ?? 1));
     this.last = r.detections;
     return { detections: r.detections, detectorMs: r.inferenceMs, workFraction: r.arac?.workFraction ?? 1, plan };
   }

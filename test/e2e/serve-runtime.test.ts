@@ -9,9 +9,12 @@
  *   keep coming throughout: its source never restarts (its seq only rises).
  * - A read-only database file: the service serves live detections anyway;
  *   /api/stats and the log say the history failed, naming history.path.
- *   Root writes through file modes, so as root the service runs as nobody
- *   (setpriv), the way a read-only file meets a real deployment.
+ *   Root writes through file modes, so as root the file is made immutable
+ *   (chattr +i: even root's writes fail, as on a read-only mount); where the
+ *   file system has no such flag, the service runs as nobody (setpriv),
+ *   which needs the checkout readable by nobody.
  */
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -109,8 +112,20 @@ describe('neulens serve at runtime', () => {
     await writeFile(file, `${config(port, camera('steady', 5))}history:\n  path: ${data}\n`);
     await chmod(file, 0o644);
     const asRoot = process.getuid?.() === 0;
-    // Root is not held back by a file's mode: run the service as nobody, as a deployment would.
-    const serve = cli(['serve', '--config', file], asRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []);
+    const dbFile = path.join(data, 'events.sqlite');
+    // Root is not held back by a file's mode: the immutable flag holds it back (a read-only mount's
+    // effect); without that flag on this file system, the service runs as nobody, as a deployment would.
+    let immutable = false;
+    if (asRoot) {
+      try {
+        execFileSync('chattr', ['+i', dbFile], { stdio: 'pipe' });
+        immutable = true;
+        cleanup.push(async () => execFileSync('chattr', ['-i', dbFile], { stdio: 'pipe' }));
+      } catch {
+        immutable = false;
+      }
+    }
+    const serve = cli(['serve', '--config', file], asRoot && !immutable ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []);
     await waitReady(serve, port);
     const client = await WsProbe.connect(`ws://127.0.0.1:${port}/ws`);
     cleanup.push(() => client.close());

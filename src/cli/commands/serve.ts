@@ -81,7 +81,7 @@ export const serveCommand: Command = {
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onHup);
     try {
-      const fleet = fleetConfig ? await FleetInstance.start({ ...config, fleet: fleetConfig }, log) : undefined;
+      const fleet = fleetConfig ? await FleetInstance.start({ ...config, fleet: fleetConfig }, log, { text, name: file, env: process.env }) : undefined;
       // Alone, the file's cameras can change at runtime (SIGHUP, /api/cameras); in a fleet they are the KV bucket's.
       service = fleet?.service ?? (await NeulensService.start(config, { log, source: { text, name: file, env: process.env } }));
       owner = fleet ?? service;

@@ -87,7 +87,8 @@ export function editCamera(text: string, edit: CameraEdit): string {
 
 /** Every `${` in the strings of `v` written `$${`: read again, they stay the literal text they already are. */
 function keepLiteral(v: unknown): unknown {
-  if (typeof v === 'string') return v.replaceAll('${', '$${');
+  // A function, not a string: in a replacement string `$$` would itself mean one `$`.
+  if (typeof v === 'string') return v.replaceAll('${', () => '$${');
   if (Array.isArray(v)) return v.map(keepLiteral);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, keepLiteral(x)]));
   return v;

@@ -85,6 +85,35 @@ export function editCamera(text: string, edit: CameraEdit): string {
   return d.toString();
 }
 
+/** Every `${` in the strings of `v` written `$${`: read again, they stay the literal text they already are. */
+function keepLiteral(v: unknown): unknown {
+  // A function, not a string: in a replacement string `$$` would itself mean one `$`.
+  if (typeof v === 'string') return v.replaceAll('${', () => '$${');
+  if (Array.isArray(v)) return v.map(keepLiteral);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, keepLiteral(x)]));
+  return v;
+}
+
+/**
+ * A fleet's camera list (the KV bucket's, src/fleet/camera-api.ts) with one
+ * camera added, replaced or removed, read whole by the start-up parser as
+ * the `cameras:` of this instance's config (`source`): the new camera's
+ * `${VAR}`s, relative url, defaults and the checks that span sections
+ * (a budget the strategy takes) are what start-up would make of them, and
+ * an error names the key (`cameras[2].url`). The stored cameras were
+ * substituted and resolved when they were written, so they go in as
+ * literals. Unlike a config file, a fleet's list may become empty (its
+ * instances then idle), so the last camera can be removed.
+ */
+export function editCameraList(source: ConfigSource, cameras: readonly CameraConfig[], edit: CameraEdit, what: string): CameraConfig[] {
+  const d = doc(source.text, 'the running config');
+  if (!isMap(d.contents)) throw new ConfigError('', 'the running config: the top level must be a mapping');
+  d.contents.set('cameras', d.createNode(keepLiteral(cameras)));
+  const text = editCamera(d.toString(), edit);
+  if (edit.kind === 'remove' && cameras.every((c) => c.id === edit.id)) return [];
+  return parseSource(source, text, what).cameras;
+}
+
 /** `text` (the running config) with its `cameras:` taken from `from` (the file read again); the rest stays. */
 export function withCamerasOf(text: string, from: string, fromName: string): string {
   const d = doc(text, 'the running config');

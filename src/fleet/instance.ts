@@ -14,12 +14,14 @@
 import { randomUUID } from 'node:crypto';
 import { StorageType, type KV } from 'nats';
 import type { CameraConfig, Config, FleetConfig, ResolvedFleetConfig } from '../config/index.js';
+import type { ConfigSource } from '../config/edit.js';
 import { fleetInstanceId } from '../config/index.js';
 import { errorMessage, FleetError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { defaultWorkers } from '../inference/pool.js';
 import type { FleetStatsSection } from '../serve/routes.js';
 import { NeulensService } from '../service/service.js';
+import { FleetCameras } from './camera-api.js';
 import { FleetCameraList } from './camera-list.js';
 import { EventJournal } from './journal.js';
 import { NatsLink, describeNatsError } from './link.js';
@@ -64,7 +66,12 @@ export class FleetInstance {
     private readonly journal: EventJournal,
   ) {}
 
-  static async start(config: FleetServeConfig, log: Logger): Promise<FleetInstance> {
+  /**
+   * `source`: the config's text and where it came from (`neulens serve`
+   * passes its file's); with it the camera routes change the fleet's list,
+   * checked as start-up checks a config. Without it they only read it.
+   */
+  static async start(config: FleetServeConfig, log: Logger, source?: ConfigSource): Promise<FleetInstance> {
     const f = config.fleet;
     const instance = fleetInstanceId(f);
     const flog = log.child('fleet');
@@ -153,6 +160,16 @@ export class FleetInstance {
           tap: publisher,
           mqtt: { instance, onEvent: (camera, e) => publisher.event(camera, e), onOpen: (camera, open) => journal.save(camera, open) },
           fleetStats: () => inst?.stats(),
+          // The routes edit the fleet's list; this service's cameras follow the leases.
+          cameras: new FleetCameras({
+            fleet: fleetKv,
+            leases,
+            instance,
+            source,
+            cameras: () => list.cameras,
+            states: () => new Map((late.service?.stats() ?? []).map((c) => [c.camera, c.state])),
+            log: flog,
+          }),
         },
       );
       late.service = service;

@@ -101,11 +101,11 @@ export interface MemberStats {
 }
 
 /** JetStream's "wrong last sequence": the key is not at the revision we wrote. */
-const isWrongSequence = (err: unknown): boolean => (err as NatsError | undefined)?.api_error?.err_code === 10071;
+export const isWrongSequence = (err: unknown): boolean => (err as NatsError | undefined)?.api_error?.err_code === 10071;
 
 const encode = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
 
-function decodeLease(e: KvEntry | null | undefined): LeaseValue | undefined {
+export function decodeLease(e: KvEntry | null | undefined): LeaseValue | undefined {
   if (!e || e.operation !== 'PUT') return undefined;
   try {
     const v = e.json<LeaseValue>();

@@ -105,7 +105,7 @@ export async function apiRoute(deps: ApiDeps, req: IncomingMessage, res: ServerR
     if (id === undefined && !read) return methodNotAllowed(res, req, pathname, 'GET, HEAD');
     if (!deps.authorized(req, url)) return sendJson(res, 401, { error: 'missing or invalid token' }, { 'www-authenticate': 'Bearer' });
     if (read) {
-      const all = cameras.list() as { cameras: Array<{ id: string }> };
+      const all = (await cameras.list()) as { cameras: Array<{ id: string }> };
       if (id === undefined) return sendJson(res, 200, all);
       const one = all.cameras.find((c) => c.id === segment(id));
       return one ? sendJson(res, 200, one) : sendJson(res, 404, { error: `no camera '${segment(id)}'`, code: 'NOT_FOUND' });

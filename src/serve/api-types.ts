@@ -45,6 +45,7 @@ export interface EventsApi {
 
 /** The cameras at runtime: GET /api/cameras, POST/PUT/DELETE /api/cameras/{id}. */
 export interface CamerasApi {
+  /** `{cameras: [{id, ...}]}`, or a promise of it (a fleet reads who runs each camera from its KV). */
   list(): unknown;
   /** `body`: the camera as in the config file's `cameras:` list, YAML or JSON. */
   add(id: string, body: string): Promise<unknown>;

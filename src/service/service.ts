@@ -31,6 +31,7 @@ import { zoneList } from '../events/zones.js';
 import { EventHistory, type HistoryOptions } from '../history/history.js';
 import { MqttOutput, type MqttOutputOptions } from '../mqtt/output.js';
 import type { EndReason, WireObject } from '../mqtt/payloads.js';
+import type { CamerasApi } from '../serve/api-types.js';
 import type { OutgoingPicture } from '../serve/hub.js';
 import { buildFrameMessage, type FrameMessage, type StatusMessage } from '../serve/protocol.js';
 import type { DemuxStats, FleetStatsSection, ServedCameraStats } from '../serve/routes.js';
@@ -99,6 +100,12 @@ export interface ServiceOptions {
   mqtt?: Pick<MqttOutputOptions, 'instance' | 'onEvent' | 'onOpen'>;
   /** In a fleet: its section of /api/stats. */
   fleetStats?: () => FleetStatsSection | undefined;
+  /**
+   * In a fleet: the camera routes answer from this (the fleet's list in
+   * its KV bucket) instead of this service's own cameras, which the
+   * fleet's leases start and stop.
+   */
+  cameras?: CamerasApi;
 }
 
 /** A model pack that cannot be loaded is a config error on model.pack (exit 2), in `serve` as in `config validate`. */
@@ -183,7 +190,7 @@ export class NeulensService {
       ...(assets ? { viewer: { assets, fps: v.fps, maxWidth: v.maxWidth, stats: () => service.viewerStats() } } : {}),
       ...(config.mqtt ? { mqtt: () => service.mqtt?.stats() } : {}),
       ...(history ? { history: () => history.stats(), events: { list: (q) => history.list(q), snapshot: (id, kind) => history.snapshot(id, kind) } } : {}),
-      cameras: service.control,
+      cameras: opts.cameras ?? service.control,
       ...(opts.fleetStats ? { fleet: opts.fleetStats } : {}),
     });
     const { hub, metrics } = service.serveHandle;

@@ -6,7 +6,7 @@
  * start-up parser, as the service does.
  */
 import { describe, expect, it } from 'vitest';
-import { diffCameras, editCamera, parseSource, settingsChanged, withCamerasOf, type ConfigSource } from '../../src/config/edit.js';
+import { diffCameras, editCamera, editCameraList, parseSource, settingsChanged, withCamerasOf, type ConfigSource } from '../../src/config/edit.js';
 import { ConfigError } from '../../src/core/errors.js';
 
 const TEXT = `# the running config, comments kept
@@ -97,5 +97,22 @@ describe('withCamerasOf, diffCameras, settingsChanged', () => {
   it('names the keys outside cameras that differ (they wait for a restart)', () => {
     expect(settingsChanged(read(TEXT), read(file))).toEqual(['model.minScore', 'logging.level']);
     expect(settingsChanged(read(TEXT), read(TEXT))).toEqual([]);
+  });
+});
+
+describe('editCameraList (a fleet\'s list in KV)', () => {
+  // As stored: substituted already, one url with a literal `${` (a password that has one).
+  const stored = read(TEXT).cameras.map((c) => (c.id === 'a' ? { ...c, url: 'rtsp://u:p${x}@cam/a' } : c));
+
+  it('edits the stored list as this config\'s cameras: the body substituted, the stored cameras kept literal', () => {
+    const next = editCameraList(source, stored, { kind: 'add', id: 'c', body: 'url: rtsp://cam/c\nfps: ${FPS}\n' }, "add camera 'c'");
+    expect(next.map((c) => c.id)).toEqual(['a', 'b', 'c']);
+    expect(next[0]?.url).toBe('rtsp://u:p${x}@cam/a');
+    expect(next[2]).toMatchObject({ url: 'rtsp://cam/c', fps: 7 });
+  });
+
+  it('refuses a bad camera naming its key; may remove the last camera (a fleet may idle)', () => {
+    expect(() => editCameraList(source, stored, { kind: 'replace', id: 'b', body: 'url: rtsp://cam/b\nfps: 0\n' }, "replace camera 'b'")).toThrow(expect.objectContaining({ path: 'cameras[1].fps' }));
+    expect(editCameraList(source, stored.slice(0, 1), { kind: 'remove', id: 'a' }, "remove camera 'a'")).toEqual([]);
   });
 });

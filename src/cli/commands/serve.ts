@@ -16,7 +16,8 @@ SIGINT or SIGTERM stops it gracefully (a second one forces the exit).
 SIGHUP reads the config file again and applies its cameras (added, changed,
 removed; the others run on); a bad file is refused whole, naming the key;
 other changed keys are logged and wait for a restart. (In a fleet the camera
-list lives in the fleet's KV bucket: SIGHUP is ignored there.)
+list lives in the fleet's KV bucket: SIGHUP is ignored there, and
+/api/cameras on any instance changes that list.)
 
 --fleet <url>  join a fleet on a NATS server with JetStream (sets fleet.url;
                see README: Scaling out): this instance runs only the cameras
@@ -81,8 +82,8 @@ export const serveCommand: Command = {
     process.on('SIGTERM', onSignal);
     process.on('SIGHUP', onHup);
     try {
-      const fleet = fleetConfig ? await FleetInstance.start({ ...config, fleet: fleetConfig }, log) : undefined;
-      // Alone, the file's cameras can change at runtime (SIGHUP, /api/cameras); in a fleet they are the KV bucket's.
+      const fleet = fleetConfig ? await FleetInstance.start({ ...config, fleet: fleetConfig }, log, { text, name: file, env: process.env }) : undefined;
+      // Alone, the file's cameras can change at runtime (SIGHUP, /api/cameras); in a fleet they are the KV bucket's (/api/cameras edits it, checked against this file's text).
       service = fleet?.service ?? (await NeulensService.start(config, { log, source: { text, name: file, env: process.env } }));
       owner = fleet ?? service;
       if (fleet) log.info('serving as a fleet instance', { instance: fleet.instance, ws: service.url, http: service.server.httpUrl, fleetCameras: config.cameras.length });

@@ -25,9 +25,9 @@ STRATS+=",arac-cgg:budget=0.35"
 for b in 0.35 0.5; do STRATS+=",arac-oracle:budget=$b"; done
 STRATS=${STRATS_OVERRIDE:-$STRATS}
 FRAMES=${FRAMES:-300}
-# NATIVE_STRATS / NATIVE_FRAMES: a shorter native run where time is short
-NATIVE_STRATS=${NATIVE_STRATS:-$STRATS}
-NATIVE_FRAMES=${NATIVE_FRAMES:-$FRAMES}
+# Native size costs 2-5x a frame: fewer budgets and frames (override with NATIVE_STRATS / NATIVE_FRAMES)
+NATIVE_STRATS=${NATIVE_STRATS:-full,skip-track:3,downscale:2,arac,arac:budget=0.35,arac:budget=0.5,arac-cgg:budget=0.35,arac-oracle:budget=0.35,arac-oracle:budget=0.5}
+NATIVE_FRAMES=${NATIVE_FRAMES:-150}
 parts=("$@")
 [ ${#parts[@]} -eq 0 ] && parts=(latency curves-default curves-native realtime serve-slo)
 

@@ -7,12 +7,12 @@
  * Outside CI a machine without mosquitto skips these tests with a message;
  * under CI=true that is a failure (the file throws at load).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { startLoopbackServer, type LoopbackServer } from './loopback-server.js';
 import { freePort } from './service.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -38,19 +38,11 @@ export function requireMosquitto(what: string): string | undefined {
   return why;
 }
 
-export interface Broker {
-  port: number;
-  url: string;
-  pid: number | undefined;
-  /** Stop it (SIGTERM: it closes its clients' connections, the last wills go out) and wait for exit. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Start it again on the same port (and the same users). */
-  restart(): Promise<void>;
-  /** Kill it and remove its files (idempotent). */
-  dispose(): Promise<void>;
-  /** Its log so far (connections, refusals), for failure messages. */
-  log(): string;
-}
+/**
+ * A running mosquitto (see ./loopback-server.ts). stop() with SIGTERM closes its clients'
+ * connections (the last wills go out); restart() keeps the port and the users.
+ */
+export type Broker = LoopbackServer;
 
 export interface BrokerOptions {
   port?: number;
@@ -63,11 +55,6 @@ export interface BrokerOptions {
    */
   persistence?: boolean;
 }
-
-const cleanups = new Set<() => void>();
-process.once('exit', () => {
-  for (const c of cleanups) c();
-});
 
 /** Starts mosquitto on a free loopback port (or `port`); resolves once it accepts connections. */
 export async function startBroker(o: BrokerOptions = {}): Promise<Broker> {
@@ -92,61 +79,7 @@ export async function startBroker(o: BrokerOptions = {}): Promise<Broker> {
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`);
 
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let out = '';
-  const signal = (sig: NodeJS.Signals): void => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
-  };
-  const cleanup = (): void => {
-    signal('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.add(cleanup);
-
-  const start = async (): Promise<void> => {
-    const c = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    exited = new Promise((resolve) => c.once('close', () => resolve()));
-    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(port))) {
-      if (c.exitCode !== null) throw new Error(`mosquitto exited (${c.exitCode}): ${out}`);
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} in 10 s: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  await start();
-  return {
-    port,
-    url: `mqtt://127.0.0.1:${port}`,
-    get pid() {
-      return child?.pid;
-    },
-    async stop(sig: NodeJS.Signals = 'SIGTERM') {
-      signal(sig);
-      await exited;
-    },
-    restart: start,
-    async dispose() {
-      signal('SIGKILL');
-      await exited;
-      cleanup();
-      cleanups.delete(cleanup);
-    },
-    log: () => out,
-  };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
+  return startLoopbackServer({ name: 'mosquitto', command: MOSQUITTO, args: ['-c', conf], port, url: `mqtt://127.0.0.1:${port}`, dir });
 }
 
 export interface Received {

@@ -7,11 +7,11 @@
  * without nats-server skips these tests with a message; under CI=true that
  * is a failure.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startLoopbackServer, type LoopbackServer } from './loopback-server.js';
 import { freePort } from './service.js';
 
 /** Debian puts it in /usr/sbin (not on a user's PATH); NATS_SERVER overrides, e.g. for a server from nats.io's releases. */
@@ -36,81 +36,13 @@ export function requireNats(what: string): string | undefined {
   return why;
 }
 
-export interface NatsServer {
-  port: number;
-  url: string;
-  pid: number | undefined;
-  /** Stop it (SIGTERM by default) and wait for it to exit. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Start it again on the same port and store. */
-  restart(): Promise<void>;
-  /** Kill it and remove its store (idempotent). */
-  dispose(): Promise<void>;
-  log(): string;
-}
-
-const cleanups = new Set<() => void>();
-process.once('exit', () => {
-  for (const c of cleanups) c();
-});
+/** A running nats-server (see ./loopback-server.ts). */
+export type NatsServer = LoopbackServer;
 
 /** Starts `nats-server -js` (or, with jetstream: false, a server without JetStream) on a free loopback port; resolves once it accepts connections. */
 export async function startNats(opts: { jetstream?: boolean } = {}): Promise<NatsServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'neulens-nats-'));
   const port = await freePort();
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let out = '';
-  const signal = (sig: NodeJS.Signals): void => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill(sig);
-  };
-  const cleanup = (): void => {
-    signal('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  cleanups.add(cleanup);
-  const start = async (): Promise<void> => {
-    const js = opts.jetstream === false ? [] : ['-js', '-sd', dir];
-    const c = spawn(NATS_SERVER, [...js, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    exited = new Promise((resolve) => c.once('close', () => resolve()));
-    c.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    c.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(port))) {
-      if (c.exitCode !== null) throw new Error(`nats-server exited (${c.exitCode}): ${out}`);
-      if (Date.now() > deadline) throw new Error(`nats-server did not listen on ${port} in 10 s: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  await start();
-  return {
-    port,
-    url: `nats://127.0.0.1:${port}`,
-    get pid() {
-      return child?.pid;
-    },
-    async stop(sig: NodeJS.Signals = 'SIGTERM') {
-      signal(sig);
-      await exited;
-    },
-    restart: start,
-    async dispose() {
-      signal('SIGKILL');
-      await exited;
-      cleanup();
-      cleanups.delete(cleanup);
-    },
-    log: () => out,
-  };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = netConnect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
+  const js = opts.jetstream === false ? [] : ['-js', '-sd', dir];
+  return startLoopbackServer({ name: 'nats-server', command: NATS_SERVER, args: [...js, '-a', '127.0.0.1', '-p', String(port)], port, url: `nats://127.0.0.1:${port}`, dir });
 }

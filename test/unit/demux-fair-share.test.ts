@@ -164,6 +164,24 @@ describe('FairShare', () => {
     expect(fair.snapshot(2000)).toHaveLength(1);
   });
 
+  it('re-divides at once when a camera is added or removed at runtime', () => {
+    const fair = new FairShare({ staleMs: 1000 });
+    fair.setCamera('a', { fps: 10 });
+    fair.report('a', 80, 80);
+    const alone = fair.budgetFor('a', 0);
+    // A second camera asking as much: each gets half of what a alone could have.
+    fair.setCamera('b', { fps: 10 });
+    fair.report('b', 80, 80);
+    const forB = fair.budgetFor('b', 0); // b's first ask makes it active
+    const shared = fair.budgetFor('a', 0);
+    expect(shared).toBeLessThan(alone);
+    expect(shared).toBeCloseTo(forB);
+    // Removed (not merely quiet): a has the worker to itself again in the same instant.
+    fair.removeCamera('b');
+    expect(fair.budgetFor('a', 0)).toBeCloseTo(alone);
+    expect(fair.snapshot(0).map((c) => c.cameraId)).toEqual(['a']);
+  });
+
   it('splits each worker\'s time between the cameras pinned to it, not a pool of all workers', () => {
     const fair = new FairShare({ workers: 2 });
     // Worker 0 runs three heavy cameras, worker 1 one heavy and one light.

@@ -18,6 +18,8 @@ OUT=docs/results/perf
 mkdir -p "$OUT"
 D=../shared/data
 CLIPS=("$D/pets09-s3-mf1/PETS09-S3-MF1_derived.mp4" "$D/degirum-traffic/Traffic.mp4" "$D/intel-car-detection/car-detection.mp4" "$D/intel-one-by-one-person-detection/one-by-one-person-detection.mp4" "$D/street-pedestrians/pedestrians.mp4" "$D/bgslibrary-highway/video02.avi")
+# Short names for the result files (the clip's file name is not repeated in the project).
+NAMES=(pets09 traffic carpark one-by-one pedestrians highway)
 BUDGETS=(0.2 0.35 0.5 0.7)
 STRATS="full,skip-track:3,downscale:2,arac"
 for b in "${BUDGETS[@]}"; do STRATS+=",arac:budget=$b"; done
@@ -43,8 +45,9 @@ for part in "${parts[@]}"; do
       # figures land as soon as it is done)
       size=(); strats="$STRATS"; frames="$FRAMES"; tag=${part#curves-}
       if [ "$tag" = native ]; then size=(--size native); strats="$NATIVE_STRATS"; frames="$NATIVE_FRAMES"; fi
-      for clip in "${CLIPS[@]}"; do
-        name=$(basename "${clip%.*}")
+      for i in "${!CLIPS[@]}"; do
+        clip=${CLIPS[$i]}
+        name=${NAMES[$i]}
         cmd=(node bin/neulens.js bench "$clip" "${size[@]}" --strategies "$strats" --frames "$frames" --json "$OUT/$tag-$name.json" --plot "$OUT/$tag-$name.svg")
         { header "${cmd[*]}"; "${cmd[@]}"; } > "$OUT/$tag-$name.txt"
       done

@@ -13,7 +13,7 @@ const cell = (r) => (r ? `${f3(r.f1_vs_reference)} @ ${f2(r.latency_ratio_vs_ful
 const ok = (b) => (b == null ? '-' : b ? 'yes' : 'no');
 
 // The development clips' short names (../shared/data/README.md).
-const NAMES = { 'PETS09-S3-MF1_derived': 'PETS09', Traffic: 'traffic', 'car-detection': 'car park', 'one-by-one-person-detection': 'one-by-one', pedestrians: 'pedestrians', video02: 'highway' };
+const NAMES = { pets09: 'PETS09', traffic: 'traffic', carpark: 'car park', 'one-by-one': 'one-by-one', pedestrians: 'pedestrians', highway: 'highway' };
 const rows = [];
 const targets = [];
 for (const f of files) {

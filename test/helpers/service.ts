@@ -4,8 +4,8 @@
  * checks. Everything here talks to real sockets on loopback.
  */
 import { readFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { get, request } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
@@ -59,6 +59,50 @@ export function getText(url: string, headers: Record<string, string> = {}): Prom
     req.setTimeout(10_000, () => req.destroy(new Error(`${url}: no answer in 10 s`)));
     req.on('error', reject);
   });
+}
+
+/** Any method, with an optional JSON body; resolves with the status and the JSON answer ({} when empty). */
+export function sendJson(method: string, url: string, body: string | undefined, headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A WebSocket client that completes the handshake over a raw TCP socket, then
+ * never reads again (what the hub's stuck-client rules are for). The caller
+ * destroys it.
+ */
+export async function stuckWsClient(port: number, path: string): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => {
+      socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from('stuck-client-key').toString('base64')}\r\n\r\n`,
+      );
+    });
+    let head = '';
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.pause();
+      if (head.startsWith('HTTP/1.1 101')) resolve();
+      else reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+  return socket;
 }
 
 /** Poll an async condition (e.g. an HTTP answer) until it holds. */

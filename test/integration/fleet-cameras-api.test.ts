@@ -20,7 +20,6 @@
  * revision check); a DELETE stops the camera: no ffmpeg left, no frames.
  */
 import { connect, type KV, type NatsConnection } from 'nats';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigSource } from '../../src/config/edit.js';
 import { resolveFleet } from '../../src/config/index.js';
@@ -32,25 +31,15 @@ import { CAMERAS_KEY, bucketNames } from '../../src/fleet/subjects.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
 import { FrameRecorder } from '../helpers/fleet.js';
 import { requireNats, startNats, type NatsServer } from '../helpers/nats.js';
-import { REPO_ROOT, getJson, testConfig, waitForAsync } from '../helpers/service.js';
+import { REPO_ROOT, getJson, testConfig, waitForAsync, sendJson } from '../helpers/service.js';
 
 const skip = requireNats('fleet camera routes tests');
 
 const TOKEN = 's3cret';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-function send(method: string, url: string, body?: string, headers: Record<string, string> = AUTH): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** A request with the token unless told otherwise. */
+const send = (method: string, url: string, body?: string, headers: Record<string, string> = AUTH) => sendJson(method, url, body, headers);
 
 function yaml(o: { instance: string; natsUrl: string; token: boolean }): string {
   return `server: { port: 0${o.token ? `, authToken: ${TOKEN}` : ''} }

@@ -13,14 +13,13 @@
  * - After a removal no ffmpeg of it is left.
  * - The routes' own rules (token, body size, methods) against a bare server.
  */
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import type { CamerasApi } from '../../src/serve/api-types.js';
 import { createServer } from '../../src/serve/server.js';
 import { NeulensService } from '../../src/service/service.js';
 import { ffmpegDescendants } from '../helpers/ffmpeg-fixtures.js';
-import { PARADE, REPO_ROOT, WsProbe, getJson, testConfig } from '../helpers/service.js';
+import { PARADE, REPO_ROOT, WsProbe, getJson, testConfig, sendJson } from '../helpers/service.js';
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -30,19 +29,8 @@ afterEach(async () => {
 const TOKEN = 's3cret';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-/** Any request with a body; resolves with status and JSON body. */
-function send(method: string, url: string, body?: string, headers: Record<string, string> = AUTH): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** A request with the token unless told otherwise. */
+const send = (method: string, url: string, body?: string, headers: Record<string, string> = AUTH) => sendJson(method, url, body, headers);
 
 describe('cameras at runtime over HTTP', () => {
   it('adds, changes and removes a camera while another publishes; bad changes are refused whole and change nothing', async () => {

@@ -6,12 +6,13 @@
  * The pictures here are opaque bytes: encoding is the viewer's (see
  * test/integration/viewer-pictures.test.ts for the real encoder).
  */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createServer, type ServeHandle, type ServeOptions } from '../../src/serve/server.js';
 import { decodePictureMessage } from '../../src/serve/picture-message.js';
 import { PROTOCOL_VERSION, checkMessage, type FrameMessage, type PictureHeader, type ServerMessage } from '../../src/serve/protocol.js';
+import { stuckWsClient } from '../helpers/service.js';
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -116,30 +117,10 @@ function publish(s: ServeHandle, camera: string, bytes = 200): FrameMessage {
   return f;
 }
 
-/** Completes the handshake over a raw TCP socket, then never reads again. */
+/** A client that never reads after its handshake (stuckWsClient), destroyed after the test. */
 async function stuckClient(port: number, path: string): Promise<Socket> {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
+  const socket = await stuckWsClient(port, path);
   open.push({ close: () => socket.destroy() });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => {
-      socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
-          `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.from('stuck-viewer-key').toString('base64')}\r\n\r\n`,
-      );
-    });
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      socket.pause();
-      if (head.startsWith('HTTP/1.1 101')) resolve();
-      else reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-  });
   return socket;
 }
 

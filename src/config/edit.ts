@@ -131,7 +131,8 @@ export interface CameraDiff {
   changed: CameraConfig[];
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON (the parsed configs' own key order). */
+export const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** Cameras by id: which `next` adds, removes and changes against `running`. */
 export function diffCameras(running: readonly CameraConfig[], next: readonly CameraConfig[]): CameraDiff {
@@ -140,7 +141,7 @@ export function diffCameras(running: readonly CameraConfig[], next: readonly Cam
   return {
     added: next.filter((c) => !before.has(c.id)),
     removed: running.filter((c) => !after.has(c.id)).map((c) => c.id),
-    changed: next.filter((c) => before.has(c.id) && !same(before.get(c.id), c)),
+    changed: next.filter((c) => before.has(c.id) && !sameJson(before.get(c.id), c)),
   };
 }
 
@@ -151,7 +152,7 @@ export function settingsChanged(running: Config, next: Config): string[] {
     const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
     if (isObj(a) && isObj(b)) {
       for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[k], b[k], path ? `${path}.${k}` : k);
-    } else if (!same(a, b)) out.push(path);
+    } else if (!sameJson(a, b)) out.push(path);
   };
   for (const key of new Set([...Object.keys(running), ...Object.keys(next)])) {
     if (key === 'cameras') continue;

@@ -27,7 +27,8 @@ import { redactCredentials } from '../core/redact.js';
 import type { CamerasApi } from '../serve/api-types.js';
 import type { CameraChange } from '../service/camera-control.js';
 import { encodeCameraList, parseCameraList } from './camera-list.js';
-import { decodeLease, isWrongSequence } from './member.js';
+import { isWrongSequence } from './link.js';
+import { decodeLease } from './member.js';
 import { CAMERAS_KEY } from './subjects.js';
 
 /** Writes tried before a change that keeps losing the race to other writers is answered 409. */

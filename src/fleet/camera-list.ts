@@ -16,6 +16,8 @@ import { CamerasSchema, type CameraConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { describeIssue } from '../config/issues.js';
+import { sameJson } from '../config/edit.js';
+import { isWrongSequence } from './link.js';
 import { CAMERAS_KEY } from './subjects.js';
 
 export interface CameraListValue {
@@ -62,8 +64,6 @@ export interface CameraListOptions {
   onChange: (cameras: CameraConfig[]) => void;
 }
 
-const same = (a: readonly CameraConfig[], b: readonly CameraConfig[]): boolean => JSON.stringify(a) === JSON.stringify(b);
-
 export class FleetCameraList {
   private list: CameraConfig[] = [];
   private stopped = false;
@@ -81,12 +81,12 @@ export class FleetCameraList {
         await o.kv.create(CAMERAS_KEY, encodeCameraList(mine, o.instance));
         o.log.info('fleet: camera list seeded from this config', { cameras: mine.length });
       } catch (err) {
-        if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== 10071) throw err;
+        if (!isWrongSequence(err)) throw err; // the list exists already: it wins
       }
     }
     const e = await o.kv.get(CAMERAS_KEY);
     if (e && e.operation === 'PUT') l.apply(e, true);
-    if (o.mode === 'seed' && !same(l.list, mine)) {
+    if (o.mode === 'seed' && !sameJson(l.list, mine)) {
       o.log.warn("fleet: this config's cameras differ from the fleet's list, which wins (fleet.cameraList: config makes this config's list the fleet's)", { config: mine.length, fleet: l.list.length });
     }
     await l.watch();
@@ -119,7 +119,7 @@ export class FleetCameraList {
       this.o.log.error('fleet: the camera list in the bucket is not valid; keeping the last good one', { error: cams, revision: e.revision });
       return;
     }
-    if (same(cams, this.list)) return;
+    if (sameJson(cams, this.list)) return;
     this.list = cams;
     if (!first) {
       this.o.log.info('fleet: camera list changed', { cameras: cams.length, revision: e.revision });

@@ -17,11 +17,14 @@
  *   oldest dropped and counted), and go out in order on reconnect.
  * - `close()` (idempotent) drains (2 s at most) and closes.
  */
-import { connect, Events, headers, type KV, type KvOptions, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from 'nats';
+import { connect, Events, headers, type KV, type KvOptions, type Msg, type MsgHdrs, type NatsConnection, type NatsError, type Subscription } from 'nats';
 import { errorMessage, FleetError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { redactCredentials } from '../core/redact.js';
 import { INSTANCE_HEADER } from './subjects.js';
+
+/** A KV create or revision-checked update that lost: the key exists, or changed since it was read (JetStream's 10071). */
+export const isWrongSequence = (err: unknown): boolean => (err as NatsError | undefined)?.api_error?.err_code === 10071;
 
 export interface LinkOptions {
   url: string;

@@ -27,12 +27,12 @@
  * with its maxCameras; the live members and the leases are read every tick
  * to compute the limits (./balance.ts).
  */
-import type { KV, KvEntry, NatsError } from 'nats';
+import type { KV, KvEntry } from 'nats';
 import type { CameraConfig } from '../config/index.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { askWhom, claimOrder, holdLimits, pickToGive, shouldGive, type MemberView } from './balance.js';
-import type { NatsLink } from './link.js';
+import { isWrongSequence, type NatsLink } from './link.js';
 import { changedSubject, handoffSubject } from './subjects.js';
 
 /** What the member runs cameras on: the service's runtime camera methods. */
@@ -101,8 +101,6 @@ export interface MemberStats {
 }
 
 /** JetStream's "wrong last sequence": the key is not at the revision we wrote. */
-export const isWrongSequence = (err: unknown): boolean => (err as NatsError | undefined)?.api_error?.err_code === 10071;
-
 const encode = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v));
 
 export function decodeLease(e: KvEntry | null | undefined): LeaseValue | undefined {

@@ -28,7 +28,7 @@ import type { Logger } from '../core/log.js';
 import type { FrameMessage, StatusMessage } from '../serve/protocol.js';
 import type { FleetStatsSection, ServedCameraStats } from '../serve/routes.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
-import type { PictureStats, ViewerStats } from '../serve/viewer-types.js';
+import { emptyPictureStats, type PictureStats, type ViewerStats } from '../serve/viewer-types.js';
 import { loadViewerAssets } from '../viewer/assets.js';
 import { FleetCameraList } from './camera-list.js';
 import { openBucket } from './instance.js';
@@ -332,7 +332,7 @@ export class FleetGateway {
       maxWidth: v.maxWidth,
       quality: v.quality,
       cameras: [...this.cameras.values()].map((c) => {
-        const p: PictureStats = c.stats?.pictures ?? { camera: c.id, encoded: 0, skipped: { rate: 0, busy: 0 }, failed: 0, encodeMs: { p50: 0, p95: 0 }, bytes: 0, width: 0, height: 0 };
+        const p: PictureStats = c.stats?.pictures ?? emptyPictureStats(c.id);
         return { ...p, watchers: hub.pictureWatchers(c.id) };
       }),
     };

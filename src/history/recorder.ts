@@ -97,10 +97,12 @@ export class CameraRecorder {
       x.bestScore = t.score;
       x.bestBox = { ...t.lastBox };
     }
-    const states = new Map(this.events.objects().map((s) => [s.trackId, s]));
     for (const e of events) if (e.type !== 'end') this.o.sink.row(this.rowOf(e.after, this.open.get(e.after.trackId)));
+    // The objects by track, built only on a frame where some snapshot is due (most frames have none).
+    let states: Map<number, ObjectState> | undefined;
     for (const x of this.open.values()) {
       if (!x.dirty || !x.frame || !x.bestBox || at - x.lastSnapshotMs < this.o.snapshotEveryMs) continue;
+      states ??= new Map(this.events.objects().map((s) => [s.trackId, s]));
       const s = states.get(x.trackId);
       if (!s || !this.o.sink.snapshot({ id: s.id, camera: this.o.camera, label: s.label, frame: x.frame, box: x.bestBox, final: false })) continue;
       x.dirty = false;

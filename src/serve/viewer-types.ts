@@ -21,6 +21,11 @@ export interface PictureStats {
   height: number;
 }
 
+/** A camera's picture figures before its first picture (nobody has watched it yet). */
+export function emptyPictureStats(camera: string): PictureStats {
+  return { camera, encoded: 0, skipped: { rate: 0, busy: 0 }, failed: 0, encodeMs: { p50: 0, p95: 0 }, bytes: 0, width: 0, height: 0 };
+}
+
 /** The viewer's pictures: the config they follow and, per camera, who watches and what encoding cost. */
 export interface ViewerStats {
   fps: number;

@@ -35,7 +35,7 @@ import type { CamerasApi } from '../serve/api-types.js';
 import type { OutgoingPicture } from '../serve/hub.js';
 import { buildFrameMessage, type FrameMessage, type StatusMessage } from '../serve/protocol.js';
 import type { DemuxStats, FleetStatsSection, ServedCameraStats } from '../serve/routes.js';
-import type { ViewerStats } from '../serve/viewer-types.js';
+import { emptyPictureStats, type ViewerStats } from '../serve/viewer-types.js';
 import { createServer, type ServeHandle } from '../serve/server.js';
 import { createStrategy } from '../strategy/registry.js';
 import { CameraControl } from './camera-control.js';
@@ -408,7 +408,7 @@ export class NeulensService {
       maxWidth: v.maxWidth,
       quality: v.quality,
       cameras: [...this.cameras.keys()].map((camera) => ({
-        ...(encoded.get(camera) ?? { camera, encoded: 0, skipped: { rate: 0, busy: 0 }, failed: 0, encodeMs: { p50: 0, p95: 0 }, bytes: 0, width: 0, height: 0 }),
+        ...(encoded.get(camera) ?? emptyPictureStats(camera)),
         watchers: hub.pictureWatchers(camera),
       })),
     };

@@ -289,8 +289,10 @@ export class AracAdaptiveStrategy implements Strategy {
     // whole frame as much as a window, and one slow frame (a GC pause) does not empty the bucket.
     // Never below the pixels the plan fed (its work fraction): on a loaded machine the learnt
     // price of windows drifted below their area, and a 0.35 budget spent 0.47 of the frame's work.
-    const priced = st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number)));
-    st.budget?.spend(Math.max(priced, res.arac?.workFraction ?? 1));
+    if (st.budget) {
+      const priced = st.model.predict(r.plan) / Math.max(1e-6, st.model.predict(st.tiles.map(() => levels[0] as number)));
+      st.budget.spend(Math.max(priced, res.arac?.workFraction ?? 1));
+    }
     ctx.info.share?.report(spentMs, r.wantedMs); // BATCH (issue 18): spentMs
     // MASK (issue 16): a masked tile counts as fresh, so it never comes due for a refresh.
     for (const i of masked) this.refresh.computed(i, frame.ptsMs);

@@ -109,12 +109,6 @@ function sweepLine(r: ModeSlo, held: boolean): string {
   ].join(' ');
 }
 
-/** Without --sweep: each mode once, at the one count. */
-function nextOnce(count: number, modes: readonly SloMode[], done: ReadonlyMap<string, ReadonlyMap<number, boolean>>): { mode: string; count: number } | undefined {
-  const m = modes.find((x) => !done.get(x.name)?.has(count));
-  return m ? { mode: m.name, count } : undefined;
-}
-
 export const serveSloCommand: Command = {
   name: 'serve-slo',
   summary: 'serve N live cameras at once (or a sweep of N) and measure each one\'s frame-rate SLO attainment and F1 per mode',
@@ -189,15 +183,17 @@ export const serveSloCommand: Command = {
     const order: SweepOrder = values.order === 'search' ? 'search' : 'linear';
     const done = new Map<string, Map<number, boolean>>(modes.map((m) => [m.name, new Map()]));
     for (const mode of modes) rows.set(mode.name, []);
+    // One count (--cameras) is a sweep of one, run linearly.
+    const pick = () => nextRun(values.sweep ? order : 'linear', counts, modes.map((m) => m.name), done);
     try {
       for (;;) {
-        const next = values.sweep ? nextRun(order, counts, modes.map((m) => m.name), done) : nextOnce(counts[0] as number, modes, done);
+        const next = pick();
         if (!next) break;
         const mode = modes.find((m) => m.name === next.mode) as SloMode;
         if ((Date.now() - t0) / 1000 + perRun + overheadS > budgetS) {
           // Out of time: what is left is listed, not run.
           for (;;) {
-            const rest = values.sweep ? nextRun(order, counts, modes.map((m) => m.name), done) : nextOnce(counts[0] as number, modes, done);
+            const rest = pick();
             if (!rest) break;
             skipped.push(`${rest.mode} x${rest.count}`);
             done.get(rest.mode)?.set(rest.count, false);

@@ -11,9 +11,8 @@
  */
 import type { Logger } from '../core/log.js';
 import type { WireEvent } from '../mqtt/payloads.js';
-import type { OutgoingPicture } from '../serve/hub.js';
-import { encodePictureMessage } from '../serve/picture-message.js';
-import type { FrameMessage, PictureHeader, StatusMessage } from '../serve/protocol.js';
+import { encodeOutgoingPicture, type OutgoingPicture } from '../serve/hub.js';
+import type { FrameMessage, StatusMessage } from '../serve/protocol.js';
 import type { ServedCameraStats } from '../serve/routes.js';
 import type { PictureStats } from '../serve/viewer-types.js';
 import type { ServiceTap } from '../service/service.js';
@@ -94,8 +93,7 @@ export class FleetPublisher implements ServiceTap {
 
   picture(p: OutgoingPicture): void {
     if (this.closed || !this.picturesWanted(p.frame.camera)) return;
-    const header: PictureHeader = { type: 'picture', camera: p.frame.camera, seq: p.frame.seq, format: 'jpeg', width: p.width, height: p.height, frame: p.frame };
-    if (this.o.link.publishLive(cameraSubject(this.o.prefix, p.frame.camera, 'pictures'), encodePictureMessage(header, p.jpeg))) this.counts.pictures++;
+    if (this.o.link.publishLive(cameraSubject(this.o.prefix, p.frame.camera, 'pictures'), encodeOutgoingPicture(p))) this.counts.pictures++;
   }
 
   /** An MQTT event of one of its cameras (MqttOutputOptions.onEvent). */

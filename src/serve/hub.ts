@@ -69,6 +69,12 @@ export interface OutgoingPicture {
   jpeg: Uint8Array;
 }
 
+/** A picture as the binary message clients get (header with its frame, then the JPEG): a hub's clients and a fleet's subject alike. */
+export function encodeOutgoingPicture(p: OutgoingPicture): Buffer {
+  const header: PictureHeader = { type: 'picture', camera: p.frame.camera, seq: p.frame.seq, format: 'jpeg', width: p.width, height: p.height, frame: p.frame };
+  return encodePictureMessage(header, p.jpeg);
+}
+
 export type ClientState = 'open' | 'closing' | 'closed';
 
 export interface HubClientStats {
@@ -304,21 +310,7 @@ export class WsHub {
 
   /** Sends a picture (a binary message, header then JPEG) to every client watching its camera's pictures; returns how many. */
   publishPicture(p: OutgoingPicture): number {
-    if (this.closing) return 0;
-    const camera = p.frame.camera;
-    let data: Buffer | undefined;
-    let n = 0;
-    for (const client of this.clients) {
-      if (client.state !== 'open' || !client.wantsPicture(camera)) continue;
-      if (!data) {
-        const header: PictureHeader = { type: 'picture', camera, seq: p.frame.seq, format: 'jpeg', width: p.width, height: p.height, frame: p.frame };
-        data = encodePictureMessage(header, p.jpeg);
-      }
-      this.enqueue(client, data, 'picture');
-      n++;
-    }
-    if (n > 0) this.totals.picturesPublished++;
-    return n;
+    return this.sendPicture(p.frame.camera, () => encodeOutgoingPicture(p));
   }
 
   /**
@@ -327,10 +319,17 @@ export class WsHub {
    * client watching the camera's pictures; returns how many.
    */
   publishEncodedPicture(camera: string, data: Buffer): number {
+    return this.sendPicture(camera, () => data);
+  }
+
+  /** The picture to every client watching the camera's; encoded once, and only if one does. */
+  private sendPicture(camera: string, encode: () => Buffer): number {
     if (this.closing) return 0;
+    let data: Buffer | undefined;
     let n = 0;
     for (const client of this.clients) {
       if (client.state !== 'open' || !client.wantsPicture(camera)) continue;
+      data ??= encode();
       this.enqueue(client, data, 'picture');
       n++;
     }

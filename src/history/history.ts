@@ -26,6 +26,7 @@
 import path from 'node:path';
 import type { Observable, Subscription } from 'rxjs';
 import type { CameraResult } from '../camera/camera.js';
+import { RecentValues } from '../camera/rate.js';
 import type { HistoryConfig } from '../config/history.js';
 import { ConfigError, errorMessage, NotFoundError, UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -84,7 +85,7 @@ export class EventHistory {
   private readonly subs = new Map<string, Subscription>();
   private readonly flushTimer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
-  private readonly flushTimes: number[] = [];
+  private readonly flushTimes = new RecentValues(FLUSH_TIMES_KEPT);
   /** Snapshot work in flight per event, so that an event's snapshots are written in the order they were taken. */
   private readonly chains = new Map<string, Promise<void>>();
   private readonly waiting: SnapshotJob[] = [];
@@ -181,7 +182,7 @@ export class EventHistory {
       dropped: t.dropped,
       failed: t.failed,
       expired: t.expired,
-      flushMs: this.flushTimes.length > 0 ? { p50: quantile(this.flushTimes, 0.5), p95: quantile(this.flushTimes, 0.95) } : { p50: 0, p95: 0 },
+      flushMs: this.flushTimes.all().length > 0 ? { p50: quantile(this.flushTimes.all(), 0.5), p95: quantile(this.flushTimes.all(), 0.95) } : { p50: 0, p95: 0 },
       snapshots: { enabled: s.enabled, pending: this.encoding + this.waiting.length, encoded: t.encoded, failed: t.snapFailed, evicted: t.evicted, bytes: this.bytes, maxBytes: s.maxBytes, heldFrames: this.frames?.count ?? 0, framesRefused: this.frames?.refused ?? 0 },
     };
   }
@@ -302,7 +303,7 @@ export class EventHistory {
       const r = this.o.config.retention;
       if (rows.length > 0) {
         this.eventCount = store.count();
-        if (this.eventCount > r.maxEvents) this.expired(store.trimToCount(r.maxEvents));
+        if (this.eventCount > r.maxEvents) this.expired(store.trimToCount(r.maxEvents, this.eventCount));
       }
       if (this.bytes > this.o.config.snapshots.maxBytes) this.evict(store.trimSnapshots(this.o.config.snapshots.maxBytes, this.bytes));
     } catch (err) {
@@ -310,7 +311,6 @@ export class EventHistory {
       this.fail(err);
     }
     this.flushTimes.push(performance.now() - t0);
-    if (this.flushTimes.length > FLUSH_TIMES_KEPT) this.flushTimes.shift();
   }
 
   /** Deletes what is past history.retention.days. */
@@ -318,9 +318,10 @@ export class EventHistory {
     const store = this.store;
     if (!store) return;
     try {
-      this.expired(store.expireBefore(Date.now() - this.o.config.retention.days * 86_400_000));
-      this.expired(store.trimToCount(this.o.config.retention.maxEvents));
+      // Counted once; expired() takes off what each step deletes.
       this.eventCount = store.count();
+      this.expired(store.expireBefore(Date.now() - this.o.config.retention.days * 86_400_000));
+      this.expired(store.trimToCount(this.o.config.retention.maxEvents, this.eventCount));
     } catch (err) {
       this.fail(err);
     }

@@ -154,6 +154,7 @@ export class EventStore {
   private readonly snapshotStmt: Database.Statement;
   private readonly snapshotBytesStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
+  private readonly countStmt: Database.Statement;
   private closed = false;
 
   private constructor(
@@ -170,6 +171,7 @@ export class EventStore {
     this.snapshotStmt = db.prepare('UPDATE events SET snapshot_width = ?, snapshot_height = ?, snapshot_bytes = ?, snapshot_frame_ms = ? WHERE id = ?');
     this.snapshotBytesStmt = db.prepare('SELECT snapshot_bytes AS bytes FROM events WHERE id = ?');
     this.getStmt = db.prepare('SELECT * FROM events WHERE id = ?');
+    this.countStmt = db.prepare('SELECT count(*) AS n FROM events');
   }
 
   /** Opens (creating the folder and the file when missing) and checks that it can be written. Throws ConfigError('history.path'). */
@@ -276,7 +278,7 @@ export class EventStore {
   }
 
   count(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n;
+    return (this.countStmt.get() as { n: number }).n;
   }
 
   snapshotBytes(): number {
@@ -293,9 +295,9 @@ export class EventStore {
     return this.deleteWhere('SELECT id, camera, snapshot_bytes AS bytes FROM events WHERE coalesce(end_ms, last_ms) < ?', [ms(cutoffMs)]);
   }
 
-  /** Deletes the oldest events (by start) beyond the newest `maxEvents`; returns them, for their files. */
-  trimToCount(maxEvents: number): Evicted[] {
-    const over = this.count() - maxEvents;
+  /** Deletes the oldest events (by start) beyond the newest `maxEvents`; returns them, for their files. `count`: the events now, when the caller just counted them. */
+  trimToCount(maxEvents: number, count = this.count()): Evicted[] {
+    const over = count - maxEvents;
     if (over <= 0) return [];
     return this.deleteWhere('SELECT id, camera, snapshot_bytes AS bytes FROM events ORDER BY start_ms, id LIMIT ?', [over]);
   }
